@@ -1,0 +1,57 @@
+"""Every setting Followup reads, in one place, read once and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FOLLOWUP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded database and Redis live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default a SQLite file in the data directory."
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL; default an embedded server kept in the data directory."
+    )
+    namespace: str = Field(
+        default="followup",
+        description="Prefix of every Redis key, so several deployments or test runs share a server.",
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = 8040
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    rule_pack: Path | None = Field(
+        default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
+    )
+
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return _async_driver(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'followup.db').resolve()}"
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self.namespace}:events"
+
+    @property
+    def tracker_group(self) -> str:
+        return f"{self.namespace}:tracker"
+
+
+def _async_driver(url: str) -> str:
+    """Accept the plain URLs people paste (postgresql://, sqlite://) and pick the async driver."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
