@@ -13,19 +13,23 @@ class Settings(BaseSettings):
         env_prefix="FOLLOWUP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    data_dir: Path = Field(default=Path("var"), description="Where the embedded database and Redis live.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the embedded database and Redis live."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default a SQLite file in the data directory."
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL; default an embedded server kept in the data directory."
+        default=None,
+        description="Redis URL; default an embedded server kept in the data directory.",
     )
     namespace: str = Field(
         default="followup",
-        description="Prefix of every Redis key, so several deployments or test runs share a server.",
+        description="Prefix of every Redis key, so deployments or test runs can share a server.",
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8040
+    log_level: str = "INFO"
     batch_size: int = Field(default=500, ge=1, le=10_000)
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."

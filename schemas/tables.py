@@ -1,0 +1,112 @@
+"""The tables. Every timestamp is timezone-aware; dates are plain calendar dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from schemas.types import AwareDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(**kwargs: Any) -> Any:
+    return Field(sa_type=AwareDateTime, **kwargs)
+
+
+class StaffMember(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    staff_id: str = Field(primary_key=True)
+    name: str
+    email: str
+    role: str
+    area: str = Field(index=True)
+    unit: str | None = None
+    line_manager: str | None = None
+    # The `time` of the event that set this row: a later event replaces it, an older one does not.
+    event_time: datetime = _stamp()
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    urn: str = Field(primary_key=True)
+    area: str = Field(index=True)
+    unit: str
+    owner: str
+    event_time: datetime = _stamp()
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class ReceivedEvent(SQLModel, table=True):
+    """Every accepted event once: (source, event_id) is the idempotency key."""
+
+    __tablename__ = "events_received"
+
+    source: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    type: str = Field(index=True)
+    time: datetime = _stamp()
+    subject: str | None = None
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _stamp(default_factory=utcnow)
+
+
+class Track(SQLModel, table=True):
+    """The facts known about one tracked thing (a hearing, a victim's letter).
+
+    Obligations are derived from the whole set, which is what makes arrival order irrelevant.
+    """
+
+    __tablename__ = "tracks"
+
+    rule: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    urn: str | None = Field(default=None, index=True)
+    facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class Obligation(SQLModel, table=True):
+    __tablename__ = "obligations"
+    __table_args__ = (Index("ix_obligations_state_due", "state", "due"),)
+
+    id: str = Field(primary_key=True)
+    rule: str = Field(index=True)
+    key: str
+    urn: str | None = Field(default=None, index=True)
+    owner: str | None = Field(default=None, index=True)
+    area: str | None = Field(default=None, index=True)
+    opened_by: str
+    due: date
+    # Stored states are open, met, met-late and cancelled; lapsed is open with due < today.
+    state: str
+    closed_on: date | None = None
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class DeadLetter(SQLModel, table=True):
+    """An event that could not be accepted, kept with the reason so nothing is silently lost."""
+
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    origin: str  # "publish" (a rejected input line) or "stream" (failed in a consumer)
+    line: int | None = None
+    stream_entry_id: str | None = None
+    event_source: str | None = None
+    event_id: str | None = None
+    field: str | None = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="dead", index=True)
+    received_at: datetime = _stamp(default_factory=utcnow)

@@ -1,0 +1,78 @@
+"""`followup publish`: validate lines, publish the good ones, keep the bad ones as dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from events import EventRejected, parse_event
+from schemas.tables import DeadLetter
+from services.broker.streams import publish_entries
+from services.runtime import Runtime
+from services.tracker import store
+
+CHUNK = 1000
+
+
+@dataclass(slots=True)
+class PublishReport:
+    published: int = 0
+    rejected: list[DeadLetter] = field(default_factory=list)
+
+
+def validate_lines(lines: Iterable[str]) -> Iterator[tuple[bytes | None, DeadLetter | None]]:
+    """Each non-blank line becomes either a payload to publish or a dead letter naming why."""
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            parse_event(text)
+        except EventRejected as rejected:
+            yield (
+                None,
+                DeadLetter(
+                    origin="publish",
+                    line=number,
+                    field=rejected.field,
+                    reason=rejected.reason,
+                    raw=text,
+                ),
+            )
+            continue
+        yield text.encode(), None
+
+
+async def publish_lines(
+    *,
+    runtime: Runtime,
+    redis: Redis,
+    lines: Iterable[str],
+    on_progress: Callable[[int], None] = lambda _: None,
+) -> PublishReport:
+    report = PublishReport()
+    payloads: list[bytes] = []
+    stream = runtime.settings.events_stream
+
+    async def flush() -> None:
+        await publish_entries(redis, stream=stream, payloads=payloads)
+        report.published += len(payloads)
+        on_progress(len(payloads))
+        payloads.clear()
+
+    for payload, dead in validate_lines(lines):
+        if dead is not None:
+            report.rejected.append(dead)
+            on_progress(1)
+        elif payload is not None:
+            payloads.append(payload)
+            if len(payloads) >= CHUNK:
+                await flush()
+    if payloads:
+        await flush()
+    if report.rejected:
+        async with runtime.sessions() as session, session.begin():
+            await store.add_dead_letters(session=session, letters=report.rejected)
+    return report

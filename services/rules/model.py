@@ -1,0 +1,91 @@
+"""What the rules engine reads (facts) and writes (obligation drafts and changes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+StoredState = Literal["open", "met", "met-late", "cancelled"]
+State = Literal["open", "met", "met-late", "lapsed", "cancelled"]
+STATES: tuple[State, ...] = ("open", "met", "met-late", "lapsed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One accepted event as the engine sees it: JSON values, no pydantic, cheap to store."""
+
+    source: str
+    id: str
+    type: str
+    time: datetime
+    data: Mapping[str, Any] = field(hash=False)
+
+    @property
+    def order(self) -> tuple[datetime, str, str]:
+        """Total order used whenever "the later event stands": by time, ties by source and id."""
+        return (self.time, self.source, self.id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "id": self.id,
+            "type": self.type,
+            "time": self.time.isoformat(),
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Fact:
+        return cls(
+            source=raw["source"],
+            id=raw["id"],
+            type=raw["type"],
+            time=datetime.fromisoformat(raw["time"]),
+            data=raw["data"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInfo:
+    urn: str
+    area: str
+    unit: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationDraft:
+    id: str
+    rule: str
+    key: str
+    urn: str | None
+    owner: str | None
+    area: str | None
+    opened_by: str
+    due: date
+    state: StoredState
+    closed_on: date | None
+    explanation: str
+
+
+ChangeKind = Literal[
+    "opened", "recalculated", "closed", "cancelled", "reopened", "updated", "removed"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: ChangeKind
+    obligation_id: str
+    before: ObligationDraft | None
+    after: ObligationDraft | None
+
+
+def effective_state(state: str, due: date, today: date) -> State:
+    """Lapsed is not stored: it is an open obligation whose due date has passed."""
+    if state == "open" and today > due:
+        return "lapsed"
+    assert state in STATES, state
+    return state

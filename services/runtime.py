@@ -1,0 +1,46 @@
+"""What every entry point needs, built once from the settings and passed in."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from schemas.db import create_engine, migrate, session_factory
+from services.rules.calendar import Calendar
+from services.rules.pack import DEFAULT_RULES, Rule
+from services.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    calendar: Calendar
+    rules: tuple[Rule, ...]
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings.sqlalchemy_url())
+    try:
+        await migrate(engine)
+        yield Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            calendar=Calendar(),
+            rules=DEFAULT_RULES,
+        )
+    finally:
+        await engine.dispose()
+
+
+def consumer_name() -> str:
+    """Unique per process, so several workers in one group never share pending entries."""
+    return f"{socket.gethostname()}-{os.getpid()}"

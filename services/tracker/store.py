@@ -1,0 +1,255 @@
+"""Data access for the tracker: keyword-only functions, bulk statements, one caller's transaction.
+
+Each function works on a whole batch so a batch of events costs a handful of statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from schemas.tables import (
+    Case,
+    DeadLetter,
+    Obligation,
+    ReceivedEvent,
+    StaffMember,
+    Track,
+    utcnow,
+)
+from services.rules.model import CaseInfo, Fact, ObligationDraft
+
+TrackKey = tuple[str, str]
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT support, for whichever database the session is bound to."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def record_received(*, session: AsyncSession, facts: Sequence[Fact]) -> list[Fact]:
+    """Store first sightings; return only the facts not seen before (duplicates change nothing)."""
+    first_seen: dict[tuple[str, str], Fact] = {}
+    for fact in facts:
+        first_seen.setdefault((fact.source, fact.id), fact)
+    unique = list(first_seen.values())
+    if not unique:
+        return []
+    rows = [
+        {
+            "source": f.source,
+            "event_id": f.id,
+            "type": f.type,
+            "time": f.time,
+            "subject": None,
+            "payload": f.to_json(),
+            "received_at": utcnow(),
+        }
+        for f in unique
+    ]
+    statement = (
+        _insert(session, ReceivedEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(col(ReceivedEvent.source), col(ReceivedEvent.event_id))
+    )
+    fresh = {(s, i) for s, i in (await session.execute(statement)).all()}
+    return [f for f in unique if (f.source, f.id) in fresh]
+
+
+async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
+    """Apply case-registered facts, the later `time` standing; return the URNs that changed."""
+    latest = _latest_by(facts, "urn")
+    if not latest:
+        return set()
+    rows = [
+        {
+            "urn": urn,
+            "area": f.data["area"],
+            "unit": f.data["unit"],
+            "owner": f.data["owner"],
+            "event_time": f.time,
+            "updated_at": utcnow(),
+        }
+        for urn, f in latest.items()
+    ]
+    return set(await _upsert_later(session, Case, rows, "urn"))
+
+
+async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
+    latest = _latest_by(facts, "staff_id")
+    rows = [
+        {
+            "staff_id": staff_id,
+            "name": f.data["name"],
+            "email": f.data["email"],
+            "role": f.data["role"],
+            "area": f.data["area"],
+            "unit": f.data.get("unit"),
+            "line_manager": f.data.get("line_manager"),
+            "event_time": f.time,
+            "updated_at": utcnow(),
+        }
+        for staff_id, f in latest.items()
+    ]
+    return set(await _upsert_later(session, StaffMember, rows, "staff_id")) if rows else set()
+
+
+async def _upsert_later(
+    session: AsyncSession, table: Any, rows: list[dict[str, Any]], key: str
+) -> list[str]:
+    statement = _insert(session, table).values(rows)
+    updates = {name: statement.excluded[name] for name in rows[0] if name != key}
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_=updates,
+        where=table.event_time < statement.excluded.event_time,
+    ).returning(getattr(table, key))
+    return [row[0] for row in (await session.execute(statement)).all()]
+
+
+def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
+    latest: dict[str, Fact] = {}
+    for fact in facts:
+        key = fact.data[field]
+        if key not in latest or latest[key].order < fact.order:
+            latest[key] = fact
+    return latest
+
+
+async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[str, CaseInfo]:
+    if not urns:
+        return {}
+    result = await session.execute(select(Case).where(col(Case.urn).in_(urns)))
+    return {
+        c.urn: CaseInfo(urn=c.urn, area=c.area, unit=c.unit, owner=c.owner)
+        for c in result.scalars()
+    }
+
+
+async def track_keys_for_urns(
+    *, session: AsyncSession, urns: Collection[str]
+) -> dict[TrackKey, str]:
+    if not urns:
+        return {}
+    statement = select(col(Track.rule), col(Track.key), col(Track.urn)).where(
+        col(Track.urn).in_(urns)
+    )
+    return {(rule, key): urn or "" for rule, key, urn in (await session.execute(statement)).all()}
+
+
+async def load_tracks(
+    *, session: AsyncSession, keys: Collection[TrackKey]
+) -> dict[TrackKey, list[Fact]]:
+    if not keys:
+        return {}
+    statement = select(Track).where(tuple_(col(Track.rule), col(Track.key)).in_(list(keys)))
+    return {
+        (t.rule, t.key): [Fact.from_json(raw) for raw in t.facts]
+        for t in (await session.execute(statement)).scalars()
+    }
+
+
+async def save_tracks(
+    *, session: AsyncSession, tracks: Mapping[TrackKey, tuple[str | None, Sequence[Fact]]]
+) -> None:
+    if not tracks:
+        return
+    rows = [
+        {
+            "rule": rule,
+            "key": key,
+            "urn": urn,
+            "facts": [f.to_json() for f in facts],
+            "updated_at": utcnow(),
+        }
+        for (rule, key), (urn, facts) in tracks.items()
+    ]
+    statement = _insert(session, Track).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["rule", "key"],
+        set_={
+            "facts": statement.excluded.facts,
+            "urn": statement.excluded.urn,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    await session.execute(statement)
+
+
+async def load_obligations(
+    *, session: AsyncSession, keys: Collection[TrackKey]
+) -> dict[TrackKey, dict[str, ObligationDraft]]:
+    found: dict[TrackKey, dict[str, ObligationDraft]] = {}
+    if not keys:
+        return found
+    statement = select(Obligation).where(
+        tuple_(col(Obligation.rule), col(Obligation.key)).in_(list(keys))
+    )
+    for row in (await session.execute(statement)).scalars():
+        found.setdefault((row.rule, row.key), {})[row.id] = to_draft(row)
+    return found
+
+
+async def save_obligations(*, session: AsyncSession, drafts: Sequence[ObligationDraft]) -> None:
+    if not drafts:
+        return
+    now = utcnow()
+    rows = [{**_draft_columns(d), "created_at": now, "updated_at": now} for d in drafts]
+    statement = _insert(session, Obligation).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            name: statement.excluded[name] for name in rows[0] if name not in ("id", "created_at")
+        },
+    )
+    await session.execute(statement)
+
+
+async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:
+    if ids:
+        await session.execute(delete(Obligation).where(col(Obligation.id).in_(ids)))
+
+
+async def add_dead_letters(*, session: AsyncSession, letters: Sequence[DeadLetter]) -> None:
+    session.add_all(letters)
+    await session.flush()
+
+
+def to_draft(row: Obligation) -> ObligationDraft:
+    return ObligationDraft(
+        id=row.id,
+        rule=row.rule,
+        key=row.key,
+        urn=row.urn,
+        owner=row.owner,
+        area=row.area,
+        opened_by=row.opened_by,
+        due=row.due,
+        state=row.state,  # type: ignore[arg-type]  # the column holds only StoredState values
+        closed_on=row.closed_on,
+        explanation=row.explanation,
+    )
+
+
+def _draft_columns(draft: ObligationDraft) -> dict[str, str | date | datetime | None]:
+    return {
+        "id": draft.id,
+        "rule": draft.rule,
+        "key": draft.key,
+        "urn": draft.urn,
+        "owner": draft.owner,
+        "area": draft.area,
+        "opened_by": draft.opened_by,
+        "due": draft.due,
+        "state": draft.state,
+        "closed_on": draft.closed_on,
+        "explanation": draft.explanation,
+    }

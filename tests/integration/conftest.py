@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream import FastStream
+from redis.asyncio import Redis
+
+from services.app import build_app
+from services.publishing import PublishReport, publish_lines
+from services.runtime import Runtime, open_runtime
+from services.settings import Settings
+from services.status import read_status
+from services.tracker.queries import list_obligations
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_server: str, namespace: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        database_url=database_url,  # type: ignore[call-arg]
+        redis_url=redis_server,
+        namespace=namespace,
+        batch_size=50,
+    )
+
+
+@dataclass
+class Pipeline:
+    runtime: Runtime
+    redis: Redis
+    app: FastStream
+
+    async def publish(self, lines: list[str]) -> PublishReport:
+        return await publish_lines(runtime=self.runtime, redis=self.redis, lines=lines)
+
+    async def status(self) -> dict[str, Any]:
+        return await read_status(runtime=self.runtime, redis=self.redis)
+
+    async def settle(self, within: float = 30.0) -> dict[str, Any]:
+        """Wait until every published event has been applied."""
+        deadline = time.monotonic() + within
+        while (status := await self.status())["lag"] > 0:
+            assert time.monotonic() < deadline, f"events still unapplied: {status}"
+            await asyncio.sleep(0.05)
+        return status
+
+    async def obligations(self, today: date, **filters: str) -> dict[str, dict[str, Any]]:
+        async with self.runtime.sessions() as session:
+            rows = await list_obligations(session=session, today=today, **filters)
+        return {row["id"]: row for row in rows}
+
+
+@pytest.fixture
+async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    assert settings.redis_url
+    async with open_runtime(settings) as runtime:
+        redis = Redis.from_url(settings.redis_url)
+        app = build_app(runtime, settings.redis_url, http=False)
+        task = asyncio.create_task(app.run())
+        try:
+            yield Pipeline(runtime, redis, app)
+        finally:
+            app.exit()
+            await asyncio.wait_for(task, 30)
+            await redis.aclose()
