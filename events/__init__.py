@@ -1,0 +1,58 @@
+"""The wire contract: every event type as a pydantic model, and the one way to parse raw input."""
+
+from events.casework import (
+    CaseFinalised,
+    CaseRegistered,
+    ComplaintReceived,
+    ComplaintResponded,
+    CustodyTimeLimitEnded,
+    CustodyTimeLimitReviewed,
+    CustodyTimeLimitSet,
+    HearingRecordSheetUploaded,
+    HearingUpdated,
+    VictimLetterDue,
+    VictimLetterSent,
+)
+from events.envelope import Event, EventData
+from events.errors import EventRejected
+from events.inspection import (
+    ActionCompleted,
+    ActionEvidenceRecorded,
+    FollowUpAssessed,
+    InspectionPublished,
+    RecommendationIssued,
+    ResponseCommitted,
+)
+from events.organisation import StaffUpdated
+from events.parsing import parse_event
+from events.registry import ALL_TYPES, EVENT_TYPES, data_model_for, event_model_for, json_schemas
+
+__all__ = [
+    "ALL_TYPES",
+    "EVENT_TYPES",
+    "ActionCompleted",
+    "ActionEvidenceRecorded",
+    "CaseFinalised",
+    "CaseRegistered",
+    "ComplaintReceived",
+    "ComplaintResponded",
+    "CustodyTimeLimitEnded",
+    "CustodyTimeLimitReviewed",
+    "CustodyTimeLimitSet",
+    "Event",
+    "EventData",
+    "EventRejected",
+    "FollowUpAssessed",
+    "HearingRecordSheetUploaded",
+    "HearingUpdated",
+    "InspectionPublished",
+    "RecommendationIssued",
+    "ResponseCommitted",
+    "StaffUpdated",
+    "VictimLetterDue",
+    "VictimLetterSent",
+    "data_model_for",
+    "event_model_for",
+    "json_schemas",
+    "parse_event",
+]

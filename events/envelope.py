@@ -1,0 +1,135 @@
+"""The CloudEvents 1.0 envelope, the base of every data model, and the field types they share."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    SerializeAsAny,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from events.errors import FIELD_RULE
+
+MAX_DATAVERSION_DIGITS = 9  # int() of a longer digit string is slow or refused outright
+
+
+def field_error(field: str, reason: str) -> PydanticCustomError:
+    """An error from a cross-field rule, reported against `field` rather than the whole model."""
+    return PydanticCustomError(FIELD_RULE, "{field}: {reason}", {"field": field, "reason": reason})
+
+
+def coerce_dataversion(value: object) -> int:
+    """`dataversion` as an int; extension attributes often arrive as strings such as "1"."""
+    if value is None:
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_DATAVERSION_DIGITS
+        and value.isascii()
+        and value.isdigit()
+        and int(value) >= 1
+    ):
+        return int(value)
+    raise PydanticCustomError("dataversion", "must be a positive integer such as 1")
+
+
+def _iso_date(value: object) -> object:
+    # pydantic alone would also take timestamps and midnight datetimes; the contract says ISO.
+    is_date = isinstance(value, date) and not isinstance(value, datetime)
+    if not (is_date or (isinstance(value, str) and len(value) == 10)):
+        raise PydanticCustomError("iso_date", "Input should be an ISO date YYYY-MM-DD")
+    return value
+
+
+def _rfc3339(value: object) -> object:
+    # pydantic alone would also read a number as a Unix timestamp.
+    if not isinstance(value, str | datetime):
+        raise PydanticCustomError("rfc3339", "Input should be an RFC 3339 date-time with an offset")
+    return value
+
+
+def require_int(value: object) -> object:
+    """Refuse anything but a real int, for use as a BeforeValidator."""
+    # pydantic's lax mode would turn true into 1 and 2.0 into 2.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+Id = Annotated[str, StringConstraints(min_length=1)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+PlainInt = Annotated[int, BeforeValidator(require_int)]
+DataVersion = Annotated[
+    int,
+    BeforeValidator(coerce_dataversion),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+$"}]}
+    ),
+]
+
+
+class EventData(BaseModel):
+    """The `data` of an event. Unknown extra fields are kept (and sent on) but ignored."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type_name: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+class Event(BaseModel):
+    """A validated CloudEvents 1.0 event whose `data` is the model for its `type`.
+
+    Build one from the wire with `events.parse_event`; construct one directly only with a typed
+    `data` such as `HearingUpdated(...)`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    source: Annotated[str, StringConstraints(min_length=1)]
+    type: str
+    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+    subject: str | None = None
+    datacontenttype: str | None = None
+    dataversion: DataVersion = 1
+    data: SerializeAsAny[EventData]
+
+    @model_validator(mode="after")
+    def _data_matches_type(self) -> Self:
+        model = type(self.data)
+        if getattr(model, "type_name", None) != self.type or model.version != self.dataversion:
+            wanted = f"{self.type} v{self.dataversion}"
+            raise field_error("data", f"not a {wanted} model (parse raw data with parse_event)")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The idempotency key: a second event with the same pair is a duplicate."""
+        return (self.source, self.id)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The structured-mode CloudEvent as JSON-able values, `data` as it was received."""
+        wire = self.model_dump(mode="json", exclude={"data"})
+        for optional in ("subject", "datacontenttype"):
+            if wire[optional] is None:
+                del wire[optional]
+        wire["data"] = self.data.model_dump(mode="json", exclude_unset=True)
+        return wire
+
+    def to_json(self) -> str:
+        # ASCII escapes keep a stray lone surrogate from a JSON "\ud800" encodable downstream.
+        return json.dumps(self.to_wire(), separators=(",", ":"))

@@ -1,0 +1,113 @@
+"""Turning raw input, whatever it is, into an `Event` or an `EventRejected`."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from events.envelope import Event, coerce_dataversion
+from events.errors import EventRejected
+from events.registry import event_model_for
+
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "data")
+MAX_INT_BITS = 14_000  # about the 4,300 digits Python will convert to or from text
+MAX_DEPTH = 64  # well inside both Python's recursion limit and pydantic's serialiser's
+
+
+def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
+    """Validate one structured-mode CloudEvent; raises EventRejected and nothing else."""
+    try:
+        return _validate(_decode(raw))
+    except EventRejected:
+        raise
+    except RecursionError:
+        raise EventRejected(None, "nested too deeply") from None
+    except Exception as exc:
+        # Whatever slipped past the checks, a poison message must reach the dead-letter store
+        # with a reason rather than crash the consumer reading it.
+        raise EventRejected(None, f"unreadable event ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode(raw: object) -> dict[str, Any]:
+    if isinstance(raw, bytes | bytearray | memoryview):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            raise EventRejected(None, reason) from None
+    if isinstance(raw, str):
+        value = _load_json(raw)
+    elif isinstance(raw, Mapping):
+        value = dict(raw)
+    else:
+        raise EventRejected(None, f"expected JSON text or a mapping, not {type(raw).__name__}")
+    if not isinstance(value, dict):
+        raise EventRejected(None, f"expected a JSON object, not {_json_kind(value)}")
+    _check_shape(value)
+    return value
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise EventRejected(None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
+        raise EventRejected(None, f"not valid JSON ({exc})") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def _check_shape(value: dict[str, Any]) -> None:
+    # Iterative, so a self-referencing mapping or a very deep one cannot recurse us to death.
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise EventRejected(None, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, Mapping):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend((child, depth + 1) for child in node)
+        elif not _fits_json(node):
+            # A mapping can hold what JSON text cannot, and to_json() must stay readable.
+            raise EventRejected(None, "holds a number JSON cannot carry (NaN, Infinity or huge)")
+
+
+def _fits_json(node: object) -> bool:
+    if isinstance(node, float):
+        return math.isfinite(node)
+    if isinstance(node, int):
+        return node.bit_length() <= MAX_INT_BITS
+    return True
+
+
+def _validate(raw: dict[str, Any]) -> Event:
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in raw]
+    if missing:
+        raise EventRejected.from_errors([(name, "required attribute missing") for name in missing])
+    type_name = raw["type"]
+    if not isinstance(type_name, str):
+        raise EventRejected("type", "must be a string")
+    try:
+        version = coerce_dataversion(raw.get("dataversion"))
+    except ValueError as exc:
+        raise EventRejected("dataversion", str(exc)) from None
+    model = event_model_for(type_name, version)
+    try:
+        typed = model.model_validate(raw)
+    except ValidationError as exc:
+        raise EventRejected.from_validation_error(exc) from None
+    # Hand back a plain Event so it compares equal to one built directly from the same parts.
+    return Event.model_construct(_fields_set=typed.model_fields_set, **dict(typed))
