@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+FOLLOWUP = str(Path(sys.executable).with_name("followup"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Followup:
+    """Runs `followup` commands as separate processes with one environment."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.cwd = cwd
+        self.port = 0
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [FOLLOWUP, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"followup {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+            )
+        return done
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args).stdout)
+
+    def settle(self, within: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while (status := self.json("status", "--json"))["lag"] > 0:
+            assert time.monotonic() < deadline, f"events still unapplied: {status}"
+            time.sleep(0.3)
+        return dict(status)
+
+    @contextmanager
+    def serving(self) -> Iterator[subprocess.Popen[str]]:
+        port = self.port = free_port()
+        log = (self.cwd / "serve.log").open("w")
+        server = subprocess.Popen(
+            [FOLLOWUP, "serve", "--port", str(port)],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            _wait_for_port(port, server)
+            yield server
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                code = server.wait(timeout=30)
+            finally:
+                server.kill()
+                log.close()
+            assert code == 0, (self.cwd / "serve.log").read_text()[-3000:]
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[str], within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "followup serve exited during start-up"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError("followup serve did not open its HTTP port")
