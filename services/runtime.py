@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from schemas.db import create_engine, migrate, session_factory
 from services.rules.calendar import Calendar
-from services.rules.pack import DEFAULT_RULES, Rule
+from services.rules.pack import Rule
+from services.rules.packfile import load_pack
 from services.settings import Settings
 
 
@@ -27,6 +28,7 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rules = load_pack(settings.rule_pack)  # a bad pack stops start-up before anything runs
     engine = create_engine(settings.sqlalchemy_url())
     try:
         await migrate(engine)
@@ -35,7 +37,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             engine=engine,
             sessions=session_factory(engine),
             calendar=Calendar(),
-            rules=DEFAULT_RULES,
+            rules=rules,
         )
     finally:
         await engine.dispose()

@@ -1,7 +1,7 @@
 """Rule specifications: what opens, closes and cancels an obligation, and how its due date runs.
 
-Rules are data; the engine interprets them. The two rules here are the first of the default pack
-(contract section 4).
+Rules are data (services/rules/default-pack.yaml, or an Area's own file); packfile.py reads them
+into these objects and the engine interprets them.
 """
 
 from __future__ import annotations
@@ -63,34 +63,3 @@ class Rule:
 
     def matches(self) -> tuple[Match, ...]:
         return (self.opens, *self.closes, *self.cancels)
-
-
-HEARING_RECORD_SHEET = Rule(
-    id="hearing-record-sheet",
-    title="Hearing Record Sheet uploaded after a hearing",
-    source=(
-        "HMCPSI thematic inspection of CMS case finalisations (2017), issue 1: standard template "
-        "Hearing Record Sheet; interval not fixed by guidance [open], default +1 working day"
-    ),
-    opens=Match("hearing-updated", ("urn", "hearing_id"), when={"status": "held"}),
-    due=WorkingDaysAfter(after="hearing_date", days=1),
-    closes=(
-        Match("hearing-record-sheet-uploaded", ("urn", "hearing_id"), date_field="uploaded_date"),
-    ),
-    cancels=(Match("hearing-updated", ("urn", "hearing_id"), when={"status": "vacated"}),),
-    owner_field="advocate",
-)
-
-VICTIM_LETTER = Rule(
-    id="victim-letter",
-    title="Letter to the victim after a decision (VCL scheme)",
-    source=(
-        "CPS legal guidance, Victim Communication and Liaison scheme (Jan 2020); Victims' Code: "
-        "1 working day for victims entitled to the enhanced service, 5 for all others"
-    ),
-    opens=Match("victim-letter-due", ("urn", "victim_id")),
-    due=WorkingDaysAfter(after="decision_date", days=5, days_when=(({"enhanced": True}, 1),)),
-    closes=(Match("victim-letter-sent", ("urn", "victim_id"), date_field="sent_date"),),
-)
-
-DEFAULT_RULES: tuple[Rule, ...] = (HEARING_RECORD_SHEET, VICTIM_LETTER)

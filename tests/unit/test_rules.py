@@ -9,9 +9,11 @@ from typing import Any
 from services.rules.calendar import Calendar
 from services.rules.engine import derive, diff, merge_facts, route
 from services.rules.model import CaseInfo, Fact, effective_state
-from services.rules.pack import DEFAULT_RULES, HEARING_RECORD_SHEET, VICTIM_LETTER
+from services.rules.packfile import load_pack
 
 CAL = Calendar()
+DEFAULT_RULES = load_pack()
+HEARING_RECORD_SHEET, VICTIM_LETTER = DEFAULT_RULES
 CASE = CaseInfo(urn="41AB0001017", area="thames-and-chiltern", unit="magistrates", owner="P-100")
 
 
