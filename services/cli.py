@@ -1,0 +1,212 @@
+"""The `followup` command (contract section 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from events import json_schemas
+from services import logs
+from services.broker.embedded import redis_url
+from services.clock import today_in_london
+from services.runtime import Runtime, open_runtime
+from services.settings import Settings
+
+app = typer.Typer(
+    help="Followup: tracked obligations for CPS casework and inspection follow-up.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+T = TypeVar("T")
+
+STATES = ("open", "met", "met-late", "lapsed", "cancelled")
+
+
+def main() -> None:
+    app()
+
+
+@contextmanager
+def _runtime_and_redis(settings: Settings) -> Iterator[str]:
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with redis_url(settings) as url:
+        yield url
+
+
+def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
+    """Run `work` with a runtime and Redis client, both closed before the embedded server stops."""
+
+    async def go(url: str) -> T:
+        async with open_runtime(settings) as runtime:
+            redis = Redis.from_url(url)
+            try:
+                return await work(runtime, redis)
+            finally:
+                await redis.aclose()
+
+    with _runtime_and_redis(settings) as url:
+        return asyncio.run(go(url))
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port (default FOLLOWUP_HTTP_PORT).")
+    ] = None,
+    http: Annotated[bool, typer.Option(help="Serve the HTTP API.")] = True,
+) -> None:
+    """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM)."""
+    from services.app import build_app
+
+    settings = Settings()
+    if port is not None:
+        settings = settings.model_copy(update={"http_port": port})
+
+    async def go(url: str) -> None:
+        async with open_runtime(settings) as runtime:
+            await build_app(runtime, url, http=http).run()
+
+    with _runtime_and_redis(settings) as url:
+        asyncio.run(go(url))
+
+
+@app.command()
+def publish(
+    file: Annotated[str, typer.Argument(help="A JSON Lines file of CloudEvents, or - for stdin.")],
+) -> None:
+    """Validate each line and publish the valid ones; report and keep every rejected line."""
+    from services.publishing import publish_lines
+
+    settings = Settings()
+    handle = sys.stdin if file == "-" else _open_or_fail(file)
+    total = None if file == "-" else Path(file).stat().st_size and _count_lines(file)
+    with Progress(
+        TextColumn("publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("publish", total=total)
+        report = _run(
+            settings,
+            lambda runtime, redis: publish_lines(
+                runtime=runtime,
+                redis=redis,
+                lines=handle,
+                on_progress=lambda n: progress.advance(task, n),
+            ),
+        )
+    for dead in report.rejected:
+        where = f"{dead.field}: " if dead.field else ""
+        err.print(
+            f"line {dead.line}: rejected: {where}{dead.reason}", highlight=False, markup=False
+        )
+    err.print(
+        f"published {report.published} events to {settings.events_stream}; "
+        f"rejected {len(report.rejected)} lines (kept as dead letters)",
+        highlight=False,
+    )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Lag (events published but not yet applied) and the dead-letter count."""
+    from services.status import read_status
+
+    result = _run(Settings(), lambda runtime, redis: read_status(runtime=runtime, redis=redis))
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    out.print(f"lag: {result['lag']}   dead letters: {result['dead_letters']}")
+
+
+@app.command()
+def obligations(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)}.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Rule id, e.g. victim-letter.")] = None,
+    urn: Annotated[str | None, typer.Option(help="Case URN.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge lapses as of this date (YYYY-MM-DD); default today in Europe/London."
+        ),
+    ] = None,
+) -> None:
+    """List obligations with their due dates and states."""
+    from services.tracker.queries import list_obligations
+
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"--state must be one of {', '.join(STATES)}, not {state!r}")
+    today = _parse_date(as_of, "--as-of") if as_of else today_in_london()
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            return await list_obligations(
+                session=session, today=today, state=state, rule=rule, urn=urn
+            )
+
+    rows = _run(Settings(), work)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    out.print(obligations_table(rows))
+
+
+def obligations_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("id", "owner", "due", "state", "closed on")
+    colour = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "dim"}
+    for row in rows:
+        style = colour.get(row["state"], "")
+        table.add_row(
+            row["id"],
+            row["owner"] or "-",
+            row["due"],
+            f"[{style}]{row['state']}[/]" if style else row["state"],
+            row["closed_on"] or "",
+        )
+    return table
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of every event type."""
+    sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
+
+
+def _open_or_fail(file: str) -> Any:
+    try:
+        return Path(file).open(encoding="utf-8", errors="surrogateescape")
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read {file}: {error.strerror}") from error
+
+
+def _count_lines(file: str) -> int:
+    with Path(file).open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, not {text!r}") from error
