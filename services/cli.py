@@ -188,6 +188,56 @@ def obligations_table(rows: list[dict[str, Any]]) -> Table:
 
 
 @app.command()
+def demo(
+    as_of: Annotated[str, typer.Option(help="Judge lapses as of this date.")] = "2017-08-04",
+) -> None:
+    """Publish a week of Thames and Chiltern events through the real pipeline and report."""
+    from services.demo.run import run_demo, summary
+
+    settings = Settings()
+    if settings.log_level.upper() == "INFO":
+        settings = settings.model_copy(update={"log_level": "WARNING"})  # the report is the output
+    today = _parse_date(as_of, "--as-of")
+    with err.status("publishing a week of events and applying them..."):
+        rows = _run(
+            settings,
+            lambda runtime, redis: run_demo(
+                runtime=runtime, redis=redis, redis_url=_current_url(redis), as_of=today
+            ),
+        )
+    out.print(f"[bold]Thames and Chiltern, week 24-28 July 2017, as of {today}[/]")
+    table = Table(
+        "rule", "due", "met on time", "met late", "lapsed", "open", "cancelled", "on time"
+    )
+    for rule, counts in sorted(summary(rows).items()):
+        judged = counts["met"] + counts["met-late"] + counts["lapsed"]
+        rate = f"{100 * counts['met'] / judged:.0f}%" if judged else "-"
+        table.add_row(
+            rule,
+            str(sum(counts.values()) - counts["cancelled"]),
+            str(counts["met"]),
+            str(counts["met-late"]),
+            str(counts["lapsed"]),
+            str(counts["open"]),
+            str(counts["cancelled"]),
+            rate,
+        )
+    out.print(table)
+    out.print("[bold]Late and lapsed[/]")
+    out.print(obligations_table([r for r in rows if r["state"] in ("met-late", "lapsed")]))
+    out.print(f"More: followup obligations --json --state lapsed --as-of {today}")
+
+
+def _current_url(redis: Redis) -> str:
+    """The URL the client was opened with, for the consumer the demo runs beside it."""
+    kwargs = redis.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}"
+    host, port = kwargs.get("host", "127.0.0.1"), kwargs.get("port", 6379)
+    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of every event type."""
     sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
