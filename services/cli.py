@@ -51,13 +51,22 @@ def _runtime_and_redis(settings: Settings) -> Iterator[str]:
 def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
     """Run `work` with a runtime and Redis client, both closed before the embedded server stops."""
 
+    async def with_client(runtime: Runtime, url: str) -> T:
+        redis = Redis.from_url(url)
+        try:
+            return await work(runtime, redis)
+        finally:
+            await redis.aclose()
+
+    return _run_at(settings, with_client)
+
+
+def _run_at(settings: Settings, work: Callable[[Runtime, str], Awaitable[T]]) -> T:
+    """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
+
     async def go(url: str) -> T:
         async with open_runtime(settings) as runtime:
-            redis = Redis.from_url(url)
-            try:
-                return await work(runtime, redis)
-            finally:
-                await redis.aclose()
+            return await work(runtime, url)
 
     with _runtime_and_redis(settings) as url:
         return asyncio.run(go(url))
@@ -77,12 +86,7 @@ def serve(
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
 
-    async def go(url: str) -> None:
-        async with open_runtime(settings) as runtime:
-            await build_app(runtime, url, http=http).run()
-
-    with _runtime_and_redis(settings) as url:
-        asyncio.run(go(url))
+    _run_at(settings, lambda runtime, url: build_app(runtime, url, http=http).run())
 
 
 @app.command()
@@ -189,52 +193,31 @@ def obligations_table(rows: list[dict[str, Any]]) -> Table:
 
 @app.command()
 def demo(
-    as_of: Annotated[str, typer.Option(help="Judge lapses as of this date.")] = "2017-08-04",
+    as_of: Annotated[
+        str, typer.Option(help="Judge lapses as of this date (YYYY-MM-DD).")
+    ] = "2017-08-04",
 ) -> None:
-    """Publish a week of Thames and Chiltern events through the real pipeline and report."""
-    from services.demo.run import run_demo, summary
+    """Run a week of Thames and Chiltern casework (July 2017) through the real pipeline and
+    report what was done on time, late or not at all."""
+    from services.demo.report import render
+    from services.demo.run import DemoFailed, run_demo
 
-    settings = Settings()
-    if settings.log_level.upper() == "INFO":
-        settings = settings.model_copy(update={"log_level": "WARNING"})  # the report is the output
     today = _parse_date(as_of, "--as-of")
-    with err.status("publishing a week of events and applying them..."):
-        rows = _run(
-            settings,
-            lambda runtime, redis: run_demo(
-                runtime=runtime, redis=redis, redis_url=_current_url(redis), as_of=today
-            ),
-        )
-    out.print(f"[bold]Thames and Chiltern, week 24-28 July 2017, as of {today}[/]")
-    table = Table(
-        "rule", "due", "met on time", "met late", "lapsed", "open", "cancelled", "on time"
-    )
-    for rule, counts in sorted(summary(rows).items()):
-        judged = counts["met"] + counts["met-late"] + counts["lapsed"]
-        rate = f"{100 * counts['met'] / judged:.0f}%" if judged else "-"
-        table.add_row(
-            rule,
-            str(sum(counts.values()) - counts["cancelled"]),
-            str(counts["met"]),
-            str(counts["met-late"]),
-            str(counts["lapsed"]),
-            str(counts["open"]),
-            str(counts["cancelled"]),
-            rate,
-        )
-    out.print(table)
-    out.print("[bold]Late and lapsed[/]")
-    out.print(obligations_table([r for r in rows if r["state"] in ("met-late", "lapsed")]))
-    out.print(f"More: followup obligations --json --state lapsed --as-of {today}")
-
-
-def _current_url(redis: Redis) -> str:
-    """The URL the client was opened with, for the consumer the demo runs beside it."""
-    kwargs = redis.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}"
-    host, port = kwargs.get("host", "127.0.0.1"), kwargs.get("port", 6379)
-    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
+    settings = Settings()
+    if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    try:
+        with err.status("starting the consumer") as line:
+            result = _run_at(
+                settings,
+                lambda runtime, url: run_demo(
+                    runtime=runtime, redis_url=url, as_of=today, on_progress=line.update
+                ),
+            )
+    except DemoFailed as error:
+        err.print(f"demo failed: {error}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    render(out, result)
 
 
 @app.command()

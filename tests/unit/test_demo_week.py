@@ -1,0 +1,165 @@
+"""The demo week: valid, deterministic, and holding every kind of outcome the demo shows."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from events import parse_event
+from services.demo.week import AREA, SOURCE, demo_week
+from services.rules.calendar import Calendar
+
+AS_OF = date(2017, 8, 4)
+SEEDS = [2017, 1, 42]
+LONDON = ZoneInfo("Europe/London")
+
+
+def _order(event: dict[str, Any]) -> tuple[datetime, str, str]:
+    return datetime.fromisoformat(event["time"]), event["source"], event["id"]
+
+
+def expected_obligations(
+    events: list[dict[str, Any]], as_of: date
+) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """Obligation id -> (state, due, closed_on, owner), worked out from the events with the
+    contract's rules (sections 3 and 4) and not with the engine, so the two check each other."""
+    calendar = Calendar()
+    held: dict[tuple[str, str], dict[str, Any]] = {}
+    vacated: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    done: dict[tuple[str, str], list[date]] = defaultdict(list)
+    letters: dict[tuple[str, str], dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    for event in sorted(events, key=_order):  # so the later `time` stands
+        data, kind = event["data"], event["type"]
+        if kind == "case-registered":
+            owners[data["urn"]] = data["owner"]
+        elif kind == "hearing-updated" and data["status"] in ("held", "vacated"):
+            key = (data["urn"], data["hearing_id"])
+            if data["status"] == "held":
+                held[key] = event
+            else:
+                vacated[key].append(event)
+        elif kind == "hearing-record-sheet-uploaded":
+            done[(data["urn"], data["hearing_id"])].append(
+                date.fromisoformat(data["uploaded_date"])
+            )
+        elif kind == "victim-letter-due":
+            letters[(data["urn"], data["victim_id"])] = event
+        elif kind == "victim-letter-sent":
+            done[(data["urn"], data["victim_id"])].append(date.fromisoformat(data["sent_date"]))
+
+    def outcome(key: tuple[str, str], after: str, days: int, cancels: list[Any]) -> tuple[Any, ...]:
+        due = calendar.add_working_days(date.fromisoformat(after), days).result
+        closed = min(done[key], default=None)
+        if cancels and not (closed and closed <= cancels[0]):
+            return "cancelled", due.isoformat(), cancels[0].isoformat()
+        if closed:
+            state = "met" if closed <= due else "met-late"
+        else:
+            state = "lapsed" if as_of > due else "open"
+        return state, due.isoformat(), closed.isoformat() if closed else None
+
+    result: dict[str, tuple[str, str, str | None, str | None]] = {}
+    for key, event in held.items():
+        later = [v for v in vacated[key] if _order(v) > _order(event)]
+        cancels = [datetime.fromisoformat(v["time"]).astimezone(LONDON).date() for v in later]
+        state = outcome(key, event["data"]["hearing_date"], 1, cancels)
+        result[f"hearing-record-sheet/{key[0]}/{key[1]}"] = (*state, event["data"]["advocate"])
+    for key, event in letters.items():
+        days = 1 if event["data"]["enhanced"] else 5
+        state = outcome(key, event["data"]["decision_date"], days, [])
+        result[f"victim-letter/{key[0]}/{key[1]}"] = (*state, owners.get(key[0]))
+    return result
+
+
+def test_every_event_is_valid_under_the_contract() -> None:
+    events = demo_week()
+    for event in events:
+        parsed = parse_event(event)
+        assert parsed.source == SOURCE
+        assert re.fullmatch(r"demo-\d{4}", parsed.id)
+        assert event["time"].endswith("+01:00")  # BST throughout July and early August
+    assert len({e["id"] for e in events}) == len(events)
+
+
+def test_the_week_is_deterministic_and_only_lightly_shuffled() -> None:
+    events = demo_week()
+    assert events == demo_week()
+    assert events != demo_week(seed=1)
+    # Ids number the events in time order; the publish order strays from it, but not far.
+    positions = [int(e["id"].removeprefix("demo-")) - 1 for e in events]
+    assert positions != sorted(positions)
+    assert max(abs(p - i) for i, p in enumerate(positions)) < 10
+    times = {e["id"]: _order(e)[0] for e in events}
+    assert [times[i] for i in sorted(times)] == sorted(times.values())
+
+
+def test_the_org_chart_is_one_area_with_managers_and_their_teams() -> None:
+    events = demo_week()
+    staff = {e["data"]["staff_id"]: e["data"] for e in events if e["type"] == "staff-updated"}
+    roles = Counter(person["role"] for person in staff.values())
+    assert roles["dccp"] == 1 and roles["abm"] == 1 and 2 <= roles["legal-manager"] <= 3
+    assert all(p["line_manager"] is None or p["line_manager"] in staff for p in staff.values())
+    reports = Counter(p["line_manager"] for p in staff.values())
+    managers = [s for s, p in staff.items() if p["role"] == "legal-manager"]
+    assert all(3 <= reports[m] <= 4 for m in managers)
+    assert {p["area"] for p in staff.values()} == {AREA}
+    for event in events:
+        data = event["data"]
+        if event["type"] != "staff-updated":
+            assert "name" not in data  # people are opaque ids outside staff-updated
+        for field in ("owner", "advocate", "uploaded_by"):
+            assert data.get(field) is None or data[field] in staff
+        if "urn" in data:
+            assert re.fullmatch(r"43TC\d{5}17", data["urn"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_both_rules_show_met_late_and_never_done_work(seed: int) -> None:
+    events = demo_week(seed)
+    expected = expected_obligations(events, AS_OF)
+    for rule in ("hearing-record-sheet", "victim-letter"):
+        states = Counter(state for key, (state, *_) in expected.items() if key.startswith(rule))
+        assert {"met", "met-late"} <= set(states), (rule, states)
+        assert states["lapsed"] + states["open"] >= 1, (rule, states)  # never done
+        owed = sum(states.values()) - states["cancelled"]
+        if rule == "victim-letter":  # HMCPSI: letters too often late or missing
+            assert 0.15 <= (owed - states["met"]) / owed <= 0.4, states
+    hearing_states = {s for k, (s, *_) in expected.items() if k.startswith("hearing-record")}
+    assert "cancelled" in hearing_states  # vacated after being recorded as held
+    enhanced = {e["data"]["enhanced"] for e in events if e["type"] == "victim-letter-due"}
+    assert enhanced == {True, False}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hearings_include_a_corrected_date_and_some_never_held(seed: int) -> None:
+    events = demo_week(seed)
+    updates = [e for e in events if e["type"] == "hearing-updated"]
+    statuses = Counter(e["data"]["status"] for e in updates)
+    assert statuses["held"] > sum(n for s, n in statuses.items() if s != "held")
+    assert statuses["adjourned"] and statuses["listed"]
+    held_dates: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for e in updates:
+        if e["data"]["status"] == "held":
+            key = (e["data"]["urn"], e["data"]["hearing_id"])
+            held_dates[key].append((_order(e)[0], e["data"]["hearing_date"]))
+    corrected = {k: sorted(v) for k, v in held_dates.items() if len({d for _, d in v}) > 1}
+    assert corrected
+    expected = expected_obligations(events, AS_OF)
+    calendar = Calendar()
+    for (urn, hearing_id), versions in corrected.items():
+        later_date = date.fromisoformat(versions[-1][1])
+        due = expected[f"hearing-record-sheet/{urn}/{hearing_id}"][1]
+        assert due == calendar.add_working_days(later_date, 1).result.isoformat()
+    never_held = {
+        (e["data"]["urn"], e["data"]["hearing_id"])
+        for e in updates
+        if (e["data"]["urn"], e["data"]["hearing_id"]) not in held_dates
+    }
+    assert never_held
+    assert not {f"hearing-record-sheet/{u}/{h}" for u, h in never_held} & set(expected)
