@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -40,14 +39,6 @@ def main() -> None:
     app()
 
 
-@contextmanager
-def _runtime_and_redis(settings: Settings) -> Iterator[str]:
-    logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with redis_url(settings) as url:
-        yield url
-
-
 def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
     """Run `work` with a runtime and Redis client, both closed before the embedded server stops."""
 
@@ -68,7 +59,9 @@ def _run_at(settings: Settings, work: Callable[[Runtime, str], Awaitable[T]]) ->
         async with open_runtime(settings) as runtime:
             return await work(runtime, url)
 
-    with _runtime_and_redis(settings) as url:
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with redis_url(settings) as url:
         return asyncio.run(go(url))
 
 
@@ -98,7 +91,8 @@ def publish(
 
     settings = Settings()
     handle = sys.stdin if file == "-" else _open_or_fail(file)
-    total = None if file == "-" else Path(file).stat().st_size and _count_lines(file)
+    # Counting means reading the file twice: only worth it when a bar will be shown.
+    total = _count_lines(file) if err.is_terminal and file != "-" else None
     with Progress(
         TextColumn("publishing"),
         BarColumn(),

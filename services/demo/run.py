@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +19,7 @@ from services.demo.week import AREA, demo_week
 from services.publishing import publish_lines
 from services.rules.model import STATES
 from services.runtime import Runtime
-from services.status import read_status
+from services.status import wait_until_applied
 from services.tracker.queries import list_obligations
 
 
@@ -90,18 +89,19 @@ async def _settle(
     within: float,
     on_progress: Callable[[str], None],
 ) -> None:
-    deadline = time.monotonic() + within
-    while (lag := (await read_status(runtime=runtime, redis=redis))["lag"]) > 0:
+    def still_running(lag: int) -> None:
         if consumer.done():  # stopped early (a signal, or a broker error it raises below)
             consumer.result()
             raise DemoFailed(f"the consumer stopped (interrupted?) with {lag} events to apply")
-        if time.monotonic() > deadline:
-            raise DemoFailed(
-                f"{lag} events still unapplied after {within:.0f}s; another consumer in the "
-                "same group may hold them pending (see `followup status --json`)"
-            )
         on_progress(f"applying events: {lag} to go")
-        await asyncio.sleep(0.1)
+
+    try:
+        await wait_until_applied(runtime=runtime, redis=redis, within=within, on_wait=still_running)
+    except TimeoutError as error:
+        raise DemoFailed(
+            f"{error}; another consumer in the same group may hold them pending "
+            "(see `followup status --json`)"
+        ) from error
 
 
 def count_states(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -23,6 +23,7 @@ from schemas.tables import (
     Track,
     utcnow,
 )
+from services.rules.engine import merge_facts
 from services.rules.model import CaseInfo, Fact, ObligationDraft
 
 TrackKey = tuple[str, str]
@@ -36,10 +37,7 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 async def record_received(*, session: AsyncSession, facts: Sequence[Fact]) -> list[Fact]:
     """Store first sightings; return only the facts not seen before (duplicates change nothing)."""
-    first_seen: dict[tuple[str, str], Fact] = {}
-    for fact in facts:
-        first_seen.setdefault((fact.source, fact.id), fact)
-    unique = list(first_seen.values())
+    unique = merge_facts((), facts)
     if not unique:
         return []
     rows = [

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +15,7 @@ from services.app import build_app
 from services.publishing import PublishReport, publish_lines
 from services.runtime import Runtime, open_runtime
 from services.settings import Settings
-from services.status import read_status
+from services.status import read_status, wait_until_applied
 from services.tracker.queries import list_obligations
 
 
@@ -46,11 +45,7 @@ class Pipeline:
 
     async def settle(self, within: float = 30.0) -> dict[str, Any]:
         """Wait until every published event has been applied."""
-        deadline = time.monotonic() + within
-        while (status := await self.status())["lag"] > 0:
-            assert time.monotonic() < deadline, f"events still unapplied: {status}"
-            await asyncio.sleep(0.05)
-        return status
+        return await wait_until_applied(runtime=self.runtime, redis=self.redis, within=within)
 
     async def obligations(self, today: date, **filters: str) -> dict[str, dict[str, Any]]:
         async with self.runtime.sessions() as session:
