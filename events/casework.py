@@ -146,3 +146,32 @@ class ComplaintResponded(EventData):
     complaint_id: Id
     stage: Stage
     responded_date: IsoDate
+
+
+VrrStage = Literal["local-resolution", "independent-review"]
+
+
+class VrrRequested(EventData):
+    """A victim asked for a review under the Victims' Right to Review scheme (added to v1)."""
+
+    type_name = "vrr-requested"
+
+    request_id: Id
+    urn: Id
+    victim_id: Id
+    decision: Literal["no-charge", "discontinued", "no-evidence-offered"]
+    decision_date: IsoDate
+    requested_date: IsoDate
+    stage: VrrStage = "local-resolution"
+
+
+class VrrConcluded(EventData):
+    """A stage of a Victims' Right to Review request was concluded (added to v1)."""
+
+    type_name = "vrr-concluded"
+
+    request_id: Id
+    urn: Id
+    stage: VrrStage
+    outcome: Literal["upheld", "overturned", "withdrawn"]
+    concluded_date: IsoDate

@@ -21,6 +21,8 @@ from events.casework import (
     HearingUpdated,
     VictimLetterDue,
     VictimLetterSent,
+    VrrConcluded,
+    VrrRequested,
 )
 from events.envelope import Event, EventData, coerce_dataversion
 from events.errors import EventRejected
@@ -57,6 +59,8 @@ _MODELS: tuple[type[EventData], ...] = (
     ActionEvidenceRecorded,
     ActionCompleted,
     FollowUpAssessed,
+    VrrRequested,
+    VrrConcluded,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))

@@ -70,6 +70,23 @@ class Track(SQLModel, table=True):
     rule: str = Field(primary_key=True)
     key: str = Field(primary_key=True)
     urn: str | None = Field(default=None, index=True)
+    # The opening event's link field value (a recommendation id), for facts that reach the
+    # track through it.
+    link: str | None = Field(default=None, index=True)
+    # The day the passing of time alone changes its obligations (a recurring period begins).
+    refresh_on: date | None = Field(default=None, index=True)
+    facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class LinkedFacts(SQLModel, table=True):
+    """Facts that reach a rule's tracks through a link value, kept even before any track has
+    it (a follow-up assessment that arrives before the commitment it ends)."""
+
+    __tablename__ = "linked_facts"
+
+    rule: str = Field(primary_key=True)
+    link: str = Field(primary_key=True)
     facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _stamp(default_factory=utcnow)
 
@@ -92,6 +109,23 @@ class Obligation(SQLModel, table=True):
     explanation: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _stamp(default_factory=utcnow)
     updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class ObligationChange(SQLModel, table=True):
+    """Each change to an obligation, with the events that caused it: `followup explain`."""
+
+    __tablename__ = "obligation_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: str = Field(index=True)
+    kind: str  # opened, recalculated, closed, cancelled, reopened, updated, removed
+    due_before: date | None = None
+    due_after: date | None = None
+    state_before: str | None = None
+    state_after: str | None = None
+    closed_on: date | None = None
+    caused_by: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = _stamp(default_factory=utcnow)
 
 
 class DeadLetter(SQLModel, table=True):

@@ -16,9 +16,8 @@ from redis.asyncio import Redis
 
 from services.api.http import build_api
 from services.broker.streams import ensure_group
-from services.clock import today_in_london
 from services.runtime import Runtime, consumer_name
-from services.tracker.handlers import apply_entries
+from services.tracker.handlers import apply_entries, refresh_tracks
 
 log = logging.getLogger("followup.app")
 
@@ -56,6 +55,7 @@ def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> FastStr
             entries=list(zip(raw["message_ids"], raw["data"], strict=True)),
             rules=runtime.rules,
             calendar=runtime.calendar,
+            today=runtime.today(),
         )
         log.info(
             "batch applied",
@@ -79,20 +79,43 @@ class _SideServices:
         self.redis: Redis | None = None
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
+        self.ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.runtime.settings
         self.redis = Redis.from_url(self.redis_url)
         await ensure_group(self.redis, stream=settings.events_stream, group=settings.tracker_group)
+        self.ticker = asyncio.create_task(self._let_time_pass())
         if self.http:
-            api = build_api(runtime=self.runtime, redis=self.redis, today=today_in_london)
+            api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
             config = uvicorn.Config(
                 api, host=settings.http_host, port=settings.http_port, log_level="warning"
             )
             self.server = _QuietSignalsServer(config)
             self.task = asyncio.create_task(self.server.serve())
 
+    async def _let_time_pass(self) -> None:
+        """Open recurring periods as they begin, however long the service runs."""
+        runtime = self.runtime
+        while True:
+            try:
+                changes = await refresh_tracks(
+                    sessions=runtime.sessions,
+                    rules=runtime.rules,
+                    calendar=runtime.calendar,
+                    today=runtime.today(),
+                )
+                if changes:
+                    log.info("periods begun", extra={"changes": len(changes)})
+            except Exception:  # a database outage must not stop the service; retry next tick
+                log.exception("refreshing recurring obligations failed")
+            await asyncio.sleep(runtime.settings.refresh_seconds)
+
     async def stop(self) -> None:
+        if self.ticker:
+            self.ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.ticker
         if self.server and self.task:
             self.server.should_exit = True
             await self.task

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from schemas.db import create_engine, migrate, session_factory
+from services.clock import today_in_london
 from services.rules.calendar import Calendar
 from services.rules.pack import Rule
 from services.rules.packfile import load_pack
@@ -24,10 +26,13 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     calendar: Calendar
     rules: tuple[Rule, ...]
+    today: Callable[[], date] = today_in_london  # injected: replays and tests fix the date
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, today: Callable[[], date] = today_in_london
+) -> AsyncIterator[Runtime]:
     rules = load_pack(settings.rule_pack)  # a bad pack stops start-up before anything runs
     engine = create_engine(settings.sqlalchemy_url())
     try:
@@ -38,6 +43,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             sessions=session_factory(engine),
             calendar=Calendar(),
             rules=rules,
+            today=today,
         )
     finally:
         await engine.dispose()

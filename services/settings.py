@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     http_port: int = 8040
     log_level: str = "INFO"
     batch_size: int = Field(default=500, ge=1, le=10_000)
+    # How often `serve` re-derives recurring commitments so periods open as they begin.
+    refresh_seconds: float = Field(default=300.0, gt=0)
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )

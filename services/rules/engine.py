@@ -1,19 +1,21 @@
 """The pure rules engine: facts in, obligations out. No I/O and no clock.
 
-Each tracked thing (a hearing, a victim's letter) keeps the set of facts routed to it, and its
-obligations are derived from the whole set every time. Arrival order and duplicates therefore
-cannot change the outcome; only the facts' own `time` values decide which of two stands.
+Each tracked thing (a hearing, a victim's letter, a defendant's custody) keeps the set of facts
+routed to it, and its obligations are derived from the whole set every time. Arrival order and
+duplicates therefore cannot change the outcome; only the facts' own `time` values decide which
+of two stands. `today` matters only to recurring rules, whose periods exist once they begin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from services.rules.calendar import Calendar
+from services.rules.calendar import Calendar, Computation
 from services.rules.model import CaseInfo, Change, ChangeKind, Fact, ObligationDraft, StoredState
-from services.rules.pack import Match, Rule
+from services.rules.pack import Match, Renewal, Rule
+from services.rules.periods import Period, period_of, periods
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +25,52 @@ class TrackRef:
     urn: str | None
 
 
-def route(rules: Iterable[Rule], fact: Fact) -> list[TrackRef]:
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    """A fact that reaches a rule's obligations through the opening events' link field."""
+
+    rule: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    drafts: list[ObligationDraft]
+    link: str | None = None  # the standing opener's link field value
+    refresh_on: date | None = None  # when the passing of time alone changes the drafts
+
+
+def route(rules: Iterable[Rule], fact: Fact) -> list[TrackRef | LinkRef]:
     """Which tracked things this fact is about, one per rule that cares."""
-    refs: list[TrackRef] = []
+    refs: list[TrackRef | LinkRef] = []
     for rule in rules:
         for match in rule.matches():
-            if match.accepts(fact.type, fact.data) and (key := match.key_of(fact.data)):
+            if not match.accepts(fact.type, fact.data):
+                continue
+            if match.via:
+                if link := _text(fact.data.get(match.via)):
+                    refs.append(LinkRef(rule.id, link))
+                    break
+            elif key := match.key_of(fact.data):
                 refs.append(TrackRef(rule.id, key, _text(fact.data.get("urn"))))
                 break
     return refs
+
+
+def link_of(rule: Rule, fact: Fact) -> str | None:
+    """The link value an opening fact gives its track, if the rule has a link field."""
+    if rule.link_field is None or not rule.opens.accepts(fact.type, fact.data):
+        return None
+    return _text(fact.data.get(rule.link_field))
+
+
+def standing_opener(rule: Rule, facts: Iterable[Fact]) -> Fact | None:
+    """Of the events that open this rule's obligation, the one with the latest `time` stands."""
+    return max(
+        (f for f in facts if rule.opens.accepts(f.type, f.data)),
+        key=lambda f: f.order,
+        default=None,
+    )
 
 
 def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> tuple[Fact, ...]:
@@ -42,50 +81,182 @@ def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> tuple[Fact, ..
     return tuple(sorted(by_key.values(), key=lambda f: f.order))
 
 
-def derive(
-    rule: Rule, key: str, facts: Sequence[Fact], case: CaseInfo | None, calendar: Calendar
-) -> list[ObligationDraft]:
-    openers = [f for f in facts if rule.opens.accepts(f.type, f.data)]
-    if not openers:
-        return []
-    first = min(openers, key=lambda f: f.order)
-    standing = max(openers, key=lambda f: f.order)
-    days = rule.due.days_for(standing.data)
-    after = date.fromisoformat(standing.data[rule.due.after])
-    due = calendar.add_working_days(after, days)
-    closed_on = _earliest_close(rule.closes, facts, calendar)
-    cancel = _cancelling(rule.cancels, facts, standing)
-    cancelled_on = calendar.london_date(cancel.time) if cancel else None
+@dataclass(slots=True)
+class _Segment:
+    """One obligation of a track: the first, or one opened by a renewal."""
 
-    state: StoredState
-    if cancelled_on and not (closed_on and closed_on <= cancelled_on):
-        state, closed_on = "cancelled", cancelled_on
-    elif closed_on:
-        state = "met" if closed_on <= due.result else "met-late"
-    else:
-        state = "open"
+    id: str
+    opened_by: Fact
+    due: Computation
+    closes: list[date] = field(default_factory=list)
 
-    explanation = (
-        f"{rule.title} [{rule.id}]. Due {due.explanation} ({rule.due.after} of event "
-        f"{standing.source}#{standing.id}). Source: {rule.source}."
-    )
-    if state == "cancelled" and cancel:
-        explanation += f" Cancelled by event {cancel.source}#{cancel.id} on {cancelled_on}."
-    return [
-        ObligationDraft(
-            id=f"{rule.id}/{key}",
-            rule=rule.id,
-            key=key,
-            urn=_text(standing.data.get("urn")),
-            owner=_field_or(standing.data, rule.owner_field, case.owner if case else None),
-            area=_field_or(standing.data, rule.area_field, case.area if case else None),
-            opened_by=first.id,
+
+@dataclass(frozen=True, slots=True)
+class _Track:
+    rule: Rule
+    key: str
+    facts: Sequence[Fact]
+    linked: Sequence[Fact]
+    first: Fact
+    standing: Fact
+    case: CaseInfo | None
+    calendar: Calendar
+
+    def matching(self, match: Match) -> list[Fact]:
+        pool = self.linked if match.via else self.facts
+        return [
+            f
+            for f in pool
+            if match.accepts(f.type, f.data) and (not match.later or f.order > self.standing.order)
+        ]
+
+    def cancels(self) -> list[tuple[Fact, date, Match]]:
+        """Cancelling facts later than the standing opener, earliest first."""
+        found = [
+            (f, self.done_on(m, f), m)
+            for m in self.rule.cancels
+            for f in self.matching(m)
+            if f.order > self.standing.order
+        ]
+        return sorted(found, key=lambda item: item[0].order)
+
+    def done_on(self, match: Match, fact: Fact) -> date:
+        if match.date_field and fact.data.get(match.date_field):
+            return date.fromisoformat(fact.data[match.date_field])
+        return self.calendar.london_date(fact.time)
+
+    def draft(
+        self, id_: str, opened_by: Fact, due: Computation, closed: date | None, cancel: date | None
+    ) -> ObligationDraft:
+        state: StoredState
+        closed_on = closed
+        if cancel and not (closed and closed <= cancel):
+            state, closed_on = "cancelled", cancel
+        elif closed:
+            state = "met" if closed <= due.result else "met-late"
+        else:
+            state = "open"
+        data, case = self.standing.data, self.case
+        explanation = (
+            f"{self.rule.title} [{self.rule.id}]. Due {due.result}: {due.explanation} "
+            f"(event {opened_by.source}#{opened_by.id}). Source: {self.rule.source}."
+        )
+        if state == "cancelled":
+            explanation += f" Cancelled on {closed_on}."
+        elif closed_on:
+            explanation += f" Done on {closed_on}{' (late)' if state == 'met-late' else ''}."
+        return ObligationDraft(
+            id=id_,
+            rule=self.rule.id,
+            key=self.key,
+            urn=_text(data.get("urn")),
+            owner=_field_or(data, self.rule.owner_field, case.owner if case else None),
+            area=_field_or(data, self.rule.area_field, case.area if case else None),
+            opened_by=self.first.id if opened_by is self.standing else opened_by.id,
             due=due.result,
             state=state,
             closed_on=closed_on,
             explanation=explanation,
         )
+
+
+def derive(
+    rule: Rule,
+    key: str,
+    facts: Sequence[Fact],
+    *,
+    linked: Sequence[Fact] = (),
+    case: CaseInfo | None,
+    calendar: Calendar,
+    today: date,
+) -> Derivation:
+    standing = standing_opener(rule, facts)
+    if standing is None:
+        return Derivation([])
+    first = min((f for f in facts if rule.opens.accepts(f.type, f.data)), key=lambda f: f.order)
+    track = _Track(rule, key, facts, linked, first, standing, case, calendar)
+    link = link_of(rule, standing)
+    if rule.recurrence:
+        drafts, refresh_on = _recurring(track, today)
+        return Derivation(drafts, link, refresh_on)
+    return Derivation(_chain(track), link)
+
+
+def _chain(track: _Track) -> list[ObligationDraft]:
+    """The first obligation, and one more for every renewal (a CTL extended), in time order."""
+    rule = track.rule
+    standing = track.standing
+    segments = [
+        _Segment(
+            f"{rule.id}/{track.key}",
+            standing,
+            rule.due_for(standing.data).compute(standing.data, track.calendar),
+        )
     ]
+    steps: list[tuple[Fact, Match, Renewal | None]] = [
+        (f, m, None) for m in rule.closes for f in track.matching(m)
+    ]
+    steps += [(f, r.match, r) for r in rule.renews for f in track.matching(r.match)]
+    for fact, match, renewal in sorted(steps, key=lambda step: step[0].order):
+        segments[-1].closes.append(track.done_on(match, fact))
+        if renewal:
+            due = renewal.due.compute(fact.data, track.calendar)
+            segments.append(_Segment(f"{rule.id}/{track.key}/{len(segments) + 1}", fact, due))
+
+    cancel = None
+    last = segments[-1]
+    for _fact, on, match in track.cancels():
+        if not match.before_due or on < last.due.result:
+            cancel = on
+            break
+    return [
+        track.draft(
+            s.id,
+            s.opened_by,
+            s.due,
+            min(s.closes, default=None),
+            cancel if s is last else None,
+        )
+        for s in segments
+    ]
+
+
+def _recurring(track: _Track, today: date) -> tuple[list[ObligationDraft], date | None]:
+    """One obligation per period, from the period holding `starts` to the one holding `ends`,
+    each created once its period has begun."""
+    spec = track.rule.recurrence
+    assert spec is not None
+    data = track.standing.data
+    every = str(data[spec.every])
+    starts = date.fromisoformat(data[spec.starts])
+    ends = date.fromisoformat(data[spec.ends]) if data.get(spec.ends) else None
+    last = min(ends, today) if ends else today
+    begun = list(periods(starts, last, every))
+
+    evidence = [track.done_on(m, f) for m in track.rule.closes for f in track.matching(m)]
+    cancel = min((on for _, on, _ in track.cancels()), default=None)
+    until = f" to {ends}" if ends else ""
+    drafts = []
+    for period in begun:
+        done = min((d for d in evidence if period.start <= d <= period.end), default=None)
+        due = Computation(
+            period.end,
+            f"last day of {every} period {period.label} ({period.start} to {period.end}); "
+            f"commitment from {starts}{until}",
+        )
+        stopped = cancel if cancel and period.start > cancel else None
+        drafts.append(
+            track.draft(
+                f"{track.rule.id}/{track.key}/{period.label}", track.standing, due, done, stopped
+            )
+        )
+    following = _period_after(begun[-1], every) if begun else period_of(starts, every)
+    refresh_on = None if ends and following.start > ends else following.start
+    return drafts, refresh_on
+
+
+def _period_after(period: Period, every: str) -> Period:
+    return period_of(date.fromordinal(period.end.toordinal() + 1), every)
 
 
 def diff(before: Mapping[str, ObligationDraft], after: Sequence[ObligationDraft]) -> list[Change]:
@@ -110,33 +281,6 @@ def _change_kind(old: ObligationDraft | None, new: ObligationDraft) -> ChangeKin
     if old.due != new.due:
         return "recalculated"
     return "updated"
-
-
-def _earliest_close(
-    closes: Sequence[Match], facts: Sequence[Fact], calendar: Calendar
-) -> date | None:
-    dates = [
-        _done_on(match, fact, calendar)
-        for fact in facts
-        for match in closes
-        if match.accepts(fact.type, fact.data)
-    ]
-    return min(dates, default=None)
-
-
-def _done_on(match: Match, fact: Fact, calendar: Calendar) -> date:
-    if match.date_field and fact.data.get(match.date_field):
-        return date.fromisoformat(fact.data[match.date_field])
-    return calendar.london_date(fact.time)
-
-
-def _cancelling(cancels: Sequence[Match], facts: Sequence[Fact], standing: Fact) -> Fact | None:
-    later = [
-        f
-        for f in facts
-        if f.order > standing.order and any(m.accepts(f.type, f.data) for m in cancels)
-    ]
-    return min(later, key=lambda f: f.order, default=None)
 
 
 def _field_or(data: Mapping[str, object], name: str | None, fallback: str | None) -> str | None:

@@ -53,6 +53,7 @@ class CaseInfo:
     area: str
     unit: str
     owner: str
+    time: datetime | None = None  # of the case-registered event that stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class Change:
     obligation_id: str
     before: ObligationDraft | None
     after: ObligationDraft | None
+    cause: tuple[str, ...] = ()  # "source#id" of the events that made it, or "clock:DATE"
 
 
 def effective_state(state: str, due: date, today: date) -> State:

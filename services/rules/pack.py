@@ -8,22 +8,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from services.rules.due import Due
+
+Recurrence = Literal["weekly", "monthly", "quarterly"]
+
+
+@dataclass(frozen=True, slots=True)
+class Present:
+    """A `when` condition on whether a field holds a value at all (absent, null and "" do not)."""
+
+    wanted: bool
+
+    def test(self, value: object) -> bool:
+        return (value is not None and value != "") is self.wanted
+
+
+def condition_holds(when: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    """Every condition holds: a value must be equal, a list holds the values allowed."""
+    for name, wanted in when.items():
+        value = data.get(name)
+        if isinstance(wanted, Present):
+            if not wanted.test(value):
+                return False
+        elif isinstance(wanted, list | tuple):
+            if value not in wanted:
+                return False
+        elif value != wanted:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Events of `type` whose data carries every `when` value, tracked by `key_fields`."""
+    """Events of `type` whose data meet `when`, tracked by `key_fields`."""
 
     type: str
     key_fields: tuple[str, ...]
     when: Mapping[str, Any] = field(default_factory=dict)
-    date_field: str | None = None  # for closing events: the date it was done; else `time`
+    date_field: str | None = None  # the date it was done; without one, the date of `time`
+    later: bool = False  # counts only when later (by `time`) than the opening event that stands
+    # Reaches the tracked thing through a field of the opening event instead of its key: a
+    # follow-up assessment names the recommendation, not the actions committed against it.
+    via: str | None = None
+    before_due: bool = False  # cancels only when dated before the obligation's due date
 
     def accepts(self, event_type: str, data: Mapping[str, Any]) -> bool:
-        if event_type != self.type:
-            return False
-        return all(data.get(name) == value for name, value in self.when.items())
+        return event_type == self.type and condition_holds(self.when, data)
 
     def key_of(self, data: Mapping[str, Any]) -> str | None:
         parts = [data.get(name) for name in self.key_fields]
@@ -33,18 +65,20 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkingDaysAfter:
-    """Due the N-th working day after a date field; `days_when` overrides N for some events."""
+class Renewal:
+    """An event that closes the current obligation and opens the next (a CTL extended)."""
 
-    after: str
-    days: int
-    days_when: tuple[tuple[Mapping[str, Any], int], ...] = ()
+    match: Match
+    due: Due
 
-    def days_for(self, data: Mapping[str, Any]) -> int:
-        for condition, days in self.days_when:
-            if all(data.get(name) == value for name, value in condition.items()):
-                return days
-        return self.days
+
+@dataclass(frozen=True, slots=True)
+class RecurrenceSpec:
+    """Field names in the opening event: how often, from when, until when (optional)."""
+
+    every: str
+    starts: str
+    ends: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +87,29 @@ class Rule:
     title: str
     source: str
     opens: Match
-    due: WorkingDaysAfter
+    due: Due
     closes: tuple[Match, ...]
     # A cancelling event ends the obligation only when it is later (by `time`) than the
     # opening event that stands: a hearing vacated after it was recorded as held.
     cancels: tuple[Match, ...] = ()
+    due_when: tuple[tuple[Mapping[str, Any], Due], ...] = ()
+    renews: tuple[Renewal, ...] = ()
+    recurrence: RecurrenceSpec | None = None
     owner_field: str | None = None  # falls back to the case owner
     area_field: str | None = None  # falls back to the case area
+    warnings: tuple[int, ...] = ()  # working days before due when the owner is warned
+    unconfirmed: bool = False
 
     def matches(self) -> tuple[Match, ...]:
-        return (self.opens, *self.closes, *self.cancels)
+        return (self.opens, *self.closes, *self.cancels, *(r.match for r in self.renews))
+
+    def due_for(self, data: Mapping[str, Any]) -> Due:
+        for condition, due in self.due_when:
+            if condition_holds(condition, data):
+                return due
+        return self.due
+
+    @property
+    def link_field(self) -> str | None:
+        """The opening event's field that `via` matches reach this rule's obligations by."""
+        return next((m.via for m in self.matches() if m.via), None)

@@ -1,26 +1,46 @@
-"""Load a rule pack from YAML into the engine's rule objects, or say exactly what is wrong."""
+"""Load a rule pack from YAML into the engine's rule objects, or say exactly what is wrong.
+
+Every problem is reported at once, each naming its rule and field, and fields are checked
+against the contract's event schemas so a typo cannot reach a running service.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from events import ALL_TYPES
-from services.rules.pack import Match, Rule, WorkingDaysAfter
+from events.registry import data_model_for
+from services.rules.due import (
+    AsGiven,
+    CalendarDaysAfter,
+    CustodyExpiry,
+    Due,
+    PeriodEnd,
+    WorkingDaysAfter,
+)
+from services.rules.pack import Match, Present, RecurrenceSpec, Renewal, Rule
 
-_WORKING_DAYS = re.compile(r"^\+(\d+) working days? after ([a-z_]+)$")
+_NUMBER = r"(\d+|\{[a-z_]+\})"
+_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"^\+{_NUMBER} working days? after ([a-z_]+)$"), "working"),
+    (re.compile(rf"^\+{_NUMBER} calendar days? after ([a-z_]+)$"), "calendar"),
+    (re.compile(r"^custody-time-limit expiry$"), "expiry"),
+    (re.compile(rf"^custody-time-limit expiry - {_NUMBER} (?:calendar )?days?$"), "expiry"),
+    (re.compile(r"^end of recurrence period$"), "period"),
+    (re.compile(r"^([a-z_]+)(?: as is)?$"), "given"),
+)
+DUE_FORMS = (
+    "'+N working days after FIELD', '+N calendar days after FIELD', 'FIELD as is', "
+    "'custody-time-limit expiry', 'custody-time-limit expiry - N days', "
+    "'end of recurrence period' (N may name a pack setting as {name})"
+)
 
 
 class RulePackError(ValueError):
@@ -33,11 +53,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PresentSpec(_Strict):
+    present: bool
+
+
+Condition = dict[str, str | int | bool | list[str | int | bool] | PresentSpec | None]
+
+
+def _due(expression: str) -> str:
+    if not any(pattern.match(expression.strip()) for pattern, _ in _FORMS):
+        raise ValueError(f"cannot read due expression {expression!r}; expected {DUE_FORMS}")
+    return expression
+
+
 class MatchSpec(_Strict):
     event: str
-    key: list[str] = Field(min_length=1)
-    when: dict[str, Any] = Field(default_factory=dict)
+    key: list[str] = Field(default_factory=list)
+    when: Condition = Field(default_factory=dict)
     date: str | None = None
+    later: bool = False
+    via: str | None = None
+    before_due: bool = False
 
     @field_validator("event")
     @classmethod
@@ -47,74 +83,107 @@ class MatchSpec(_Strict):
         return event
 
     def build(self) -> Match:
-        return Match(self.event, tuple(self.key), when=dict(self.when), date_field=self.date)
+        return Match(
+            self.event,
+            tuple(self.key),
+            when=_conditions(self.when),
+            date_field=self.date,
+            later=self.later,
+            via=self.via,
+            before_due=self.before_due,
+        )
 
 
-class DueWhen(_Strict):
-    when: dict[str, Any]
+def _conditions(when: Condition) -> dict[str, Any]:
+    return {
+        name: Present(value.present) if isinstance(value, PresentSpec) else value
+        for name, value in when.items()
+    }
+
+
+class _HasDue(_Strict):
     due: str
 
     @field_validator("due")
     @classmethod
     def _readable(cls, due: str) -> str:
-        _parse_due(due)
-        return due
+        return _due(due)
 
 
-class RuleSpec(_Strict):
+class DueWhen(_HasDue):
+    when: Condition
+
+
+class RenewSpec(MatchSpec, _HasDue):
+    pass
+
+
+class RecurrenceFields(_Strict):
+    every: str
+    starts: str
+    ends: str
+
+
+class RuleSpec(_HasDue):
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     title: str
     source: str
     unconfirmed: bool = False  # guidance leaves the interval open: an Area may change it
     opens: MatchSpec
-    due: str
     due_when: list[DueWhen] = Field(default_factory=list)
     closes: list[MatchSpec] = Field(min_length=1)
     cancels: list[MatchSpec] = Field(default_factory=list)
+    renews: list[RenewSpec] = Field(default_factory=list)
+    recurrence: RecurrenceFields | None = None
     owner: str | None = None
     area: str | None = None
+    warn: list[int] = Field(default_factory=list)
 
-    @field_validator("due")
+    @field_validator("warn")
     @classmethod
-    def _readable(cls, due: str) -> str:
-        _parse_due(due)
-        return due
+    def _positive(cls, warn: list[int]) -> list[int]:
+        if any(days < 1 for days in warn):
+            raise ValueError("warnings are working days before due, 1 or more")
+        return sorted(set(warn), reverse=True)
 
-    @model_validator(mode="after")
-    def _overrides_count_from_the_same_field(self) -> RuleSpec:
-        after, _ = _parse_due(self.due)
-        if any(_parse_due(o.due)[0] != after for o in self.due_when):
-            raise ValueError("due_when: must count from the same field as due")
-        return self
 
-    def build(self) -> Rule:
-        after, days = _parse_due(self.due)
-        overrides = tuple((dict(o.when), _parse_due(o.due)[1]) for o in self.due_when)
-        return Rule(
-            id=self.id,
-            title=self.title,
-            source=self.source,
-            opens=self.opens.build(),
-            due=WorkingDaysAfter(after=after, days=days, days_when=overrides),
-            closes=tuple(m.build() for m in self.closes),
-            cancels=tuple(m.build() for m in self.cancels),
-            owner_field=self.owner,
-            area_field=self.area,
-        )
+class SettingSpec(_Strict):
+    value: int = Field(ge=0)
+    unconfirmed: bool = False
+    source: str
 
 
 class PackSpec(_Strict):
     version: int = 1
+    settings: dict[str, SettingSpec] = Field(default_factory=dict)
     rules: list[RuleSpec] = Field(min_length=1)
 
 
-def _parse_due(expression: str) -> tuple[str, int]:
-    found = _WORKING_DAYS.match(expression.strip())
-    if not found:
-        raise ValueError(
-            f"cannot read due expression {expression!r}; expected '+N working days after FIELD'"
-        )
-    return found.group(2), int(found.group(1))
+def parse_due(expression: str, settings: Mapping[str, SettingSpec]) -> Due:
+    for pattern, form in _FORMS:
+        found = pattern.match(expression.strip())
+        if not found:
+            continue
+        groups = found.groups()
+        if form == "working":
+            return WorkingDaysAfter(_number(groups[0], settings), groups[1])
+        if form == "calendar":
+            return CalendarDaysAfter(_number(groups[0], settings), groups[1])
+        if form == "expiry":
+            return CustodyExpiry(_number(groups[0], settings) if groups else 0)
+        if form == "period":
+            return PeriodEnd()
+        return AsGiven(groups[0])
+    raise ValueError(f"cannot read due expression {expression!r}; expected {DUE_FORMS}")
+
+
+def _number(text: str, settings: Mapping[str, SettingSpec]) -> int:
+    if not text.startswith("{"):
+        return int(text)
+    name = text.strip("{}")
+    if name not in settings:
+        raise ValueError(f"no pack setting named {name!r}")
+    return settings[name].value
 
 
 def load_pack(path: Path | None = None) -> tuple[Rule, ...]:
@@ -138,11 +207,135 @@ def parse_pack(text: str, *, origin: str) -> tuple[Rule, ...]:
         pack = PackSpec.model_validate(raw)
     except ValidationError as error:
         raise RulePackError([_describe(origin, raw, e) for e in error.errors()]) from error
+    problems: list[str] = []
     ids = [rule.id for rule in pack.rules]
-    duplicated = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicated:
-        raise RulePackError([f"{origin}: rule {i}: id used more than once" for i in duplicated])
-    return tuple(rule.build() for rule in pack.rules)
+    problems += [
+        f"{origin}: rule {i}: id used more than once"
+        for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
+    rules = []
+    for spec in pack.rules:
+        found = [f"{origin}: rule {spec.id}: {p}" for p in check_fields(spec)]
+        if not found:
+            try:
+                rules.append(build_rule(spec, pack.settings))
+            except ValueError as error:
+                found.append(f"{origin}: rule {spec.id}: due: {error}")
+        problems += found
+    if problems:
+        raise RulePackError(problems)
+    return tuple(rules)
+
+
+def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
+    recurrence = spec.recurrence
+    return Rule(
+        id=spec.id,
+        title=spec.title,
+        source=spec.source,
+        opens=spec.opens.build(),
+        due=parse_due(spec.due, settings),
+        closes=tuple(m.build() for m in spec.closes),
+        cancels=tuple(m.build() for m in spec.cancels),
+        due_when=tuple(
+            (_conditions(o.when), parse_due(o.due, settings)) for o in spec.due_when
+        ),
+        renews=tuple(Renewal(r.build(), parse_due(r.due, settings)) for r in spec.renews),
+        recurrence=(
+            RecurrenceSpec(recurrence.every, recurrence.starts, recurrence.ends)
+            if recurrence
+            else None
+        ),
+        owner_field=spec.owner,
+        area_field=spec.area,
+        warnings=tuple(spec.warn),
+        unconfirmed=spec.unconfirmed
+        or any(_uses_unconfirmed(d, settings) for d in _due_texts(spec)),
+    )
+
+
+def check_fields(spec: RuleSpec) -> list[str]:
+    """Problems with the field names a rule reads, checked against the event schemas."""
+    problems: list[str] = []
+    opening = spec.opens.event
+
+    def need(event: str, name: str | None, where: str) -> None:
+        if name is not None and name not in _fields(event):
+            problems.append(f"{where}: event {event} has no field {name!r}")
+
+    def check_match(match: MatchSpec, where: str) -> None:
+        if not match.key and not match.via:
+            problems.append(f"{where}.key: name the fields that identify the thing tracked")
+        for name in match.key:
+            need(match.event, name, f"{where}.key")
+        for name in match.when:
+            need(match.event, name, f"{where}.when")
+        need(match.event, match.date, f"{where}.date")
+        if match.via:
+            need(match.event, match.via, f"{where}.via")
+            need(opening, match.via, f"{where}.via")
+
+    check_match(spec.opens, "opens")
+    if spec.opens.via:
+        problems.append("opens.via: an opening event is tracked by its own key")
+    for i, match in enumerate(spec.closes):
+        check_match(match, f"closes.{i}")
+    for i, match in enumerate(spec.cancels):
+        check_match(match, f"cancels.{i}")
+    for i, renewal in enumerate(spec.renews):
+        check_match(renewal, f"renews.{i}")
+        for name in _due_fields(renewal.due):
+            need(renewal.event, name, f"renews.{i}.due")
+    for where, text in [("due", spec.due)] + [
+        (f"due_when.{i}.due", o.due) for i, o in enumerate(spec.due_when)
+    ]:
+        for name in _due_fields(text):
+            need(opening, name, where)
+    for i, override in enumerate(spec.due_when):
+        for name in override.when:
+            need(opening, name, f"due_when.{i}.when")
+    need(opening, spec.owner, "owner")
+    need(opening, spec.area, "area")
+    periodic = spec.due.strip() == "end of recurrence period"
+    if spec.recurrence:
+        for name in (spec.recurrence.every, spec.recurrence.starts, spec.recurrence.ends):
+            need(opening, name, "recurrence")
+        if not periodic:
+            problems.append("due: a recurring rule is due at the 'end of recurrence period'")
+        if spec.renews:
+            problems.append("renews: a recurring rule cannot also renew")
+    elif periodic:
+        problems.append("recurrence: 'end of recurrence period' needs a recurrence block")
+    return problems
+
+
+def _fields(event: str) -> set[str]:
+    return set(data_model_for(event).model_fields)
+
+
+def _due_fields(text: str) -> tuple[str, ...]:
+    try:
+        return parse_due(text, _AnySettings()).fields
+    except ValueError:
+        return ()
+
+
+def _due_texts(spec: RuleSpec) -> list[str]:
+    return [spec.due, *(o.due for o in spec.due_when), *(r.due for r in spec.renews)]
+
+
+def _uses_unconfirmed(text: str, settings: Mapping[str, SettingSpec]) -> bool:
+    return any(settings[n].unconfirmed for n in re.findall(r"\{([a-z_]+)\}", text) if n in settings)
+
+
+class _AnySettings(dict[str, SettingSpec]):
+    """Resolves every name, for reading which fields a due expression uses."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> SettingSpec:
+        return SettingSpec(value=0, source="")
 
 
 def _describe(origin: str, raw: Any, error: Any) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
 from services.rules.calendar import Calendar
-from services.rules.engine import derive, diff, merge_facts, route
+from services.rules.engine import LinkRef, route
+from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
 from services.tracker import store
@@ -31,13 +32,14 @@ async def apply_entries(
     entries: list[tuple[bytes, Mapping[bytes, bytes]]],
     rules: Sequence[Rule],
     calendar: Calendar,
+    today: date,
 ) -> BatchOutcome:
     """One transaction per batch: the events' effects and the batch's dead letters commit
     together, and the caller acknowledges the entries only after that."""
     decoded = decode_entries(entries)
     async with sessions() as session, session.begin():
         outcome = await apply_events(
-            session=session, events=decoded.events, rules=rules, calendar=calendar
+            session=session, events=decoded.events, rules=rules, calendar=calendar, today=today
         )
         await store.add_dead_letters(session=session, letters=decoded.dead)
     outcome.dead_letters = len(decoded.dead)
@@ -52,7 +54,12 @@ def fact_from_event(event: Event) -> Fact:
 
 
 async def apply_events(
-    *, session: AsyncSession, events: Sequence[Event], rules: Sequence[Rule], calendar: Calendar
+    *,
+    session: AsyncSession,
+    events: Sequence[Event],
+    rules: Sequence[Rule],
+    calendar: Calendar,
+    today: date,
 ) -> BatchOutcome:
     """Record, dedupe and apply events inside the caller's transaction."""
     facts = [fact_from_event(e) for e in events]
@@ -61,55 +68,78 @@ async def apply_events(
     if not fresh:
         return outcome
     await store.upsert_staff(session=session, facts=[f for f in fresh if f.type == "staff-updated"])
-    changed_urns = await store.upsert_cases(
+    ledger = await _ledger_for(session, rules, calendar, fresh)
+    outcome.changes = ledger.apply(fresh, today=today)
+    await store.upsert_cases(
         session=session, facts=[f for f in fresh if f.type == "case-registered"]
     )
-
-    incoming: dict[store.TrackKey, list[Fact]] = defaultdict(list)
-    urn_of: dict[store.TrackKey, str | None] = {}
-    for fact in fresh:
-        for ref in route(rules, fact):
-            incoming[(ref.rule, ref.key)].append(fact)
-            urn_of.setdefault((ref.rule, ref.key), ref.urn)
-    # A case registered (or reassigned) after its obligations were opened gives them their
-    # owner and area: re-derive every track of that case.
-    for track_key, urn in (
-        await store.track_keys_for_urns(session=session, urns=changed_urns)
-    ).items():
-        urn_of.setdefault(track_key, urn)
-    if not urn_of:
-        return outcome
-
-    outcome.changes = await _rederive(session, urn_of, incoming, rules, calendar)
+    await _save(session, ledger, outcome.changes)
     return outcome
 
 
-async def _rederive(
-    session: AsyncSession,
-    urn_of: dict[store.TrackKey, str | None],
-    incoming: dict[store.TrackKey, list[Fact]],
+async def refresh_tracks(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
     rules: Sequence[Rule],
     calendar: Calendar,
+    today: date,
 ) -> list[Change]:
-    by_id = {rule.id: rule for rule in rules}
-    keys = list(urn_of)
-    known = await store.load_tracks(session=session, keys=keys)
-    before = await store.load_obligations(session=session, keys=keys)
-    cases = await store.load_cases(session=session, urns={u for u in urn_of.values() if u})
+    """Let time pass: open the obligations of recurring periods that have begun by `today`."""
+    async with sessions() as session, session.begin():
+        keys = await store.refresh_keys(session=session, today=today)
+        if not keys:
+            return []
+        tracks = await store.load_tracks(session=session, keys=keys)
+        ledger = await _ledger_with(session, rules, calendar, tracks, links=set())
+        changes = ledger.refresh(today=today)
+        await _save(session, ledger, changes)
+    return changes
 
-    tracks: dict[store.TrackKey, tuple[str | None, Sequence[Fact]]] = {}
-    changes: list[Change] = []
-    for rule_id, key in keys:
-        if rule_id not in by_id:
-            continue  # a rule withdrawn from the pack: its obligations stay as they were
-        facts = merge_facts(known.get((rule_id, key), ()), incoming.get((rule_id, key), ()))
-        urn = urn_of[(rule_id, key)]
-        tracks[(rule_id, key)] = (urn, facts)
-        derived = derive(by_id[rule_id], key, facts, cases.get(urn) if urn else None, calendar)
-        changes.extend(diff(before.get((rule_id, key), {}), derived))
 
-    await store.save_tracks(
-        session=session, tracks={k: v for k, v in tracks.items() if k in incoming}
+async def _ledger_for(
+    session: AsyncSession, rules: Sequence[Rule], calendar: Calendar, facts: Sequence[Fact]
+) -> Ledger:
+    """The part of the engine's state these facts can touch, loaded in a few statements."""
+    keys: set[TrackKey] = set()
+    links: set[LinkKey] = set()
+    for fact in facts:
+        for ref in route(rules, fact):
+            if isinstance(ref, LinkRef):
+                links.add((ref.rule, ref.link))
+            else:
+                keys.add((ref.rule, ref.key))
+    urns = {f.data["urn"] for f in facts if f.type == "case-registered"}
+    tracks = await store.load_tracks(session=session, keys=keys, urns=urns, links=links)
+    return await _ledger_with(session, rules, calendar, tracks, links=links, facts=facts)
+
+
+async def _ledger_with(
+    session: AsyncSession,
+    rules: Sequence[Rule],
+    calendar: Calendar,
+    tracks: Sequence[TrackState],
+    *,
+    links: set[LinkKey],
+    facts: Sequence[Fact] = (),
+) -> Ledger:
+    ledger = Ledger(rules, calendar, tracks=tracks)
+    ledger.linked = {
+        k: tuple(v)
+        for k, v in (
+            await store.load_linked(session=session, keys=links | ledger.links_needed(facts))
+        ).items()
+    }
+    urns = {t.urn for t in tracks if t.urn} | {
+        u for f in facts if isinstance(u := f.data.get("urn"), str)
+    }
+    ledger.cases = await store.load_cases(session=session, urns=urns)
+    return ledger
+
+
+async def _save(session: AsyncSession, ledger: Ledger, changes: Sequence[Change]) -> None:
+    await store.save_tracks(session=session, tracks=[ledger.tracks[k] for k in ledger.touched])
+    await store.save_linked(
+        session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}
     )
     await store.save_obligations(
         session=session, drafts=[c.after for c in changes if c.after is not None]
@@ -117,4 +147,4 @@ async def _rederive(
     await store.delete_obligations(
         session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
     )
-    return changes
+    await store.record_changes(session=session, changes=changes)

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -17,16 +17,17 @@ from sqlmodel import col
 from schemas.tables import (
     Case,
     DeadLetter,
+    LinkedFacts,
     Obligation,
+    ObligationChange,
     ReceivedEvent,
     StaffMember,
     Track,
     utcnow,
 )
 from services.rules.engine import merge_facts
-from services.rules.model import CaseInfo, Fact, ObligationDraft
-
-TrackKey = tuple[str, str]
+from services.rules.ledger import LinkKey, TrackKey, TrackState
+from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -127,73 +128,140 @@ async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[st
         return {}
     result = await session.execute(select(Case).where(col(Case.urn).in_(urns)))
     return {
-        c.urn: CaseInfo(urn=c.urn, area=c.area, unit=c.unit, owner=c.owner)
+        c.urn: CaseInfo(urn=c.urn, area=c.area, unit=c.unit, owner=c.owner, time=c.event_time)
         for c in result.scalars()
     }
 
 
-async def track_keys_for_urns(
-    *, session: AsyncSession, urns: Collection[str]
-) -> dict[TrackKey, str]:
-    if not urns:
-        return {}
-    statement = select(col(Track.rule), col(Track.key), col(Track.urn)).where(
-        col(Track.urn).in_(urns)
-    )
-    return {(rule, key): urn or "" for rule, key, urn in (await session.execute(statement)).all()}
-
-
 async def load_tracks(
-    *, session: AsyncSession, keys: Collection[TrackKey]
-) -> dict[TrackKey, list[Fact]]:
-    if not keys:
-        return {}
-    statement = select(Track).where(tuple_(col(Track.rule), col(Track.key)).in_(list(keys)))
-    return {
-        (t.rule, t.key): [Fact.from_json(raw) for raw in t.facts]
-        for t in (await session.execute(statement)).scalars()
+    *,
+    session: AsyncSession,
+    keys: Collection[TrackKey] = (),
+    urns: Collection[str] = (),
+    links: Collection[LinkKey] = (),
+) -> list[TrackState]:
+    """Tracks by key, every track of these cases, and every track reached through these links,
+    each with its obligations."""
+    wanted = []
+    if keys:
+        wanted.append(tuple_(col(Track.rule), col(Track.key)).in_(list(keys)))
+    if urns:
+        wanted.append(col(Track.urn).in_(list(urns)))
+    if links:
+        wanted.append(tuple_(col(Track.rule), col(Track.link)).in_(list(links)))
+    if not wanted:
+        return []
+    rows = (await session.execute(select(Track).where(or_(*wanted)))).scalars().all()
+    tracks = {
+        (t.rule, t.key): TrackState(
+            rule=t.rule,
+            key=t.key,
+            urn=t.urn,
+            link=t.link,
+            facts=tuple(Fact.from_json(raw) for raw in t.facts),
+            refresh_on=t.refresh_on,
+        )
+        for t in rows
     }
+    for row in await _obligations_of(session, list(tracks)):
+        tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
+    return list(tracks.values())
 
 
-async def save_tracks(
-    *, session: AsyncSession, tracks: Mapping[TrackKey, tuple[str | None, Sequence[Fact]]]
-) -> None:
+async def _obligations_of(session: AsyncSession, keys: list[TrackKey]) -> list[Obligation]:
+    if not keys:
+        return []
+    statement = select(Obligation).where(
+        tuple_(col(Obligation.rule), col(Obligation.key)).in_(keys)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
+    """Tracks whose obligations change by the passing of time by `today`."""
+    statement = select(col(Track.rule), col(Track.key)).where(col(Track.refresh_on) <= today)
+    return [(rule, key) for rule, key in (await session.execute(statement)).all()]
+
+
+async def save_tracks(*, session: AsyncSession, tracks: Sequence[TrackState]) -> None:
     if not tracks:
         return
     rows = [
         {
-            "rule": rule,
-            "key": key,
-            "urn": urn,
-            "facts": [f.to_json() for f in facts],
+            "rule": t.rule,
+            "key": t.key,
+            "urn": t.urn,
+            "link": t.link,
+            "refresh_on": t.refresh_on,
+            "facts": [f.to_json() for f in t.facts],
             "updated_at": utcnow(),
         }
-        for (rule, key), (urn, facts) in tracks.items()
+        for t in tracks
     ]
     statement = _insert(session, Track).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=["rule", "key"],
-        set_={
-            "facts": statement.excluded.facts,
-            "urn": statement.excluded.urn,
-            "updated_at": statement.excluded.updated_at,
-        },
+        set_={name: statement.excluded[name] for name in rows[0] if name not in ("rule", "key")},
     )
     await session.execute(statement)
 
 
-async def load_obligations(
-    *, session: AsyncSession, keys: Collection[TrackKey]
-) -> dict[TrackKey, dict[str, ObligationDraft]]:
-    found: dict[TrackKey, dict[str, ObligationDraft]] = {}
+async def load_linked(
+    *, session: AsyncSession, keys: Collection[LinkKey]
+) -> dict[LinkKey, list[Fact]]:
     if not keys:
-        return found
-    statement = select(Obligation).where(
-        tuple_(col(Obligation.rule), col(Obligation.key)).in_(list(keys))
+        return {}
+    statement = select(LinkedFacts).where(
+        tuple_(col(LinkedFacts.rule), col(LinkedFacts.link)).in_(list(keys))
     )
-    for row in (await session.execute(statement)).scalars():
-        found.setdefault((row.rule, row.key), {})[row.id] = to_draft(row)
-    return found
+    return {
+        (row.rule, row.link): [Fact.from_json(raw) for raw in row.facts]
+        for row in (await session.execute(statement)).scalars()
+    }
+
+
+async def save_linked(
+    *, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]]
+) -> None:
+    if not linked:
+        return
+    rows = [
+        {
+            "rule": rule,
+            "link": link,
+            "facts": [f.to_json() for f in facts],
+            "updated_at": utcnow(),
+        }
+        for (rule, link), facts in linked.items()
+    ]
+    statement = _insert(session, LinkedFacts).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["rule", "link"],
+        set_={"facts": statement.excluded.facts, "updated_at": statement.excluded.updated_at},
+    )
+    await session.execute(statement)
+
+
+async def record_changes(*, session: AsyncSession, changes: Sequence[Change]) -> None:
+    """The obligation's history: what changed, from what to what, and which events did it."""
+    if not changes:
+        return
+    now = utcnow()
+    session.add_all(
+        ObligationChange(
+            obligation_id=c.obligation_id,
+            kind=c.kind,
+            due_before=c.before.due if c.before else None,
+            due_after=c.after.due if c.after else None,
+            state_before=c.before.state if c.before else None,
+            state_after=c.after.state if c.after else None,
+            closed_on=c.after.closed_on if c.after else None,
+            caused_by=" ".join(c.cause),
+            recorded_at=now,
+        )
+        for c in changes
+    )
+    await session.flush()
 
 
 async def save_obligations(*, session: AsyncSession, drafts: Sequence[ObligationDraft]) -> None:

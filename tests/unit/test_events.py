@@ -126,6 +126,22 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "assessed_by": "S5",
         "assessed_date": "2025-06-01",
     },
+    "vrr-requested": {
+        "request_id": "VRR-1",
+        "urn": "43XX1234524",
+        "victim_id": "V1",
+        "decision": "no-charge",
+        "decision_date": "2025-03-03",
+        "requested_date": "2025-03-10",
+        "stage": "local-resolution",
+    },
+    "vrr-concluded": {
+        "request_id": "VRR-1",
+        "urn": "43XX1234524",
+        "stage": "local-resolution",
+        "outcome": "upheld",
+        "concluded_date": "2025-03-20",
+    },
 }
 
 
@@ -160,7 +176,7 @@ def rejection(raw: Any) -> EventRejected:
 
 def test_examples_cover_every_type_in_contract_order() -> None:
     assert tuple(EXAMPLES) == ALL_TYPES
-    assert len(ALL_TYPES) == 18
+    assert len(ALL_TYPES) == 20
     assert set(EVENT_TYPES) == {(name, 1) for name in ALL_TYPES}
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.rules.due import WorkingDaysAfter
 from services.rules.packfile import RulePackError, load_pack, parse_pack
 
 GOOD = """
@@ -22,10 +23,21 @@ rules:
 
 def test_the_shipped_pack_has_the_rules_with_their_sources() -> None:
     rules = {rule.id: rule for rule in load_pack()}
-    assert set(rules) == {"hearing-record-sheet", "victim-letter"}
+    assert set(rules) == {
+        "hearing-record-sheet",
+        "victim-letter",
+        "custody-time-limit",
+        "ctl-28-day-review",
+        "finalisation-reason-code",
+        "complaint-response",
+        "recommendation-action",
+        "recurring-commitment",
+        "victims-right-to-review",
+    }
     victim = rules["victim-letter"]
-    assert victim.due.days_for({"enhanced": True}) == 1
-    assert victim.due.days_for({"enhanced": False}) == 5
+    assert victim.due_for({"enhanced": True}) == WorkingDaysAfter(1, "decision_date")
+    assert victim.due_for({"enhanced": False}) == WorkingDaysAfter(5, "decision_date")
+    assert all(rule.source for rule in rules.values())
     assert "Victim Communication and Liaison scheme" in victim.source
     assert [m.type for m in rules["hearing-record-sheet"].cancels] == ["hearing-updated"]
 
@@ -34,7 +46,7 @@ def test_an_area_can_change_an_open_interval(tmp_path: Path) -> None:
     path = tmp_path / "area.yaml"
     path.write_text(GOOD)
     [rule] = load_pack(path)
-    assert rule.due.days == 2
+    assert rule.due == WorkingDaysAfter(2, "hearing_date")
     assert rule.opens.when == {"status": "held"}
 
 

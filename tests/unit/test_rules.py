@@ -1,4 +1,4 @@
-"""The two first rules of the default pack, straight through the pure engine."""
+"""The hearing and victim letter rules of the default pack, straight through the pure engine."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from typing import Any
 from services.rules.calendar import Calendar
 from services.rules.engine import derive, diff, merge_facts, route
 from services.rules.model import CaseInfo, Fact, effective_state
+from services.rules.pack import Rule
 from services.rules.packfile import load_pack
 
 CAL = Calendar()
 DEFAULT_RULES = load_pack()
-HEARING_RECORD_SHEET, VICTIM_LETTER = DEFAULT_RULES
+RULES = {rule.id: rule for rule in DEFAULT_RULES}
+HEARING_RECORD_SHEET, VICTIM_LETTER = RULES["hearing-record-sheet"], RULES["victim-letter"]
+TODAY = date(2030, 1, 1)
 CASE = CaseInfo(urn="41AB0001017", area="thames-and-chiltern", unit="magistrates", owner="P-100")
 
 
@@ -49,14 +52,13 @@ def uploaded(id_: str, when: str, uploaded_date: str) -> Fact:
 
 
 def only(facts: list[Fact], rule: Any = HEARING_RECORD_SHEET, case: CaseInfo | None = CASE) -> Any:
-    [draft] = derive(
-        rule,
-        f"{CASE.urn}/H1" if rule is HEARING_RECORD_SHEET else f"{CASE.urn}/V1",
-        merge_facts([], facts),
-        case,
-        CAL,
-    )
+    [draft] = draw(rule, merge_facts([], facts), case)
     return draft
+
+
+def draw(rule: Rule, facts: tuple[Fact, ...], case: CaseInfo | None = CASE) -> list[Any]:
+    key = f"{CASE.urn}/H1" if rule is HEARING_RECORD_SHEET else f"{CASE.urn}/V1"
+    return derive(rule, key, facts, case=case, calendar=CAL, today=TODAY).drafts
 
 
 def test_hearing_held_opens_a_sheet_due_next_working_day() -> None:
@@ -76,7 +78,7 @@ def test_hearing_listed_or_adjourned_opens_nothing() -> None:
         facts = merge_facts(
             [], [held("e1", "2017-12-01T10:00:00+00:00", "2017-12-04", status=status)]
         )
-        assert derive(HEARING_RECORD_SHEET, "k", facts, CASE, CAL) == []
+        assert draw(HEARING_RECORD_SHEET, facts) == []
 
 
 def test_sheet_on_or_before_due_is_met_after_is_met_late() -> None:
@@ -193,7 +195,7 @@ def test_end_state_is_the_same_in_every_arrival_order_and_with_duplicates() -> N
         state: tuple[Fact, ...] = ()
         for one in order:  # one event at a time, as the consumer sees them
             state = merge_facts(state, [one])
-        outcomes.add(tuple(derive(HEARING_RECORD_SHEET, "k", state, CASE, CAL)))
+        outcomes.add(tuple(draw(HEARING_RECORD_SHEET, state)))
     assert len(outcomes) == 1
     [(draft,)] = outcomes
     assert (draft.due, draft.state) == (date(2018, 1, 12), "met")

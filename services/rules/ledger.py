@@ -1,0 +1,149 @@
+"""The engine's state, in memory: tracked things, linked facts and cases, and how one event
+(or a batch) changes their obligations.
+
+Pure: the tracker loads the part of the state a batch touches from the database, applies the
+batch here and saves what changed; tests run whole histories through it with no database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from services.rules.calendar import Calendar
+from services.rules.engine import (
+    LinkRef,
+    derive,
+    diff,
+    link_of,
+    merge_facts,
+    route,
+    standing_opener,
+)
+from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
+from services.rules.pack import Rule
+
+TrackKey = tuple[str, str]  # (rule, key)
+LinkKey = tuple[str, str]  # (rule, link value)
+
+
+@dataclass(slots=True)
+class TrackState:
+    rule: str
+    key: str
+    urn: str | None = None
+    link: str | None = None
+    facts: tuple[Fact, ...] = ()
+    obligations: dict[str, ObligationDraft] = field(default_factory=dict)
+    refresh_on: date | None = None
+
+
+class Ledger:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        calendar: Calendar,
+        *,
+        tracks: Iterable[TrackState] = (),
+        linked: Mapping[LinkKey, Sequence[Fact]] | None = None,
+        cases: Mapping[str, CaseInfo] | None = None,
+    ) -> None:
+        self.rules = tuple(rules)
+        self._by_id = {rule.id: rule for rule in rules}
+        self.calendar = calendar
+        self.tracks: dict[TrackKey, TrackState] = {(t.rule, t.key): t for t in tracks}
+        self.linked: dict[LinkKey, tuple[Fact, ...]] = {
+            k: tuple(v) for k, v in (linked or {}).items()
+        }
+        self.cases = dict(cases or {})
+        self.touched: set[TrackKey] = set()  # tracks to save
+        self.touched_links: set[LinkKey] = set()
+
+    def apply(self, facts: Iterable[Fact], *, today: date) -> list[Change]:
+        """Add accepted facts and return every obligation change they cause."""
+        causes: dict[TrackKey, list[str]] = defaultdict(list)
+        for fact in facts:
+            label = f"{fact.source}#{fact.id}"
+            if fact.type == "case-registered" and self._register(fact):
+                # A case registered (or reassigned) after its obligations were opened gives
+                # them their owner and area.
+                for key in self._keys(urn=fact.data["urn"]):
+                    causes[key].append(label)
+            for ref in route(self.rules, fact):
+                if isinstance(ref, LinkRef):
+                    self._link(ref, fact)
+                    for key in self._keys(link=(ref.rule, ref.link)):
+                        causes[key].append(label)
+                    continue
+                track = self.tracks.setdefault(
+                    (ref.rule, ref.key), TrackState(ref.rule, ref.key, ref.urn)
+                )
+                track.facts = merge_facts(track.facts, [fact])
+                track.urn = track.urn or ref.urn
+                causes[(ref.rule, ref.key)].append(label)
+        return self._rederive(causes, today)
+
+    def refresh(self, *, today: date) -> list[Change]:
+        """Re-derive the tracks that the passing of time changes (a recurring period begun)."""
+        keys = [k for k, t in self.tracks.items() if t.refresh_on and t.refresh_on <= today]
+        return self._rederive({key: [f"clock:{today}"] for key in keys}, today)
+
+    def obligations(self) -> list[ObligationDraft]:
+        return [d for t in self.tracks.values() for d in t.obligations.values()]
+
+    def links_needed(self, facts: Iterable[Fact] = ()) -> set[LinkKey]:
+        """The linked facts a derivation may read, of the tracks held and of these new facts."""
+        linking = [rule for rule in self.rules if rule.link_field]
+        every = [*facts, *(f for t in self.tracks.values() for f in t.facts)]
+        return {(rule.id, link) for rule in linking for f in every if (link := link_of(rule, f))}
+
+    def _register(self, fact: Fact) -> bool:
+        urn = fact.data["urn"]
+        old = self.cases.get(urn)
+        if old is not None and old.time is not None and old.time >= fact.time:
+            return False
+        new = CaseInfo(urn, fact.data["area"], fact.data["unit"], fact.data["owner"], fact.time)
+        self.cases[urn] = new
+        return old is None or (old.area, old.unit, old.owner) != (new.area, new.unit, new.owner)
+
+    def _link(self, ref: LinkRef, fact: Fact) -> None:
+        key = (ref.rule, ref.link)
+        self.linked[key] = merge_facts(self.linked.get(key, ()), [fact])
+        self.touched_links.add(key)
+
+    def _keys(self, *, urn: str | None = None, link: LinkKey | None = None) -> list[TrackKey]:
+        return [
+            k
+            for k, t in self.tracks.items()
+            if (urn is None or t.urn == urn) and (link is None or (t.rule, t.link) == link)
+        ]
+
+    def _rederive(self, causes: Mapping[TrackKey, list[str]], today: date) -> list[Change]:
+        changes: list[Change] = []
+        for key, cause in causes.items():
+            rule = self._by_id.get(key[0])
+            if rule is None:
+                continue  # a rule withdrawn from the pack: its obligations stay as they were
+            track = self.tracks[key]
+            standing = standing_opener(rule, track.facts)
+            link = link_of(rule, standing) if standing else None
+            derived = derive(
+                rule,
+                track.key,
+                track.facts,
+                linked=self.linked.get((rule.id, link), ()) if link else (),
+                case=self.cases.get(track.urn) if track.urn else None,
+                calendar=self.calendar,
+                today=today,
+            )
+            found = diff(track.obligations, derived.drafts)
+            changes.extend(
+                Change(c.kind, c.obligation_id, c.before, c.after, tuple(dict.fromkeys(cause)))
+                for c in found
+            )
+            track.obligations = {d.id: d for d in derived.drafts}
+            track.link, track.refresh_on = derived.link, derived.refresh_on
+            self.touched.add(key)
+        return changes
