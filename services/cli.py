@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,6 +20,7 @@ from events import json_schemas
 from services import logs
 from services.broker.embedded import redis_url
 from services.clock import today_in_london
+from services.rules.pack import Match, Rule
 from services.runtime import Runtime, open_runtime
 from services.settings import Settings
 
@@ -212,6 +213,131 @@ def demo(
         err.print(f"demo failed: {error}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     render(out, result)
+
+
+@app.command()
+def explain(
+    obligation_id: Annotated[str, typer.Argument(help="Obligation id, e.g. victim-letter/URN/V1.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Judge lapses as of this date (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """How an obligation's due date was computed, its warnings, and every change to it."""
+    from services.tracker.queries import explain_obligation
+
+    today = _parse_date(as_of, "--as-of") if as_of else today_in_london()
+
+    async def work(runtime: Runtime, _redis: Redis) -> dict[str, Any] | None:
+        async with runtime.sessions() as session:
+            return await explain_obligation(
+                session=session,
+                obligation_id=obligation_id,
+                today=today,
+                rules=runtime.rules,
+                calendar=runtime.calendar,
+            )
+
+    found = _run(Settings(), work)
+    if found is None:
+        err.print(f"no obligation {obligation_id!r}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        return
+    render_explanation(out, found)
+
+
+def render_explanation(console: Console, found: dict[str, Any]) -> None:
+    closed = f", closed on {found['closed_on']}" if found["closed_on"] else ""
+    console.print(f"[bold]{found['id']}[/]: {found['state']}, due {found['due']}{closed}")
+    unconfirmed = " (interval not confirmed by guidance)" if found["unconfirmed"] else ""
+    console.print(f"rule: {found['title']} [{found['rule']}]{unconfirmed}", markup=False)
+    console.print(f"source: {found['source']}", markup=False, highlight=False)
+    console.print(
+        f"owner: {found['owner'] or '-'}   area: {found['area'] or '-'}   "
+        f"opened by event: {found['opened_by']}",
+        markup=False,
+    )
+    console.print(f"explanation: {found['explanation']}", markup=False, highlight=False)
+    for warning in found["warnings"]:
+        console.print(
+            f"warning: {warning['on']} ({warning['working_days_before']} working days before due)"
+        )
+    console.print("history:")
+    for change in found["history"]:
+        due = change["due_after"] or ""
+        if change["due_before"] and change["due_before"] != change["due_after"]:
+            due = f"{change['due_before']} -> {due}"
+        state = change["state_after"] or "removed"
+        if change["state_before"] and change["state_before"] != change["state_after"]:
+            state = f"{change['state_before']} -> {state}"
+        console.print(
+            f"  {change['at'][:19]}  {change['kind']}: due {due}, {state}; "
+            f"caused by {', '.join(change['caused_by'])}",
+            markup=False,
+            highlight=False,
+        )
+
+
+rules_app = typer.Typer(help="Rule packs: validate an Area's file, list the active rules.")
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="A rule pack (YAML).")]) -> None:
+    """Validate a rule pack; report each error with its rule and field (exit 1 if any)."""
+    from services.rules.packfile import RulePackError, load_pack
+
+    try:
+        rules = load_pack(file)
+    except RulePackError as error:
+        for problem in error.problems:
+            err.print(problem, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    print_rules(out, rules)
+    out.print(f"{file}: {len(rules)} rules, no errors", highlight=False)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """The active rule pack (FOLLOWUP_RULE_PACK, or the shipped default)."""
+    from services.rules.packfile import RulePackError, load_pack
+
+    try:
+        rules = load_pack(Settings().rule_pack)
+    except RulePackError as error:
+        for problem in error.problems:
+            err.print(problem, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    print_rules(out, rules)
+
+
+def print_rules(console: Console, rules: Sequence[Rule]) -> None:
+    for rule in rules:
+        flag = "  [yellow](interval not confirmed by guidance)[/]" if rule.unconfirmed else ""
+        console.print(f"[bold]{rule.id}[/]: {rule.title}{flag}", highlight=False)
+        due = "; ".join([str(rule.due), *(f"{d} when {_when(c)}" for c, d in rule.due_when)])
+        lines = [
+            f"opened by {_matched(rule.opens)}",
+            f"due {due}",
+            "closed by " + "; ".join(_matched(m) for m in rule.closes),
+        ]
+        lines += [f"renewed by {_matched(r.match)}, due {r.due}" for r in rule.renews]
+        if rule.cancels:
+            lines.append("cancelled by " + "; ".join(_matched(m) for m in rule.cancels))
+        if rule.warnings:
+            lines.append(f"warnings {', '.join(map(str, rule.warnings))} working days before due")
+        for line in lines:
+            console.print(f"  {line}", highlight=False, markup=False)
+
+
+def _matched(match: Match) -> str:
+    return match.type + (f" when {_when(match.when)}" if match.when else "")
+
+
+def _when(condition: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in condition.items())
 
 
 @app.command()

@@ -76,6 +76,15 @@ class Calendar:
             day, f"{start} + {_plural(n, 'working day')}{skipping} = {day.isoformat()}"
         )
 
+    def working_days_before(self, end: date, n: int) -> date:
+        """The working day n working days before `end` (the day a warning is due)."""
+        day, counted = end, 0
+        while counted < n:
+            day -= _DAY
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
     def add_calendar_days(self, start: date, n: int) -> Computation:
         result = start + timedelta(days=n)
         sign = "-" if n < 0 else "+"

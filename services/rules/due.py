@@ -19,6 +19,9 @@ class WorkingDaysAfter:
     days: int
     after: str
 
+    def __str__(self) -> str:
+        return f"+{self.days} working day{'' if self.days == 1 else 's'} after {self.after}"
+
     @property
     def fields(self) -> tuple[str, ...]:
         return (self.after,)
@@ -34,6 +37,9 @@ class CalendarDaysAfter:
     days: int
     after: str
 
+    def __str__(self) -> str:
+        return f"+{self.days} calendar day{'' if self.days == 1 else 's'} after {self.after}"
+
     @property
     def fields(self) -> tuple[str, ...]:
         return (self.after,)
@@ -47,6 +53,9 @@ class CalendarDaysAfter:
 @dataclass(frozen=True, slots=True)
 class AsGiven:
     field: str
+
+    def __str__(self) -> str:
+        return f"{self.field} as is"
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -64,6 +73,11 @@ class CustodyExpiry:
 
     days_before: int = 0
 
+    def __str__(self) -> str:
+        return "custody-time-limit expiry" + (
+            f" - {self.days_before} days" if self.days_before else ""
+        )
+
     @property
     def fields(self) -> tuple[str, ...]:
         return CUSTODY_FIELDS
@@ -79,6 +93,9 @@ class CustodyExpiry:
 @dataclass(frozen=True, slots=True)
 class PeriodEnd:
     """The last day of each recurrence period; the engine walks the periods itself."""
+
+    def __str__(self) -> str:
+        return "end of recurrence period"
 
     @property
     def fields(self) -> tuple[str, ...]:

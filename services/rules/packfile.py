@@ -156,7 +156,7 @@ class SettingSpec(_Strict):
 class PackSpec(_Strict):
     version: int = 1
     settings: dict[str, SettingSpec] = Field(default_factory=dict)
-    rules: list[RuleSpec] = Field(min_length=1)
+    rules: list[dict[str, Any]] = Field(min_length=1)  # each validated on its own, below
 
 
 def parse_due(expression: str, settings: Mapping[str, SettingSpec]) -> Due:
@@ -208,13 +208,22 @@ def parse_pack(text: str, *, origin: str) -> tuple[Rule, ...]:
     except ValidationError as error:
         raise RulePackError([_describe(origin, raw, e) for e in error.errors()]) from error
     problems: list[str] = []
-    ids = [rule.id for rule in pack.rules]
+    specs: list[RuleSpec] = []
+    for i, raw_rule in enumerate(pack.rules):
+        try:
+            specs.append(RuleSpec.model_validate(raw_rule))
+        except ValidationError as error:
+            problems += [
+                _describe(origin, raw, {**e, "loc": ("rules", i, *e["loc"])})
+                for e in error.errors()
+            ]
+    ids = [spec.id for spec in specs]
     problems += [
         f"{origin}: rule {i}: id used more than once"
         for i in sorted({i for i in ids if ids.count(i) > 1})
     ]
     rules = []
-    for spec in pack.rules:
+    for spec in specs:
         found = [f"{origin}: rule {spec.id}: {p}" for p in check_fields(spec)]
         if not found:
             try:
@@ -237,9 +246,7 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
         due=parse_due(spec.due, settings),
         closes=tuple(m.build() for m in spec.closes),
         cancels=tuple(m.build() for m in spec.cancels),
-        due_when=tuple(
-            (_conditions(o.when), parse_due(o.due, settings)) for o in spec.due_when
-        ),
+        due_when=tuple((_conditions(o.when), parse_due(o.due, settings)) for o in spec.due_when),
         renews=tuple(Renewal(r.build(), parse_due(r.due, settings)) for r in spec.renews),
         recurrence=(
             RecurrenceSpec(recurrence.every, recurrence.starts, recurrence.ends)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -9,8 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.tables import DeadLetter, Obligation
+from schemas.tables import DeadLetter, Obligation, ObligationChange
+from services.rules.calendar import Calendar
 from services.rules.model import effective_state
+from services.rules.pack import Rule
 
 
 async def list_obligations(
@@ -55,3 +58,51 @@ def obligation_json(row: Obligation, today: date) -> dict[str, Any]:
 async def count_dead_letters(*, session: AsyncSession) -> int:
     statement = select(func.count()).select_from(DeadLetter).where(col(DeadLetter.status) == "dead")
     return int((await session.execute(statement)).scalar_one())
+
+
+async def explain_obligation(
+    *,
+    session: AsyncSession,
+    obligation_id: str,
+    today: date,
+    rules: Sequence[Rule],
+    calendar: Calendar,
+) -> dict[str, Any] | None:
+    """One obligation with its warning dates and the history of every change to it."""
+    row = await session.get(Obligation, obligation_id)
+    if row is None:
+        return None
+    rule = next((r for r in rules if r.id == row.rule), None)
+    statement = (
+        select(ObligationChange)
+        .where(col(ObligationChange.obligation_id) == obligation_id)
+        .order_by(col(ObligationChange.id))
+    )
+    history = (await session.execute(statement)).scalars()
+    return {
+        **obligation_json(row, today),
+        "title": rule.title if rule else None,
+        "source": rule.source if rule else None,
+        "unconfirmed": rule.unconfirmed if rule else None,
+        "warnings": [
+            {"working_days_before": n, "on": calendar.working_days_before(row.due, n).isoformat()}
+            for n in (rule.warnings if rule else ())
+        ],
+        "history": [
+            {
+                "at": change.recorded_at.isoformat(),
+                "kind": change.kind,
+                "due_before": _iso(change.due_before),
+                "due_after": _iso(change.due_after),
+                "state_before": change.state_before,
+                "state_after": change.state_after,
+                "closed_on": _iso(change.closed_on),
+                "caused_by": change.caused_by.split(),
+            }
+            for change in history
+        ],
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -220,9 +220,7 @@ async def load_linked(
     }
 
 
-async def save_linked(
-    *, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]]
-) -> None:
+async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]]) -> None:
     if not linked:
         return
     rows = [
