@@ -6,12 +6,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, HTTPException, Query
 from redis.asyncio import Redis
 
 from services.runtime import Runtime
 from services.status import read_status
-from services.tracker.queries import list_obligations
+from services.tracker.queries import explain_obligation, list_obligations
 
 
 def build_api(*, runtime: Runtime, redis: Redis, today: Callable[[], date]) -> FastAPI:
@@ -35,5 +35,20 @@ def build_api(*, runtime: Runtime, redis: Redis, today: Callable[[], date]) -> F
             return await list_obligations(
                 session=session, today=today(), state=state, rule=rule, urn=urn
             )
+
+    @api.get("/obligations/{obligation_id:path}")
+    async def obligation(obligation_id: str) -> dict[str, Any]:
+        """One obligation explained: its computation, warnings and history of changes."""
+        async with runtime.sessions() as session:
+            found = await explain_obligation(
+                session=session,
+                obligation_id=obligation_id,
+                today=today(),
+                rules=runtime.rules,
+                calendar=runtime.calendar,
+            )
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no obligation {obligation_id!r}")
+        return found
 
     return api
