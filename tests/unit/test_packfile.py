@@ -88,3 +88,71 @@ def test_duplicate_ids_and_bad_yaml_and_missing_files(tmp_path: Path) -> None:
         parse_pack("rules: [", origin="area.yaml")
     with pytest.raises(RulePackError, match="cannot read"):
         load_pack(tmp_path / "missing.yaml")
+
+
+def test_the_guard_refuses_network_in_unit_tests() -> None:
+    import socket
+
+    with pytest.raises(AssertionError, match="must not touch the network"):
+        socket.create_connection(("127.0.0.1", 6379))
+
+
+PACK_WITH = """
+version: 1
+settings:
+  days: {value: 3, unconfirmed: true, source: Area note}
+rules:
+  - id: r
+    title: R
+    source: S
+    opens: {event: response-committed, key: [action_id], when: {due_date: {present: true}}}
+    due: +{days} working days after due_date
+    closes: [{event: action-completed, key: [action_id], date: completed_date}]
+    cancels:
+      - {event: follow-up-assessed, when: {rating: [no-longer-relevant]}, via: recommendation_id}
+"""
+
+
+def test_settings_conditions_and_links_are_read() -> None:
+    [rule] = parse_pack(PACK_WITH, origin="p.yaml")
+    assert rule.due == WorkingDaysAfter(3, "due_date")
+    assert rule.unconfirmed  # it uses an unconfirmed setting
+    assert rule.link_field == "recommendation_id"
+    assert rule.opens.accepts("response-committed", {"due_date": "2025-01-01"})
+    assert not rule.opens.accepts("response-committed", {"due_date": None})
+    assert rule.cancels[0].accepts("follow-up-assessed", {"rating": "no-longer-relevant"})
+    assert not rule.cancels[0].accepts("follow-up-assessed", {"rating": "achieved"})
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("+{days} working", "+{weeks} working"), "rule r: due: no pack setting named 'weeks'"),
+        (
+            ("via: recommendation_id", "via: inspection_id"),
+            "rule r: cancels.0.via: event response-committed has no field 'inspection_id'",
+        ),
+        (
+            ("due: +{days} working days after due_date", "due: end of recurrence period"),
+            "rule r: recurrence: 'end of recurrence period' needs a recurrence block",
+        ),
+        (
+            (
+                "    cancels:",
+                "    recurrence: {every: recurrence, starts: starts, ends: ends}\n    cancels:",
+            ),
+            "rule r: due: a recurring rule is due at the 'end of recurrence period'",
+        ),
+        (
+            (
+                "closes: [{event: action-completed, key: [action_id]",
+                "closes: [{event: action-completed, key: []",
+            ),
+            "rule r: closes.0.key: name the fields that identify the thing tracked",
+        ),
+    ],
+)
+def test_more_errors_name_the_rule_and_the_field(change: tuple[str, str], expected: str) -> None:
+    with pytest.raises(RulePackError) as raised:
+        parse_pack(PACK_WITH.replace(*change), origin="p.yaml")
+    assert f"p.yaml: {expected}" in raised.value.problems, raised.value.problems
