@@ -31,6 +31,9 @@ class StaffMember(SQLModel, table=True):
     line_manager: str | None = None
     # The `time` of the event that set this row: a later event replaces it, an older one does not.
     event_time: datetime = _stamp()
+    # Ties on `time` are broken by the event's source and id, so arrival order never decides.
+    event_source: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    event_id: str = Field(default="", sa_column_kwargs={"server_default": ""})
     updated_at: datetime = _stamp(default_factory=utcnow)
 
 
@@ -42,6 +45,8 @@ class Case(SQLModel, table=True):
     unit: str
     owner: str
     event_time: datetime = _stamp()
+    event_source: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    event_id: str = Field(default="", sa_column_kwargs={"server_default": ""})
     updated_at: datetime = _stamp(default_factory=utcnow)
 
 

@@ -73,6 +73,18 @@ def standing_opener(rule: Rule, facts: Iterable[Fact]) -> Fact | None:
     )
 
 
+def track_urn(rule: Rule | None, facts: Sequence[Fact]) -> str | None:
+    """The case a tracked thing belongs to: the standing opener's URN, else the latest fact's.
+
+    A function of the set of facts, not of which arrived first, so the owner and area taken
+    from the case cannot depend on arrival order.
+    """
+    standing = standing_opener(rule, facts) if rule else None
+    if standing is not None and (urn := _text(standing.data.get("urn"))):
+        return urn
+    return next((u for f in reversed(facts) if (u := _text(f.data.get("urn")))), None)
+
+
 def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> tuple[Fact, ...]:
     """Union by (source, id), in time order: a duplicate event adds nothing."""
     by_key = {(f.source, f.id): f for f in existing}

@@ -21,6 +21,7 @@ from services.rules.engine import (
     merge_facts,
     route,
     standing_opener,
+    track_urn,
 )
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.rules.pack import Rule
@@ -81,7 +82,7 @@ class Ledger:
                     (ref.rule, ref.key), TrackState(ref.rule, ref.key, ref.urn)
                 )
                 track.facts = merge_facts(track.facts, [fact])
-                track.urn = track.urn or ref.urn
+                track.urn = track_urn(self._by_id.get(ref.rule), track.facts)
                 causes[(ref.rule, ref.key)].append(label)
         return self._rederive(causes, today)
 
@@ -102,9 +103,9 @@ class Ledger:
     def _register(self, fact: Fact) -> bool:
         urn = fact.data["urn"]
         old = self.cases.get(urn)
-        if old is not None and old.time is not None and old.time >= fact.time:
+        if old is not None and old.order is not None and old.order >= fact.order:
             return False
-        new = CaseInfo(urn, fact.data["area"], fact.data["unit"], fact.data["owner"], fact.time)
+        new = CaseInfo(urn, fact.data["area"], fact.data["unit"], fact.data["owner"], fact.order)
         self.cases[urn] = new
         return old is None or (old.area, old.unit, old.owner) != (new.area, new.unit, new.owner)
 

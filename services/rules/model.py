@@ -53,7 +53,8 @@ class CaseInfo:
     area: str
     unit: str
     owner: str
-    time: datetime | None = None  # of the case-registered event that stands
+    # (time, source, id) of the case-registered event that stands: the later one wins.
+    order: tuple[datetime, str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

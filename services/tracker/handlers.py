@@ -129,9 +129,9 @@ async def _ledger_with(
             await store.load_linked(session=session, keys=links | ledger.links_needed(facts))
         ).items()
     }
-    urns = {t.urn for t in tracks if t.urn} | {
-        u for f in facts if isinstance(u := f.data.get("urn"), str)
-    }
+    # Every URN a track's facts name: which one the track belongs to can change with the batch.
+    every = [*facts, *(f for t in tracks for f in t.facts)]
+    urns = {u for f in every if isinstance(u := f.data.get("urn"), str)}
     ledger.cases = await store.load_cases(session=session, urns=urns)
     return ledger
 

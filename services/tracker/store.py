@@ -75,6 +75,8 @@ async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact]) -> set[s
             "unit": f.data["unit"],
             "owner": f.data["owner"],
             "event_time": f.time,
+            "event_source": f.source,
+            "event_id": f.id,
             "updated_at": utcnow(),
         }
         for urn, f in latest.items()
@@ -94,6 +96,8 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[s
             "unit": f.data.get("unit"),
             "line_manager": f.data.get("line_manager"),
             "event_time": f.time,
+            "event_source": f.source,
+            "event_id": f.id,
             "updated_at": utcnow(),
         }
         for staff_id, f in latest.items()
@@ -109,7 +113,12 @@ async def _upsert_later(
     statement = statement.on_conflict_do_update(
         index_elements=[key],
         set_=updates,
-        where=table.event_time < statement.excluded.event_time,
+        where=tuple_(table.event_time, table.event_source, table.event_id)
+        < tuple_(
+            statement.excluded.event_time,
+            statement.excluded.event_source,
+            statement.excluded.event_id,
+        ),
     ).returning(getattr(table, key))
     return [row[0] for row in (await session.execute(statement)).all()]
 
@@ -128,7 +137,13 @@ async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[st
         return {}
     result = await session.execute(select(Case).where(col(Case.urn).in_(urns)))
     return {
-        c.urn: CaseInfo(urn=c.urn, area=c.area, unit=c.unit, owner=c.owner, time=c.event_time)
+        c.urn: CaseInfo(
+            urn=c.urn,
+            area=c.area,
+            unit=c.unit,
+            owner=c.owner,
+            order=(c.event_time, c.event_source, c.event_id),
+        )
         for c in result.scalars()
     }
 
