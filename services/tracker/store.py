@@ -30,10 +30,15 @@ from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """INSERT with ON CONFLICT support, for whichever database the session is bound to."""
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """INSERT with ON CONFLICT support, for whichever database the session is bound to.
+
+    Built on the Core table and executed with a list of rows, so SQLAlchemy compiles it once
+    and batches the rows itself ("insertmanyvalues") instead of compiling a statement with a
+    VALUES clause per row, which cost more than the database work.
+    """
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
 async def record_received(*, session: AsyncSession, facts: Sequence[Fact]) -> list[Fact]:
@@ -53,13 +58,13 @@ async def record_received(*, session: AsyncSession, facts: Sequence[Fact]) -> li
         }
         for f in unique
     ]
+    table = ReceivedEvent.__table__.c  # type: ignore[attr-defined]
     statement = (
         _insert(session, ReceivedEvent)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(col(ReceivedEvent.source), col(ReceivedEvent.event_id))
+        .returning(table.source, table.event_id)
     )
-    fresh = {(s, i) for s, i in (await session.execute(statement)).all()}
+    fresh = {(s, i) for s, i in (await session.execute(statement, rows)).all()}
     return [f for f in unique if (f.source, f.id) in fresh]
 
 
@@ -108,19 +113,20 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[s
 async def _upsert_later(
     session: AsyncSession, table: Any, rows: list[dict[str, Any]], key: str
 ) -> list[str]:
-    statement = _insert(session, table).values(rows)
+    statement = _insert(session, table)
+    columns = table.__table__.c
     updates = {name: statement.excluded[name] for name in rows[0] if name != key}
     statement = statement.on_conflict_do_update(
         index_elements=[key],
         set_=updates,
-        where=tuple_(table.event_time, table.event_source, table.event_id)
+        where=tuple_(columns.event_time, columns.event_source, columns.event_id)
         < tuple_(
             statement.excluded.event_time,
             statement.excluded.event_source,
             statement.excluded.event_id,
         ),
-    ).returning(getattr(table, key))
-    return [row[0] for row in (await session.execute(statement)).all()]
+    ).returning(columns[key])
+    return [row[0] for row in (await session.execute(statement, rows)).all()]
 
 
 def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
@@ -213,12 +219,12 @@ async def save_tracks(*, session: AsyncSession, tracks: Sequence[TrackState]) ->
         }
         for t in tracks
     ]
-    statement = _insert(session, Track).values(rows)
+    statement = _insert(session, Track)
     statement = statement.on_conflict_do_update(
         index_elements=["rule", "key"],
         set_={name: statement.excluded[name] for name in rows[0] if name not in ("rule", "key")},
     )
-    await session.execute(statement)
+    await session.execute(statement, rows)
 
 
 async def load_linked(
@@ -247,12 +253,12 @@ async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequenc
         }
         for (rule, link), facts in linked.items()
     ]
-    statement = _insert(session, LinkedFacts).values(rows)
+    statement = _insert(session, LinkedFacts)
     statement = statement.on_conflict_do_update(
         index_elements=["rule", "link"],
         set_={"facts": statement.excluded.facts, "updated_at": statement.excluded.updated_at},
     )
-    await session.execute(statement)
+    await session.execute(statement, rows)
 
 
 async def record_changes(*, session: AsyncSession, changes: Sequence[Change]) -> None:
@@ -260,21 +266,21 @@ async def record_changes(*, session: AsyncSession, changes: Sequence[Change]) ->
     if not changes:
         return
     now = utcnow()
-    session.add_all(
-        ObligationChange(
-            obligation_id=c.obligation_id,
-            kind=c.kind,
-            due_before=c.before.due if c.before else None,
-            due_after=c.after.due if c.after else None,
-            state_before=c.before.state if c.before else None,
-            state_after=c.after.state if c.after else None,
-            closed_on=c.after.closed_on if c.after else None,
-            caused_by=" ".join(c.cause),
-            recorded_at=now,
-        )
+    rows = [
+        {
+            "obligation_id": c.obligation_id,
+            "kind": c.kind,
+            "due_before": c.before.due if c.before else None,
+            "due_after": c.after.due if c.after else None,
+            "state_before": c.before.state if c.before else None,
+            "state_after": c.after.state if c.after else None,
+            "closed_on": c.after.closed_on if c.after else None,
+            "caused_by": " ".join(c.cause),
+            "recorded_at": now,
+        }
         for c in changes
-    )
-    await session.flush()
+    ]
+    await session.execute(_insert(session, ObligationChange), rows)
 
 
 async def save_obligations(*, session: AsyncSession, drafts: Sequence[ObligationDraft]) -> None:
@@ -282,14 +288,14 @@ async def save_obligations(*, session: AsyncSession, drafts: Sequence[Obligation
         return
     now = utcnow()
     rows = [{**_draft_columns(d), "created_at": now, "updated_at": now} for d in drafts]
-    statement = _insert(session, Obligation).values(rows)
+    statement = _insert(session, Obligation)
     statement = statement.on_conflict_do_update(
         index_elements=["id"],
         set_={
             name: statement.excluded[name] for name in rows[0] if name not in ("id", "created_at")
         },
     )
-    await session.execute(statement)
+    await session.execute(statement, rows)
 
 
 async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:
