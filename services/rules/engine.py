@@ -40,21 +40,40 @@ class Derivation:
     refresh_on: date | None = None  # when the passing of time alone changes the drafts
 
 
+class Router:
+    """Which tracked things a fact is about, one per rule that cares.
+
+    Indexes the rules' matches by event type once, as every fact of a batch is routed.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._by_type: dict[str, list[tuple[Rule, list[Match]]]] = {}
+        for rule in rules:
+            for match in rule.matches():
+                entries = self._by_type.setdefault(match.type, [])
+                if not entries or entries[-1][0] is not rule:
+                    entries.append((rule, []))
+                entries[-1][1].append(match)
+
+    def route(self, fact: Fact) -> list[TrackRef | LinkRef]:
+        refs: list[TrackRef | LinkRef] = []
+        for rule, matches in self._by_type.get(fact.type, ()):
+            for match in matches:
+                if not match.accepts(fact.type, fact.data):
+                    continue
+                if match.via:
+                    if link := _text(fact.data.get(match.via)):
+                        refs.append(LinkRef(rule.id, link))
+                        break
+                elif key := match.key_of(fact.data):
+                    refs.append(TrackRef(rule.id, key, _text(fact.data.get("urn"))))
+                    break
+        return refs
+
+
 def route(rules: Iterable[Rule], fact: Fact) -> list[TrackRef | LinkRef]:
     """Which tracked things this fact is about, one per rule that cares."""
-    refs: list[TrackRef | LinkRef] = []
-    for rule in rules:
-        for match in rule.matches():
-            if not match.accepts(fact.type, fact.data):
-                continue
-            if match.via:
-                if link := _text(fact.data.get(match.via)):
-                    refs.append(LinkRef(rule.id, link))
-                    break
-            elif key := match.key_of(fact.data):
-                refs.append(TrackRef(rule.id, key, _text(fact.data.get("urn"))))
-                break
-    return refs
+    return Router(rules).route(fact)
 
 
 def link_of(rule: Rule, fact: Fact) -> str | None:

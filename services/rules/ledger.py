@@ -15,11 +15,11 @@ from datetime import date
 from services.rules.calendar import Calendar
 from services.rules.engine import (
     LinkRef,
+    Router,
     derive,
     diff,
     link_of,
     merge_facts,
-    route,
     standing_opener,
     track_urn,
 )
@@ -52,6 +52,7 @@ class Ledger:
         cases: Mapping[str, CaseInfo] | None = None,
     ) -> None:
         self.rules = tuple(rules)
+        self.router = Router(self.rules)
         self._by_id = {rule.id: rule for rule in rules}
         self.calendar = calendar
         self.tracks: dict[TrackKey, TrackState] = {(t.rule, t.key): t for t in tracks}
@@ -61,6 +62,10 @@ class Ledger:
         self.cases = dict(cases or {})
         self.touched: set[TrackKey] = set()  # tracks to save
         self.touched_links: set[LinkKey] = set()
+
+    def hold(self, tracks: Iterable[TrackState]) -> None:
+        """Take these tracks (loaded from storage) into the state."""
+        self.tracks.update(((t.rule, t.key), t) for t in tracks)
 
     def apply(self, facts: Iterable[Fact], *, today: date) -> list[Change]:
         """Add accepted facts and return every obligation change they cause."""
@@ -72,7 +77,7 @@ class Ledger:
                 # them their owner and area.
                 for key in self._keys(urn=fact.data["urn"]):
                     causes[key].append(label)
-            for ref in route(self.rules, fact):
+            for ref in self.router.route(fact):
                 if isinstance(ref, LinkRef):
                     self._link(ref, fact)
                     for key in self._keys(link=(ref.rule, ref.link)):

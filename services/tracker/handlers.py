@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
 from services.rules.calendar import Calendar
-from services.rules.engine import LinkRef, route
+from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
@@ -89,8 +89,10 @@ async def refresh_tracks(
         keys = await store.refresh_keys(session=session, today=today)
         if not keys:
             return []
-        tracks = await store.load_tracks(session=session, keys=keys)
-        ledger = await _ledger_with(session, rules, calendar, tracks, links=set())
+        ledger = Ledger(rules, calendar)
+        await _fill(
+            session, ledger, await store.load_tracks(session=session, keys=keys), links=set()
+        )
         changes = ledger.refresh(today=today)
         await _save(session, ledger, changes)
     return changes
@@ -100,40 +102,37 @@ async def _ledger_for(
     session: AsyncSession, rules: Sequence[Rule], calendar: Calendar, facts: Sequence[Fact]
 ) -> Ledger:
     """The part of the engine's state these facts can touch, loaded in a few statements."""
+    ledger = Ledger(rules, calendar)
     keys: set[TrackKey] = set()
     links: set[LinkKey] = set()
     for fact in facts:
-        for ref in route(rules, fact):
+        for ref in ledger.router.route(fact):
             if isinstance(ref, LinkRef):
                 links.add((ref.rule, ref.link))
             else:
                 keys.add((ref.rule, ref.key))
     urns = {f.data["urn"] for f in facts if f.type == "case-registered"}
     tracks = await store.load_tracks(session=session, keys=keys, urns=urns, links=links)
-    return await _ledger_with(session, rules, calendar, tracks, links=links, facts=facts)
+    await _fill(session, ledger, tracks, links=links, facts=facts)
+    return ledger
 
 
-async def _ledger_with(
+async def _fill(
     session: AsyncSession,
-    rules: Sequence[Rule],
-    calendar: Calendar,
+    ledger: Ledger,
     tracks: Sequence[TrackState],
     *,
     links: set[LinkKey],
     facts: Sequence[Fact] = (),
-) -> Ledger:
-    ledger = Ledger(rules, calendar, tracks=tracks)
-    ledger.linked = {
-        k: tuple(v)
-        for k, v in (
-            await store.load_linked(session=session, keys=links | ledger.links_needed(facts))
-        ).items()
-    }
+) -> None:
+    """Give the ledger these tracks with the linked facts and cases their derivation reads."""
+    ledger.hold(tracks)
+    loaded = await store.load_linked(session=session, keys=links | ledger.links_needed(facts))
+    ledger.linked = {k: tuple(v) for k, v in loaded.items()}
     # Every URN a track's facts name: which one the track belongs to can change with the batch.
     every = [*facts, *(f for t in tracks for f in t.facts)]
     urns = {u for f in every if isinstance(u := f.data.get("urn"), str)}
     ledger.cases = await store.load_cases(session=session, urns=urns)
-    return ledger
 
 
 async def _save(session: AsyncSession, ledger: Ledger, changes: Sequence[Change]) -> None:
