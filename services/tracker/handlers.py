@@ -47,9 +47,14 @@ async def apply_entries(
 
 
 def fact_from_event(event: Event) -> Fact:
-    wire = event.to_wire()
+    # Defaults filled in (a VRR request without `stage` is at local resolution), so the rules
+    # see the same data whether a sender spelled a default out or left it to the contract.
     return Fact(
-        source=event.source, id=event.id, type=event.type, time=event.time, data=wire["data"]
+        source=event.source,
+        id=event.id,
+        type=event.type,
+        time=event.time,
+        data=event.data.model_dump(mode="json"),
     )
 
 

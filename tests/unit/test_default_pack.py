@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from events import parse_event
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Change, Fact, ObligationDraft
 from services.rules.packfile import load_pack
+from services.tracker.handlers import fact_from_event
 
 CAL = Calendar()
 RULES = load_pack()
@@ -342,3 +344,23 @@ def test_changes_journal_each_step(kind: str) -> None:
     journal += ledger.apply([sent], today=date(2018, 2, 1))
     assert kind in [c.kind for c in journal]
     assert ledger.apply([sent, due], today=date(2018, 2, 1)) == []  # duplicates change nothing
+
+
+def test_a_default_left_out_by_the_sender_is_filled_in_before_the_rules_see_it() -> None:
+    wire = {
+        "specversion": "1.0",
+        "id": "vrr-1",
+        "source": "/cms/tc",
+        "type": "vrr-requested",
+        "time": "2025-03-10T10:00:00+00:00",
+        "data": {
+            "request_id": "Q2",
+            "urn": URN,
+            "victim_id": "V1",
+            "decision": "discontinued",
+            "decision_date": "2025-03-03",
+            "requested_date": "2025-03-10",
+        },
+    }
+    found = run(fact_from_event(parse_event(wire)))
+    assert found["victims-right-to-review/Q2/local-resolution"].due == date(2025, 3, 24)
