@@ -8,6 +8,20 @@ from typing import Any
 
 _ids = itertools.count(1)
 URN = "43TC0000117"
+# Contract section 4, plus the Victims' Right to Review rule we added.
+DEFAULT_RULE_IDS = frozenset(
+    {
+        "hearing-record-sheet",
+        "victim-letter",
+        "custody-time-limit",
+        "ctl-28-day-review",
+        "finalisation-reason-code",
+        "complaint-response",
+        "recommendation-action",
+        "recurring-commitment",
+        "victims-right-to-review",
+    }
+)
 
 
 def event(

@@ -18,23 +18,14 @@ from typing import Any
 import pytest
 
 from services.publishing import PublishReport
+from tests.factories import DEFAULT_RULE_IDS
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 CHECKED = ("rule", "key", "due", "state", "closed_on")
-RULES = {
-    "hearing-record-sheet",
-    "victim-letter",
-    "custody-time-limit",
-    "ctl-28-day-review",
-    "finalisation-reason-code",
-    "complaint-response",
-    "recommendation-action",
-    "recurring-commitment",
-    "victims-right-to-review",
-}
+RULES = DEFAULT_RULE_IDS
 SEED = 20251231
 
 

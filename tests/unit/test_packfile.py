@@ -8,6 +8,7 @@ import pytest
 
 from services.rules.due import WorkingDaysAfter
 from services.rules.packfile import RulePackError, load_pack, parse_pack
+from tests.factories import DEFAULT_RULE_IDS
 
 GOOD = """
 version: 1
@@ -23,17 +24,7 @@ rules:
 
 def test_the_shipped_pack_has_the_rules_with_their_sources() -> None:
     rules = {rule.id: rule for rule in load_pack()}
-    assert set(rules) == {
-        "hearing-record-sheet",
-        "victim-letter",
-        "custody-time-limit",
-        "ctl-28-day-review",
-        "finalisation-reason-code",
-        "complaint-response",
-        "recommendation-action",
-        "recurring-commitment",
-        "victims-right-to-review",
-    }
+    assert set(rules) == DEFAULT_RULE_IDS
     victim = rules["victim-letter"]
     assert victim.due_for({"enhanced": True}) == WorkingDaysAfter(1, "decision_date")
     assert victim.due_for({"enhanced": False}) == WorkingDaysAfter(5, "decision_date")
