@@ -41,13 +41,17 @@ def _decode(raw: object) -> dict[str, Any]:
             raise EventRejected(None, reason) from None
     if isinstance(raw, str):
         value = _load_json(raw)
+        # JSON text cannot hold NaN (refused above) or a huge int (json refuses one), so the
+        # walk is needed only when it might be deep or hold a NUL; counting is much cheaper.
+        walk = raw.count("{") + raw.count("[") > MAX_DEPTH or "\\u0000" in raw
     elif isinstance(raw, Mapping):
-        value = dict(raw)
+        value, walk = dict(raw), True
     else:
         raise EventRejected(None, f"expected JSON text or a mapping, not {type(raw).__name__}")
     if not isinstance(value, dict):
         raise EventRejected(None, f"expected a JSON object, not {_json_kind(value)}")
-    _check_shape(value)
+    if walk:
+        _check_shape(value)
     return value
 
 
@@ -77,7 +81,12 @@ def _check_shape(value: dict[str, Any]) -> None:
         if depth > MAX_DEPTH:
             raise EventRejected(None, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, Mapping):
+            if any(isinstance(key, str) and "\x00" in key for key in node):
+                raise EventRejected(None, "holds a NUL character (\\u0000), which is not stored")
             stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise EventRejected(None, "holds a NUL character (\\u0000), which is not stored")
         elif isinstance(node, list | tuple):
             stack.extend((child, depth + 1) for child in node)
         elif not _fits_json(node):

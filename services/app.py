@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
-from faststream import FastStream
+from faststream import AckPolicy, FastStream
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 
 from services.api.http import build_api
-from services.broker.streams import ensure_group
+from services.broker.streams import ensure_group, forget_idle_consumers
 from services.runtime import Runtime, consumer_name
-from services.tracker.handlers import apply_entries, refresh_tracks
+from services.tracker.consumer import StreamConsumer
+from services.tracker.handlers import refresh_tracks
 
 log = logging.getLogger("followup.app")
 
@@ -37,90 +38,123 @@ async def _no_decoding(_message: Any, _original: Any) -> None:
 
 def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> FastStream:
     settings = runtime.settings
+    name = consumer_name()
     broker = RedisBroker(redis_url, logger=log, log_level=logging.DEBUG)
+    side = _SideServices(runtime, redis_url, name, http=http)
     events = StreamSub(
         settings.events_stream,
         group=settings.tracker_group,
-        consumer=consumer_name(),
+        consumer=name,
         batch=True,
         max_records=settings.batch_size,
         polling_interval=200,
     )
 
-    @broker.subscriber(stream=events, parser=_keep_raw_entries, decoder=_no_decoding)
+    # MANUAL: the consumer acknowledges exactly the entries whose effects it committed.
+    @broker.subscriber(
+        stream=events,
+        parser=_keep_raw_entries,
+        decoder=_no_decoding,
+        ack_policy=AckPolicy.MANUAL,
+    )
     async def events_arrived(message: RedisBatchStreamMessage) -> None:
         raw = message.raw_message
-        outcome = await apply_entries(
-            sessions=runtime.sessions,
-            entries=list(zip(raw["message_ids"], raw["data"], strict=True)),
-            rules=runtime.rules,
-            calendar=runtime.calendar,
-            today=runtime.today(),
+        handled = await side.consumer.handle(
+            list(zip(raw["message_ids"], raw["data"], strict=True))
         )
         log.info(
             "batch applied",
             extra={
-                "received": outcome.received,
-                "duplicates": outcome.duplicates,
-                "dead_letters": outcome.dead_letters,
-                "changes": len(outcome.changes),
+                "received": handled.outcome.received,
+                "duplicates": handled.outcome.duplicates,
+                "dead_letters": handled.outcome.dead_letters,
+                "failed": len(handled.failed),
             },
         )
 
-    side = _SideServices(runtime, redis_url, http=http)
-    return FastStream(broker, logger=log, on_startup=[side.start], on_shutdown=[side.stop])
+    return FastStream(
+        broker,
+        logger=log,
+        on_startup=[side.start],
+        on_shutdown=[side.stopping],
+        after_shutdown=[side.stop],
+    )
 
 
 class _SideServices:
-    """Consumer groups created before the broker subscribes; the HTTP API beside it."""
+    """Groups created before the broker subscribes; the reclaimer, the clock for recurring
+    periods and the HTTP API beside the consumer; shut down around the in-flight batch."""
 
-    def __init__(self, runtime: Runtime, redis_url: str, *, http: bool) -> None:
-        self.runtime, self.redis_url, self.http = runtime, redis_url, http
-        self.redis: Redis | None = None
+    def __init__(self, runtime: Runtime, redis_url: str, name: str, *, http: bool) -> None:
+        self.runtime, self.redis_url, self.name, self.http = runtime, redis_url, name, http
+        self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
+        self.consumer = StreamConsumer(runtime, self.redis, name)
         self.server: uvicorn.Server | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.ticker: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         settings = self.runtime.settings
-        self.redis = Redis.from_url(self.redis_url)
         await ensure_group(self.redis, stream=settings.events_stream, group=settings.tracker_group)
-        self.ticker = asyncio.create_task(self._let_time_pass())
+        self.tasks = [
+            asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
+            asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
+        ]
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
             config = uvicorn.Config(
                 api, host=settings.http_host, port=settings.http_port, log_level="warning"
             )
             self.server = _QuietSignalsServer(config)
-            self.task = asyncio.create_task(self.server.serve())
+            self.tasks.append(asyncio.create_task(self.server.serve()))
+
+    async def stopping(self) -> None:
+        """Before the broker stops: no new reclaims, and a batch waiting out an outage gives
+        up (unacknowledged) instead of holding shutdown; a batch being applied completes."""
+        self.consumer.stopping.set()
+        for task in self.tasks[:2]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def stop(self) -> None:
+        if self.server:
+            self.server.should_exit = True
+            await self.tasks[-1]
+        await self.redis.aclose()
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # an outage must not stop the service; try again next time
+                log.exception("background work failed", extra={"work": work.__name__})
+            await asyncio.sleep(seconds)
+
+    async def _reclaim(self) -> None:
+        taken = await self.consumer.reclaim()
+        if taken:
+            log.info("entries reclaimed", extra={"count": taken})
+        settings = self.runtime.settings
+        await forget_idle_consumers(
+            self.redis,
+            stream=settings.events_stream,
+            group=settings.tracker_group,
+            idle_ms=max(10 * settings.reclaim_idle_ms, 600_000),
+        )
 
     async def _let_time_pass(self) -> None:
         """Open recurring periods as they begin, however long the service runs."""
         runtime = self.runtime
-        while True:
-            try:
-                changes = await refresh_tracks(
-                    sessions=runtime.sessions,
-                    rules=runtime.rules,
-                    calendar=runtime.calendar,
-                    today=runtime.today(),
-                )
-                if changes:
-                    log.info("periods begun", extra={"changes": len(changes)})
-            except Exception:  # a database outage must not stop the service; retry next tick
-                log.exception("refreshing recurring obligations failed")
-            await asyncio.sleep(runtime.settings.refresh_seconds)
-
-    async def stop(self) -> None:
-        if self.ticker:
-            self.ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.ticker
-        if self.server and self.task:
-            self.server.should_exit = True
-            await self.task
-        if self.redis:
-            await self.redis.aclose()
+        changes = await refresh_tracks(
+            sessions=runtime.sessions,
+            rules=runtime.rules,
+            calendar=runtime.calendar,
+            today=runtime.today(),
+        )
+        if changes:
+            log.info("periods begun", extra={"changes": len(changes)})
 
 
 class _QuietSignalsServer(uvicorn.Server):

@@ -12,6 +12,7 @@ from schemas.tables import DeadLetter
 from services.broker.streams import publish_entries
 from services.runtime import Runtime
 from services.tracker import store
+from services.tracker.intake import storable
 
 CHUNK = 1000
 
@@ -38,7 +39,7 @@ def validate_lines(lines: Iterable[str]) -> Iterator[tuple[bytes | None, DeadLet
                     line=number,
                     field=rejected.field,
                     reason=rejected.reason,
-                    raw=text,
+                    raw=storable(text),
                 ),
             )
             continue

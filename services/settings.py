@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     http_port: int = 8040
     log_level: str = "INFO"
     batch_size: int = Field(default=500, ge=1, le=10_000)
+    # An entry pending this long is taken over by another worker's reclaimer (a crashed or
+    # stuck worker, or a failed entry due another try): longer than any batch takes.
+    reclaim_idle_ms: int = Field(default=60_000, ge=100)
+    reclaim_every: float = Field(default=5.0, gt=0, description="Seconds between reclaim runs.")
+    # Deliveries after which an entry that keeps failing goes to the dead-letter store.
+    max_deliveries: int = Field(default=5, ge=1)
     # How often `serve` re-derives recurring commitments so periods open as they begin.
     refresh_seconds: float = Field(default=300.0, gt=0)
     rule_pack: Path | None = Field(

@@ -74,3 +74,31 @@ async def _count_after(redis: Redis, stream: str, last_id: str) -> int:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def oldest_pending_age_ms(redis: Redis, *, stream: str, group: str, now_ms: int) -> int:
+    """How long ago the oldest unacknowledged entry was published (its id holds the time)."""
+    try:
+        summary = await redis.xpending(stream, group)
+    except ResponseError:
+        return 0
+    oldest = summary.get("min")
+    if not summary.get("pending") or not oldest:
+        return 0
+    return max(0, now_ms - int(_text(oldest).split("-", 1)[0]))
+
+
+async def forget_idle_consumers(redis: Redis, *, stream: str, group: str, idle_ms: int) -> int:
+    """Delete consumers (workers long gone) that hold nothing and have been idle `idle_ms`."""
+    try:
+        consumers = await redis.xinfo_consumers(stream, group)
+    except ResponseError:
+        return 0
+    gone = [
+        _text(c["name"])
+        for c in consumers
+        if int(c["pending"]) == 0 and int(c.get("inactive", c["idle"])) > idle_ms
+    ]
+    for name in gone:
+        await redis.xgroup_delconsumer(stream, group, name)
+    return len(gone)

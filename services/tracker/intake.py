@@ -23,16 +23,22 @@ def decode_entries(entries: list[tuple[bytes, Mapping[bytes, bytes]]]) -> Decode
         raw = fields.get(ENTRY_FIELD)
         if raw is None:
             dead.append(
-                _dead(entry_id, repr(dict(fields))[:10_000], None, "entry has no 'event' field")
+                _dead(entry_id, storable(repr(dict(fields))), None, "entry has no 'event' field")
             )
             continue
         try:
             events.append(parse_event(raw))
         except EventRejected as rejected:
-            dead.append(
-                _dead(entry_id, raw.decode("utf-8", "replace"), rejected.field, rejected.reason)
-            )
+            dead.append(_dead(entry_id, storable(raw), rejected.field, rejected.reason))
     return Decoded(events, dead)
+
+
+def storable(raw: bytes | str, limit: int = 1_000_000) -> str:
+    """Text any database keeps: invalid UTF-8 replaced, NUL (which PostgreSQL text refuses)
+    written as its JSON escape, and cut at `limit` characters."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
+    return text.replace("\x00", "\\u0000")[:limit]
 
 
 def _dead(entry_id: bytes, raw: str, field: str | None, reason: str) -> DeadLetter:

@@ -513,3 +513,15 @@ def test_arbitrary_data_only_ever_rejected(type_name: str, data: Any, value: Any
         event = parse_or_none(raw)
         if event is not None:
             assert parse_event(event.to_json()) == event
+
+
+@pytest.mark.parametrize("where", ["id", "data"])
+def test_a_nul_character_is_refused_with_a_reason(where: str) -> None:
+    raw = envelope()
+    if where == "id":
+        raw["id"] = "a\x00b"
+    else:
+        raw["data"] = {**raw["data"], "note": "x\x00"}
+    for form in (json.dumps(raw), raw):
+        with pytest.raises(EventRejected, match="NUL character"):
+            parse_event(form)

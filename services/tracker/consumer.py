@@ -1,0 +1,227 @@
+"""At-least-once delivery, exactly-once effects: what the stream consumer does with a batch.
+
+A batch is applied in one transaction and acknowledged only after it commits (effects are
+idempotent: each (source, id) is recorded once). When the database is away the batch waits and
+retries with backoff, acknowledging nothing. When one entry makes the transaction fail, the batch
+is split until that entry stands alone; the rest is committed and acknowledged, and the entry
+stays pending with its error recorded until the reclaimer has delivered it `max_deliveries`
+times and moves it to the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from schemas.tables import DeadLetter
+from services.broker.streams import ENTRY_FIELD
+from services.runtime import Runtime
+from services.tracker import store
+from services.tracker.handlers import BatchOutcome, apply_entries
+from services.tracker.intake import storable
+
+log = logging.getLogger("followup.consumer")
+
+Entry = tuple[bytes, Mapping[bytes, bytes]]
+_RETRY_FIRST, _RETRY_MAX = 0.2, 10.0
+# Lock waits lost to a deadlock or a serialisation conflict between workers: retry at once.
+_CONFLICT_CODES = {"40P01", "40001"}
+
+
+class Abandoned(Exception):
+    """Shutting down while the database is away: leave the batch pending for later."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """The database or network is away (or two workers collided), not the event's fault."""
+    if isinstance(error, DBAPIError):
+        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if error.connection_invalidated or code in _CONFLICT_CODES:
+            return True
+        if isinstance(error, OperationalError | InterfaceError):
+            return True
+        text = str(error.orig).lower()
+        return any(word in text for word in ("connection", "closed", "terminat", "deadlock"))
+    return isinstance(error, ConnectionError | OSError | TimeoutError)
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+@dataclass(slots=True)
+class Handled:
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+    done: list[bytes] = field(default_factory=list)
+    failed: dict[bytes, str] = field(default_factory=dict)
+
+
+class StreamConsumer:
+    def __init__(self, runtime: Runtime, redis: Redis, consumer: str) -> None:
+        self.runtime, self.redis, self.consumer = runtime, redis, consumer
+        settings = runtime.settings
+        self.stream, self.group = settings.events_stream, settings.tracker_group
+        self.failures_key = f"{settings.namespace}:failures"
+        self.metrics_key = f"{settings.namespace}:metrics"
+        self.stopping = asyncio.Event()
+
+    async def handle(self, entries: Sequence[Entry]) -> Handled:
+        """Commit what can be committed, acknowledge exactly that, leave the rest pending."""
+        started = time.perf_counter()
+        handled = Handled()
+        await self._isolate(list(entries), handled)
+        seconds = time.perf_counter() - started
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if handled.done:
+                pipe.xack(self.stream, self.group, *handled.done)
+                pipe.hdel(self.failures_key, *handled.done)
+            if handled.failed:
+                pipe.hset(self.failures_key, mapping=handled.failed)  # type: ignore[arg-type]
+            pipe.hincrby(self.metrics_key, "batches", 1)
+            pipe.hincrby(self.metrics_key, "events_applied", handled.outcome.received)
+            pipe.hincrby(self.metrics_key, "duplicates", handled.outcome.duplicates)
+            pipe.hincrby(self.metrics_key, "dead_letters", handled.outcome.dead_letters)
+            pipe.hincrby(self.metrics_key, "failed_deliveries", len(handled.failed))
+            pipe.hincrbyfloat(self.metrics_key, "batch_seconds_sum", seconds)
+            pipe.hset(self.metrics_key, "last_batch_seconds", f"{seconds:.6f}")
+            await pipe.execute()
+        for entry_id, error in handled.failed.items():
+            log.warning("entry failed", extra={"entry": entry_id.decode(), "error": error})
+        return handled
+
+    async def _isolate(self, entries: list[Entry], handled: Handled) -> None:
+        try:
+            outcome = await self._apply_waiting(entries)
+        except (Abandoned, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            if len(entries) == 1:
+                handled.failed[entries[0][0]] = describe(error)
+                return
+            # Split until the entry that fails stands alone; the others go through.
+            middle = len(entries) // 2
+            await self._isolate(entries[:middle], handled)
+            await self._isolate(entries[middle:], handled)
+            return
+        handled.done.extend(entry_id for entry_id, _ in entries)
+        handled.outcome.received += outcome.received
+        handled.outcome.duplicates += outcome.duplicates
+        handled.outcome.dead_letters += outcome.dead_letters
+
+    async def _apply_waiting(self, entries: list[Entry]) -> BatchOutcome:
+        """Apply, waiting out a database or network outage with backoff."""
+        delay = _RETRY_FIRST
+        runtime = self.runtime
+        while True:
+            try:
+                return await apply_entries(
+                    sessions=runtime.sessions,
+                    entries=entries,
+                    rules=runtime.rules,
+                    calendar=runtime.calendar,
+                    today=runtime.today(),
+                )
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                if self.stopping.is_set():
+                    raise Abandoned from error
+                log.warning(
+                    "database unavailable, retrying",
+                    extra={"error": describe(error), "retry_in": delay},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+                delay = min(delay * 2, _RETRY_MAX)
+
+    async def reclaim(self) -> int:
+        """Take over entries left pending too long (a crashed or stuck worker, or a failed
+        entry due another try); dead-letter those delivered too often. Returns how many."""
+        settings = self.runtime.settings
+        total = 0
+        start = "0-0"
+        while not self.stopping.is_set():
+            start_next, claimed, _deleted = await self.redis.xautoclaim(
+                self.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=settings.reclaim_idle_ms,
+                start_id=start,
+                count=settings.batch_size,
+            )
+            entries: list[Entry] = [(i, f) for i, f in claimed if f is not None]
+            if entries:
+                total += len(entries)
+                await self._redeliver(entries)
+            start = start_next.decode() if isinstance(start_next, bytes) else str(start_next)
+            if start == "0-0":
+                break
+        return total
+
+    async def _redeliver(self, entries: list[Entry]) -> None:
+        settings = self.runtime.settings
+        ids = [entry_id for entry_id, _ in entries]
+        pending = await self.redis.xpending_range(
+            self.stream,
+            self.group,
+            min=min(ids),
+            max=max(ids),
+            count=len(ids) * 2 + 10,
+            consumername=self.consumer,
+        )
+        deliveries = {_bytes(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        spent = [e for e in entries if deliveries.get(e[0], 0) > settings.max_deliveries]
+        again = [e for e in entries if deliveries.get(e[0], 0) <= settings.max_deliveries]
+        await self.redis.hincrby(self.metrics_key, "reclaimed", len(entries))
+        if spent:
+            await self._give_up(spent, deliveries)
+        if again:
+            await self.handle(again)
+
+    async def _give_up(self, entries: list[Entry], deliveries: Mapping[bytes, int]) -> None:
+        errors = await self.redis.hmget(self.failures_key, [i for i, _ in entries])
+        letters = [
+            DeadLetter(
+                origin="stream",
+                stream_entry_id=entry_id.decode(),
+                reason=(
+                    f"gave up after {deliveries.get(entry_id, 0)} deliveries; last error: "
+                    f"{_str(error) or 'unknown (the worker stopped before recording it)'}"
+                ),
+                raw=storable(fields.get(ENTRY_FIELD, repr(dict(fields)).encode())),
+            )
+            for (entry_id, fields), error in zip(entries, errors, strict=True)
+        ]
+        delay = _RETRY_FIRST
+        while True:
+            try:
+                async with self.runtime.sessions() as session, session.begin():
+                    await store.add_dead_letters(session=session, letters=letters)
+                break
+            except Exception as error:
+                if not is_transient(error) or self.stopping.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+        ids = [entry_id for entry_id, _ in entries]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xack(self.stream, self.group, *ids)
+            pipe.hdel(self.failures_key, *ids)
+            pipe.hincrby(self.metrics_key, "dead_letters", len(ids))
+            await pipe.execute()
+        log.error("entries dead-lettered after repeated failures", extra={"count": len(ids)})
+
+
+def _bytes(value: bytes | str | int) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _str(value: bytes | str | None) -> str | None:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

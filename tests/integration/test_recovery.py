@@ -1,0 +1,68 @@
+"""Recovery on real Redis and both databases: an entry that keeps failing is isolated, retried
+and dead-lettered while the rest goes through; entries a crashed worker left are reclaimed."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from schemas.tables import DeadLetter, ReceivedEvent
+from services.settings import Settings
+from tests.factories import hearing, letter_due, lines
+from tests.integration.conftest import Pipeline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"reclaim_idle_ms": 300, "reclaim_every": 0.2, "max_deliveries": 3}
+    )
+
+
+async def received(pipeline: Pipeline) -> int:
+    async with pipeline.runtime.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(ReceivedEvent)) or 0)
+
+
+async def test_an_event_that_cannot_be_applied_does_not_hold_up_the_batch(
+    pipeline: Pipeline,
+) -> None:
+    # Valid by the contract, but one working day after 31 Dec 9999 is not a date: applying it
+    # raises, every time, inside the batch's transaction.
+    poison = hearing("held", "9999-12-31", time="2018-01-05T10:00:00+00:00", hearing_id="H9")
+    good = [letter_due(f"2018-02-{day:02d}", victim_id=f"V{day}") for day in range(1, 21)]
+    await pipeline.publish(lines(*good[:10], poison, *good[10:]))
+    status = await pipeline.settle(within=60)
+    assert status["lag"] == 0
+    assert status["dead_letters"] == 1
+    assert await received(pipeline) == 20
+    found = await pipeline.obligations(date(2018, 3, 1), rule="victim-letter")
+    assert len(found) == 20
+    async with pipeline.runtime.sessions() as session:
+        [letter] = (await session.execute(select(DeadLetter))).scalars().all()
+    assert letter.origin == "stream"
+    assert letter.reason.startswith("gave up after 4 deliveries; last error: ")
+    assert "OverflowError" in letter.reason
+    assert json.loads(letter.raw)["data"]["hearing_id"] == "H9"
+    metrics = await pipeline.redis.hgetall(f"{pipeline.runtime.settings.namespace}:metrics")
+    assert int(metrics[b"events_applied"]) == 20
+    assert int(metrics[b"failed_deliveries"]) >= 3
+
+
+async def test_entries_left_pending_by_a_crashed_worker_are_reclaimed(pipeline: Pipeline) -> None:
+    settings = pipeline.runtime.settings
+    await pipeline.app.broker.stop()  # only the crashed worker reads, at first
+    await pipeline.publish(lines(*(letter_due("2018-02-01", victim_id=f"V{i}") for i in range(5))))
+    taken = await pipeline.redis.xreadgroup(
+        settings.tracker_group, "worker-that-died", {settings.events_stream: ">"}, count=10
+    )
+    assert len(taken[0][1]) == 5  # delivered to the dead worker, never acknowledged
+    status = await pipeline.settle(within=30)
+    assert status["lag"] == 0
+    assert status["dead_letters"] == 0
+    assert await received(pipeline) == 5
