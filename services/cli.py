@@ -340,6 +340,130 @@ def _when(condition: Mapping[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in condition.items())
 
 
+dead_app = typer.Typer(
+    help="The dead-letter store: events that could not be accepted, with the reason."
+)
+app.add_typer(dead_app, name="dead-letters")
+
+
+@dead_app.command("list")
+def dead_letters_list(
+    status: Annotated[str, typer.Option(help="dead, replayed, discarded, or all.")] = "dead",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Dead letters with their origin and reason (default: those still dead)."""
+    from services.tracker.dead_letters import STATUSES, dead_letter_json, list_dead_letters
+
+    if status != "all" and status not in STATUSES:
+        raise typer.BadParameter(f"--status must be all or one of {', '.join(STATUSES)}")
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            letters = await list_dead_letters(
+                session=session, status=None if status == "all" else status
+            )
+        return [dead_letter_json(letter) for letter in letters]
+
+    rows = _run(Settings(), work)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("id", "status", "from", "received", "field", "reason")
+    for row in rows:
+        where = f"line {row['line']}" if row["line"] else f"entry {row['stream_entry_id']}"
+        table.add_row(
+            str(row["id"]),
+            row["status"],
+            f"{row['origin']} {where}",
+            row["received_at"][:19],
+            row["field"] or "-",
+            row["reason"],
+        )
+    out.print(table)
+    out.print(f"{len(rows)} dead letters" + ("" if status == "all" else f" ({status})"))
+
+
+@dead_app.command("show")
+def dead_letters_show(
+    letter_id: Annotated[int, typer.Argument(help="Dead-letter id (from `list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One dead letter with the raw input as received."""
+    from services.tracker.dead_letters import dead_letter_json, get_dead_letters
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            letters = await get_dead_letters(session=session, ids=[letter_id])
+        return [dead_letter_json(letter, raw=True) for letter in letters]
+
+    found = _run(Settings(), work)
+    if not found:
+        err.print(f"no dead letter {letter_id}", highlight=False)
+        raise typer.Exit(1)
+    [letter] = found
+    if as_json:
+        sys.stdout.write(json.dumps(letter, indent=2) + "\n")
+        return
+    for name, value in letter.items():
+        if name != "raw" and value is not None:
+            out.print(f"{name}: {value}", markup=False, highlight=False)
+    out.print("raw:", markup=False)
+    sys.stdout.write(letter["raw"] + "\n")
+
+
+@dead_app.command("replay")
+def dead_letters_replay(
+    letter_ids: Annotated[
+        list[int] | None, typer.Argument(help="Dead-letter ids; none with --all.")
+    ] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+) -> None:
+    """Validate again and publish the ones that now pass (after a fix); each is applied
+    exactly once. Exits 1 if any is still rejected or not found."""
+    from services.publishing import replay_dead_letters
+
+    if bool(letter_ids) == replay_all:
+        raise typer.BadParameter("give dead-letter ids, or --all (not both)")
+    report = _run(
+        Settings(),
+        lambda runtime, redis: replay_dead_letters(
+            runtime=runtime, redis=redis, ids=None if replay_all else letter_ids
+        ),
+    )
+    for letter_id, reason in report.rejected.items():
+        err.print(f"dead letter {letter_id}: still rejected: {reason}", highlight=False)
+    for letter_id, why in report.skipped.items():
+        err.print(f"dead letter {letter_id}: skipped: {why}", highlight=False)
+    out.print(f"replayed {len(report.replayed)} dead letters", highlight=False)
+    if report.rejected or report.skipped:
+        raise typer.Exit(1)
+
+
+@dead_app.command("discard")
+def dead_letters_discard(
+    letter_ids: Annotated[list[int], typer.Argument(help="Dead-letter ids.")],
+) -> None:
+    """Mark dead letters as looked at and not to be replayed (they are kept, not deleted)."""
+    from services.tracker.dead_letters import get_dead_letters, set_status
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[int]:
+        async with runtime.sessions() as session, session.begin():
+            found = [
+                letter.id
+                for letter in await get_dead_letters(session=session, ids=letter_ids)
+                if letter.id is not None and letter.status == "dead"
+            ]
+            await set_status(session=session, ids=found, status="discarded")
+        return found
+
+    done = _run(Settings(), work)
+    for letter_id in sorted(set(letter_ids) - set(done)):
+        err.print(f"dead letter {letter_id}: not found or not dead", highlight=False)
+    out.print(f"discarded {len(done)} dead letters", highlight=False)
+    if len(done) != len(set(letter_ids)):
+        raise typer.Exit(1)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of every event type."""

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from schemas.tables import DeadLetter, ReceivedEvent
+from services.publishing import replay_dead_letters
 from services.settings import Settings
+from services.tracker.store import add_dead_letters
 from tests.factories import hearing, letter_due, lines
 from tests.integration.conftest import Pipeline
 
@@ -66,3 +68,32 @@ async def test_entries_left_pending_by_a_crashed_worker_are_reclaimed(pipeline: 
     assert status["lag"] == 0
     assert status["dead_letters"] == 0
     assert await received(pipeline) == 5
+
+
+async def test_replay_after_a_fix_applies_each_dead_letter_exactly_once(
+    pipeline: Pipeline,
+) -> None:
+    fixed = letter_due("2018-02-01", victim_id="V7")
+    still_bad = {**letter_due("2018-02-01", victim_id="V8"), "type": "victim-letter-lost"}
+    async with pipeline.runtime.sessions() as session, session.begin():
+        # As an older version would have kept them: rejected then, valid now (or not).
+        await add_dead_letters(
+            session=session,
+            letters=[
+                DeadLetter(origin="publish", line=1, reason="unknown type", raw=json.dumps(fixed)),
+                DeadLetter(
+                    origin="publish", line=2, reason="unknown type", raw=json.dumps(still_bad)
+                ),
+            ],
+        )
+    runtime, redis = pipeline.runtime, pipeline.redis
+    report = await replay_dead_letters(runtime=runtime, redis=redis, ids=None)
+    assert (len(report.replayed), len(report.rejected)) == (1, 1)
+    assert "unknown event type 'victim-letter-lost'" in next(iter(report.rejected.values()))
+    again = await replay_dead_letters(runtime=runtime, redis=redis, ids=report.replayed)
+    assert again.replayed == [] and list(again.skipped.values()) == ["already replayed"]
+    await pipeline.publish(lines(fixed))  # and the sender resends it too
+    status = await pipeline.settle()
+    assert status["dead_letters"] == 1  # the one still rejected
+    assert await received(pipeline) == 1
+    assert "victim-letter/43TC0000117/V7" in await pipeline.obligations(date(2018, 2, 1))
