@@ -72,15 +72,65 @@ def serve(
         int | None, typer.Option(help="HTTP port (default FOLLOWUP_HTTP_PORT).")
     ] = None,
     http: Annotated[bool, typer.Option(help="Serve the HTTP API.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Consumer processes sharing the work (PostgreSQL).")
+    ] = 1,
 ) -> None:
     """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM)."""
+    from schemas.db import is_sqlite
     from services.app import build_app
+    from services.workers import WorkerPool
 
     settings = Settings()
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
+    single_writer = None
+    if is_sqlite(settings.sqlalchemy_url()):
+        if workers > 1:
+            raise typer.BadParameter(
+                "SQLite has a single writer: set FOLLOWUP_DATABASE_URL to a PostgreSQL "
+                "database to run more than one worker"
+            )
+        single_writer = _one_writer(settings)
 
-    _run_at(settings, lambda runtime, url: build_app(runtime, url, http=http).run())
+    def start(runtime: Runtime, url: str) -> Awaitable[None]:
+        application = build_app(runtime, url, http=http)
+        if workers > 1:
+            pool = WorkerPool(workers - 1)
+            application.after_startup(pool.start)
+            application.on_shutdown(pool.stop)
+        return application.run()
+
+    try:
+        _run_at(settings, start)
+    finally:
+        if single_writer:
+            single_writer.close()
+
+
+def _one_writer(settings: Settings) -> Any:
+    """Hold the SQLite database for this `serve`: a second one would race it."""
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.sqlalchemy_url()).database or ""
+    if not database or database == ":memory:":
+        return None
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    handle = Path(f"{database}.serve.lock").open("w")  # noqa: SIM115  (held until exit)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        err.print(
+            f"another `followup serve` is writing to {database}; SQLite has a single writer: "
+            "set FOLLOWUP_DATABASE_URL to PostgreSQL to run more than one",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    return handle
 
 
 @app.command()
@@ -487,3 +537,7 @@ def _parse_date(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError as error:
         raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, not {text!r}") from error
+
+
+if __name__ == "__main__":
+    main()

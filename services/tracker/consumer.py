@@ -86,6 +86,9 @@ class StreamConsumer:
                 pipe.hset(self.failures_key, mapping=handled.failed)  # type: ignore[arg-type]
             pipe.hincrby(self.metrics_key, "batches", 1)
             pipe.hincrby(self.metrics_key, "events_applied", handled.outcome.received)
+            pipe.hincrby(
+                self.metrics_key, f"events_applied:{self.consumer}", handled.outcome.received
+            )
             pipe.hincrby(self.metrics_key, "duplicates", handled.outcome.duplicates)
             pipe.hincrby(self.metrics_key, "dead_letters", handled.outcome.dead_letters)
             pipe.hincrby(self.metrics_key, "failed_deliveries", len(handled.failed))

@@ -14,7 +14,7 @@ from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import store
+from services.tracker import locks, store
 from services.tracker.intake import decode_entries
 
 
@@ -106,7 +106,7 @@ async def refresh_tracks(
 async def _ledger_for(
     session: AsyncSession, rules: Sequence[Rule], calendar: Calendar, facts: Sequence[Fact]
 ) -> Ledger:
-    """The part of the engine's state these facts can touch, loaded in a few statements."""
+    """The part of the engine's state these facts can touch, locked and loaded."""
     ledger = Ledger(rules, calendar)
     keys: set[TrackKey] = set()
     links: set[LinkKey] = set()
@@ -117,7 +117,16 @@ async def _ledger_for(
             else:
                 keys.add((ref.rule, ref.key))
     urns = {f.data["urn"] for f in facts if f.type == "case-registered"}
-    tracks = await store.load_tracks(session=session, keys=keys, urns=urns, links=links)
+    held = locks.names_of_facts(facts) | {f"t:{r}:{k}" for r, k in keys}
+    held |= {f"l:{r}:{link}" for r, link in links | ledger.links_needed(facts)}
+    await locks.lock(session, held)
+    while True:  # lock what the loaded tracks lead to, then read them again, until closed
+        tracks = await store.load_tracks(session=session, keys=keys, urns=urns, links=links)
+        more = locks.names_of_tracks(tracks) - held
+        if not more or session.get_bind().dialect.name != "postgresql":
+            break
+        held |= more
+        await locks.lock(session, more)
     await _fill(session, ledger, tracks, links=links, facts=facts)
     return ledger
 

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import redis
+
 FOLLOWUP = str(Path(sys.executable).with_name("followup"))
 
 
@@ -54,12 +56,27 @@ class Followup:
             time.sleep(0.3)
         return dict(status)
 
+    def applied_by_consumer(self) -> dict[str, int]:
+        """Events each consumer (worker process) applied, from the metrics kept in Redis."""
+        namespace = self.env.get("FOLLOWUP_NAMESPACE", "followup")
+        client = redis.Redis.from_url(self.env["FOLLOWUP_REDIS_URL"])
+        try:
+            metrics = client.hgetall(f"{namespace}:metrics")
+        finally:
+            client.close()
+        prefix = b"events_applied:"
+        return {
+            k.decode().removeprefix(prefix.decode()): int(v)
+            for k, v in metrics.items()
+            if k.startswith(prefix)
+        }
+
     @contextmanager
-    def serving(self) -> Iterator[subprocess.Popen[str]]:
+    def serving(self, *extra: str) -> Iterator[subprocess.Popen[str]]:
         port = self.port = free_port()
         log = (self.cwd / "serve.log").open("w")
         server = subprocess.Popen(
-            [FOLLOWUP, "serve", "--port", str(port)],
+            [FOLLOWUP, "serve", "--port", str(port), *extra],
             env=self.env,
             cwd=self.cwd,
             stdout=log,
