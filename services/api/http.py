@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Response
 from redis.asyncio import Redis
 
 from services.runtime import Runtime
-from services.status import read_status
+from services.status import prometheus_text, read_status
 from services.tracker.queries import explain_obligation, list_obligations
 
 
@@ -24,6 +24,12 @@ def build_api(*, runtime: Runtime, redis: Redis, today: Callable[[], date]) -> F
     @api.get("/status")
     async def status() -> dict[str, Any]:
         return await read_status(runtime=runtime, redis=redis)
+
+    @api.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text format: throughput, batch latency, lag, pending, dead letters."""
+        status = await read_status(runtime=runtime, redis=redis)
+        return Response(prometheus_text(status), media_type="text/plain; version=0.0.4")
 
     @api.get("/obligations")
     async def obligations(

@@ -123,6 +123,10 @@ def test_embedded_defaults_are_shared_and_stopped(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/obligations?state=lapsed") as reply:
             over_http = json.loads(reply.read())
         assert f"victim-letter/{URN}/V9" in {row["id"] for row in over_http}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as reply:
+            exposition = reply.read().decode()
+        assert "followup_events_applied_total 7.0" in exposition
+        assert "followup_dead_letter_store 1.0" in exposition
     assert (tmp_path / "var" / "followup.db").exists()
     assert not psutil.pid_exists(redis_pid) or psutil.Process(redis_pid).status() == "zombie", (
         "the embedded Redis server was left running"

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from schemas.tables import DeadLetter, ReceivedEvent
 from services.publishing import replay_dead_letters
 from services.settings import Settings
+from services.status import prometheus_text
 from services.tracker.store import add_dead_letters
 from tests.factories import hearing, letter_due, lines
 from tests.integration.conftest import Pipeline
@@ -97,3 +98,19 @@ async def test_replay_after_a_fix_applies_each_dead_letter_exactly_once(
     assert status["dead_letters"] == 1  # the one still rejected
     assert await received(pipeline) == 1
     assert "victim-letter/43TC0000117/V7" in await pipeline.obligations(date(2018, 2, 1))
+
+
+async def test_metrics_in_status_and_prometheus_format(pipeline: Pipeline) -> None:
+    await pipeline.publish(lines(*(letter_due("2018-02-01", victim_id=f"V{i}") for i in range(7))))
+    await pipeline.publish(lines(letter_due("2018-02-01", victim_id="V1")))  # a new id: applied
+    status = await pipeline.settle()
+    metrics = status["metrics"]
+    assert metrics["events_applied"] == 8
+    assert metrics["batches"] >= 1 and metrics["batch_seconds_sum"] > 0
+    assert sum(metrics["events_applied_by_consumer"].values()) == 8
+    stream = status["streams"][pipeline.runtime.settings.events_stream]
+    assert (stream["pending"], stream["oldest_pending_age_seconds"]) == (0, 0)
+    text = prometheus_text(status).decode()
+    assert "followup_events_applied_total 8.0" in text
+    assert f'followup_lag{{group="{stream["group"]}",stream=' in text
+    assert "followup_oldest_pending_age_seconds" in text
