@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -69,7 +70,23 @@ def require_int(value: object) -> object:
 
 
 Id = Annotated[str, StringConstraints(min_length=1)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+# Casework dates outside this range are typing errors, and date arithmetic near the ends of
+# Python's calendar (year 1, year 9999) overflows: refuse them with a reason instead.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def _in_range(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise PydanticCustomError(
+            "date_range",
+            "Date should be between {first} and {last}",
+            {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()},
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
 PlainInt = Annotated[int, BeforeValidator(require_int)]
 DataVersion = Annotated[
     int,
@@ -102,7 +119,7 @@ class Event(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     source: Annotated[str, StringConstraints(min_length=1)]
     type: str
-    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_range)]
     subject: str | None = None
     datacontenttype: str | None = None
     dataversion: DataVersion = 1

@@ -123,7 +123,7 @@ async def _ledger_for(
     while True:  # lock what the loaded tracks lead to, then read them again, until closed
         tracks = await store.load_tracks(session=session, keys=keys, urns=urns, links=links)
         more = locks.names_of_tracks(tracks) - held
-        if not more or session.get_bind().dialect.name != "postgresql":
+        if not more or store.dialect_of(session) != "postgresql":
             break
         held |= more
         await locks.lock(session, more)

@@ -27,7 +27,7 @@ def decode_entries(entries: list[tuple[bytes, Mapping[bytes, bytes]]]) -> Decode
             )
             continue
         try:
-            events.append(parse_event(raw))
+            events.append(parse_event(raw, plain=False))
         except EventRejected as rejected:
             dead.append(_dead(entry_id, storable(raw), rejected.field, rejected.reason))
     return Decoded(events, dead)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.rules.ledger import TrackState
 from services.rules.model import Fact
+from services.tracker.store import dialect_of
 
 _LOCK = text(
     "SELECT pg_advisory_xact_lock(k) "
@@ -31,7 +32,7 @@ def lock_id(name: str) -> int:
 
 async def lock(session: AsyncSession, names: Iterable[str]) -> None:
     ids = sorted({lock_id(name) for name in names})
-    if ids and session.get_bind().dialect.name == "postgresql":
+    if ids and dialect_of(session) == "postgresql":
         await session.execute(_LOCK, {"ids": ids})
 
 

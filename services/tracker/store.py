@@ -30,6 +30,12 @@ from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql"; read off the engine (get_bind() costs far more per call)."""
+    bind = session.bind
+    return (bind if bind is not None else session.get_bind()).dialect.name
+
+
 def _insert(session: AsyncSession, model: Any) -> Any:
     """INSERT with ON CONFLICT support, for whichever database the session is bound to.
 
@@ -37,7 +43,7 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     and batches the rows itself ("insertmanyvalues") instead of compiling a statement with a
     VALUES clause per row, which cost more than the database work.
     """
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session)
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
