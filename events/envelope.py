@@ -69,7 +69,11 @@ def require_int(value: object) -> object:
     return value
 
 
-Id = Annotated[str, StringConstraints(min_length=1)]
+# Ids are keys of database indexes (PostgreSQL refuses an index row over ~2.7 kB): 200
+# characters is far more than any URN or CMS id needs.
+MAX_ID_LENGTH = 200
+MAX_SOURCE_LENGTH = 1000  # a URI reference; part of the events_received primary key
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 # Casework dates outside this range are typing errors, and date arithmetic near the ends of
 # Python's calendar (year 1, year 9999) overflows: refuse them with a reason instead.
 FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2199, 12, 31)
@@ -117,7 +121,7 @@ class Event(BaseModel):
 
     specversion: Literal["1.0"]
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    source: Annotated[str, StringConstraints(min_length=1)]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_LENGTH)]
     type: str
     time: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_range)]
     subject: str | None = None

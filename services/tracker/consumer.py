@@ -31,8 +31,10 @@ log = logging.getLogger("followup.consumer")
 
 Entry = tuple[bytes, Mapping[bytes, bytes]]
 _RETRY_FIRST, _RETRY_MAX = 0.2, 10.0
-# Lock waits lost to a deadlock or a serialisation conflict between workers: retry at once.
-_CONFLICT_CODES = {"40P01", "40001"}
+# SQLSTATE classes: connection exception, transaction rollback (deadlock, serialisation
+# conflict between workers), insufficient resources, operator intervention (shutting down or
+# starting up), system error.
+_TRANSIENT_CLASSES = {"08", "40", "53", "57", "58"}
 
 
 class Abandoned(Exception):
@@ -40,15 +42,17 @@ class Abandoned(Exception):
 
 
 def is_transient(error: BaseException) -> bool:
-    """The database or network is away (or two workers collided), not the event's fault."""
+    """The database or network is away (or two workers collided), not the event's fault.
+
+    Decided by exception class and SQLSTATE, never by message text, which can quote data.
+    """
     if isinstance(error, DBAPIError):
+        if error.connection_invalidated or isinstance(error.orig, OSError):
+            return True
         code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        if error.connection_invalidated or code in _CONFLICT_CODES:
-            return True
-        if isinstance(error, OperationalError | InterfaceError):
-            return True
-        text = str(error.orig).lower()
-        return any(word in text for word in ("connection", "closed", "terminat", "deadlock"))
+        if code:
+            return str(code)[:2] in _TRANSIENT_CLASSES
+        return isinstance(error, OperationalError | InterfaceError)  # e.g. SQLite locked
     return isinstance(error, ConnectionError | OSError | TimeoutError)
 
 
