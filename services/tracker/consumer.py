@@ -155,7 +155,8 @@ class StreamConsumer:
         total = 0
         start = "0-0"
         while not self.stopping.is_set():
-            start_next, claimed, _deleted = await self.redis.xautoclaim(
+            # [next start, entries] on Redis 6.2 (the embedded server), plus deleted ids on 7+.
+            claimed_reply = await self.redis.xautoclaim(
                 self.stream,
                 self.group,
                 self.consumer,
@@ -163,6 +164,7 @@ class StreamConsumer:
                 start_id=start,
                 count=settings.batch_size,
             )
+            start_next, claimed = claimed_reply[0], claimed_reply[1]
             entries: list[Entry] = [(i, f) for i, f in claimed if f is not None]
             if entries:
                 total += len(entries)
