@@ -13,6 +13,7 @@ from faststream import AckPolicy, FastStream
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
@@ -128,6 +129,8 @@ class _SideServices:
                 await work()
             except asyncio.CancelledError:
                 raise
+            except (RedisError, OSError) as error:  # Redis away: it will be back; say so briefly
+                log.warning("background work waiting for Redis", extra={"error": str(error)})
             except Exception:  # an outage must not stop the service; try again next time
                 log.exception("background work failed", extra={"work": work.__name__})
             await asyncio.sleep(seconds)

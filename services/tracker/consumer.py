@@ -176,13 +176,14 @@ class StreamConsumer:
 
     async def _redeliver(self, entries: list[Entry]) -> None:
         settings = self.runtime.settings
-        ids = [entry_id for entry_id, _ in entries]
+        # Entry ids order as (milliseconds, sequence) numbers, not as text: "5-10" > "5-9".
+        ids = sorted((entry_id for entry_id, _ in entries), key=_id_order)
         pending = await self.redis.xpending_range(
             self.stream,
             self.group,
-            min=min(ids),
-            max=max(ids),
-            count=len(ids) * 2 + 10,
+            min=ids[0],
+            max=ids[-1],
+            count=len(ids) + 10 * self.runtime.settings.batch_size,
             consumername=self.consumer,
         )
         deliveries = {_bytes(p["message_id"]): int(p["times_delivered"]) for p in pending}
@@ -226,6 +227,11 @@ class StreamConsumer:
             pipe.hincrby(self.metrics_key, "dead_letters", len(ids))
             await pipe.execute()
         log.error("entries dead-lettered after repeated failures", extra={"count": len(ids)})
+
+
+def _id_order(entry_id: bytes) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition(b"-")
+    return int(milliseconds), int(sequence or 0)
 
 
 def _bytes(value: bytes | str | int) -> bytes:

@@ -151,3 +151,32 @@ async def test_the_reclaimer_works_on_the_embedded_redis_6_2(tmp_path: Path) -> 
                 assert (await client.xpending(stream, group))["pending"] == 0
             finally:
                 await client.aclose()
+
+
+async def test_the_delivery_cap_counts_ids_as_numbers_not_text(settings: Settings) -> None:
+    # Ids 5-9, 5-10, 5-11: as text "5-10" < "5-9", which once made the pending range empty and
+    # every delivery count read 0, so entries over the cap were retried for ever.
+    async with open_runtime(settings) as runtime:
+        client = Redis.from_url(settings.redis_url or "")
+        try:
+            stream, group = settings.events_stream, settings.tracker_group
+            await ensure_group(client, stream=stream, group=group)
+            for seq in (9, 10, 11):
+                payload = json.dumps(letter_due("2018-02-01", victim_id=f"V{seq}"))
+                await client.xadd(stream, {"event": payload}, id=f"5-{seq}")
+            taken = await client.xreadgroup(group, "me", {stream: ">"}, count=10)
+            entries = list(taken[0][1])
+            for _ in range(settings.max_deliveries):  # each claim is one more delivery
+                await client.xclaim(stream, group, "me", 0, [i for i, _ in entries])
+            await StreamConsumer(runtime, client, "me")._redeliver(entries)
+            assert (await client.xpending(stream, group))["pending"] == 0
+            async with runtime.sessions() as session:
+                letters = (await session.execute(select(DeadLetter))).scalars().all()
+            assert sorted(letter.stream_entry_id or "" for letter in letters) == [
+                "5-10",
+                "5-11",
+                "5-9",
+            ]
+            assert all(letter.reason.startswith("gave up after 4 deliveries") for letter in letters)
+        finally:
+            await client.aclose()
