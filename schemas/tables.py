@@ -98,7 +98,11 @@ class LinkedFacts(SQLModel, table=True):
 
 class Obligation(SQLModel, table=True):
     __tablename__ = "obligations"
-    __table_args__ = (Index("ix_obligations_state_due", "state", "due"),)
+    __table_args__ = (
+        Index("ix_obligations_state_due", "state", "due"),
+        # The tracker loads a track's obligations by (rule, key) in every batch.
+        Index("ix_obligations_rule_key", "rule", "key"),
+    )
 
     id: str = Field(primary_key=True)
     rule: str = Field(index=True)
