@@ -127,6 +127,8 @@ async def _ledger_for(
             break
         held |= more
         await locks.lock(session, more)
+        if not any(name.startswith("t:") for name in more):
+            break  # every track was read under its lock; cases and links are read after
     await _fill(session, ledger, tracks, links=links, facts=facts)
     return ledger
 

@@ -178,7 +178,9 @@ async def load_tracks(
         wanted.append(tuple_(col(Track.rule), col(Track.link)).in_(list(links)))
     if not wanted:
         return []
-    rows = (await session.execute(select(Track).where(or_(*wanted)))).scalars().all()
+    # Core rows, not ORM objects: no identity map or instance state per row on the hot path.
+    table: Any = Track.__table__  # type: ignore[attr-defined]
+    rows = (await session.execute(select(table).where(or_(*wanted)))).all()
     tracks = {
         (t.rule, t.key): TrackState(
             rule=t.rule,
@@ -195,13 +197,12 @@ async def load_tracks(
     return list(tracks.values())
 
 
-async def _obligations_of(session: AsyncSession, keys: list[TrackKey]) -> list[Obligation]:
+async def _obligations_of(session: AsyncSession, keys: list[TrackKey]) -> list[Any]:
     if not keys:
         return []
-    statement = select(Obligation).where(
-        tuple_(col(Obligation.rule), col(Obligation.key)).in_(keys)
-    )
-    return list((await session.execute(statement)).scalars())
+    table: Any = Obligation.__table__  # type: ignore[attr-defined]
+    statement = select(table).where(tuple_(table.c.rule, table.c.key).in_(keys))
+    return list((await session.execute(statement)).all())
 
 
 async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
@@ -314,7 +315,8 @@ async def add_dead_letters(*, session: AsyncSession, letters: Sequence[DeadLette
     await session.flush()
 
 
-def to_draft(row: Obligation) -> ObligationDraft:
+def to_draft(row: Any) -> ObligationDraft:
+    """From an Obligation, or a Core row of the obligations table."""
     return ObligationDraft(
         id=row.id,
         rule=row.rule,
@@ -324,7 +326,7 @@ def to_draft(row: Obligation) -> ObligationDraft:
         area=row.area,
         opened_by=row.opened_by,
         due=row.due,
-        state=row.state,  # type: ignore[arg-type]  # the column holds only StoredState values
+        state=row.state,  # the column holds only StoredState values
         closed_on=row.closed_on,
         explanation=row.explanation,
     )
