@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -95,9 +95,11 @@ async def refresh_tracks(
         if not keys:
             return []
         ledger = Ledger(rules, calendar)
-        await _fill(
-            session, ledger, await store.load_tracks(session=session, keys=keys), links=set()
+        # Locked like a batch: a worker applying events to the same track must not interleave.
+        tracks = await _load_locked(
+            session, keys=keys, held={f"t:{rule}:{key}" for rule, key in keys}
         )
+        await _fill(session, ledger, tracks, links=set())
         changes = ledger.refresh(today=today)
         await _save(session, ledger, changes)
     return changes
@@ -119,18 +121,33 @@ async def _ledger_for(
     urns = {f.data["urn"] for f in facts if f.type == "case-registered"}
     held = locks.names_of_facts(facts) | {f"t:{r}:{k}" for r, k in keys}
     held |= {f"l:{r}:{link}" for r, link in links | ledger.links_needed(facts)}
+    tracks = await _load_locked(session, keys=keys, urns=urns, links=links, held=held)
+    await _fill(session, ledger, tracks, links=links, facts=facts)
+    return ledger
+
+
+async def _load_locked(
+    session: AsyncSession,
+    *,
+    keys: Collection[TrackKey],
+    held: set[str],
+    urns: set[str] | None = None,
+    links: set[LinkKey] | None = None,
+) -> list[TrackState]:
+    """Lock `held`, load the tracks, lock what they lead to and read them again until every
+    track was read under its own lock (PostgreSQL; a no-op on SQLite's single writer)."""
     await locks.lock(session, held)
-    while True:  # lock what the loaded tracks lead to, then read them again, until closed
-        tracks = await store.load_tracks(session=session, keys=keys, urns=urns, links=links)
+    while True:
+        tracks = await store.load_tracks(
+            session=session, keys=keys, urns=urns or set(), links=links or set()
+        )
         more = locks.names_of_tracks(tracks) - held
         if not more or store.dialect_of(session) != "postgresql":
-            break
+            return tracks
         held |= more
         await locks.lock(session, more)
         if not any(name.startswith("t:") for name in more):
-            break  # every track was read under its lock; cases and links are read after
-    await _fill(session, ledger, tracks, links=links, facts=facts)
-    return ledger
+            return tracks  # cases and links are read after, under the locks now held
 
 
 async def _fill(
