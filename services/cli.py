@@ -337,14 +337,7 @@ app.add_typer(rules_app, name="rules")
 @rules_app.command("check")
 def rules_check(file: Annotated[Path, typer.Argument(help="A rule pack (YAML).")]) -> None:
     """Validate a rule pack; report each error with its rule and field (exit 1 if any)."""
-    from services.rules.packfile import RulePackError, load_pack
-
-    try:
-        rules = load_pack(file)
-    except RulePackError as error:
-        for problem in error.problems:
-            err.print(problem, highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    rules = _pack_or_exit(file)
     print_rules(out, rules)
     out.print(f"{file}: {len(rules)} rules, no errors", highlight=False)
 
@@ -352,15 +345,20 @@ def rules_check(file: Annotated[Path, typer.Argument(help="A rule pack (YAML).")
 @rules_app.command("list")
 def rules_list() -> None:
     """The active rule pack (FOLLOWUP_RULE_PACK, or the shipped default)."""
+    rules = _pack_or_exit(Settings().rule_pack)
+    print_rules(out, rules)
+
+
+def _pack_or_exit(path: Path | None) -> tuple[Rule, ...]:
+    """The rule pack at `path` (or the default), or every problem printed and exit 1."""
     from services.rules.packfile import RulePackError, load_pack
 
     try:
-        rules = load_pack(Settings().rule_pack)
+        return load_pack(path)
     except RulePackError as error:
         for problem in error.problems:
             err.print(problem, highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    print_rules(out, rules)
 
 
 def print_rules(console: Console, rules: Sequence[Rule]) -> None:

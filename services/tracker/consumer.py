@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -28,6 +29,7 @@ from services.tracker.handlers import BatchOutcome, apply_entries
 from services.tracker.intake import storable
 
 log = logging.getLogger("followup.consumer")
+T = TypeVar("T")
 
 Entry = tuple[bytes, Mapping[bytes, bytes]]
 _RETRY_FIRST, _RETRY_MAX = 0.2, 10.0
@@ -123,18 +125,24 @@ class StreamConsumer:
         handled.outcome.dead_letters += outcome.dead_letters
 
     async def _apply_waiting(self, entries: list[Entry]) -> BatchOutcome:
-        """Apply, waiting out a database or network outage with backoff."""
-        delay = _RETRY_FIRST
         runtime = self.runtime
+        return await self._waiting_out_outages(
+            lambda: apply_entries(
+                sessions=runtime.sessions,
+                entries=entries,
+                rules=runtime.rules,
+                calendar=runtime.calendar,
+                today=runtime.today(),
+            )
+        )
+
+    async def _waiting_out_outages(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work`, retrying with backoff while the database or network is away; give up
+        (Abandoned) if shutting down meanwhile. Other errors are the work's own: raised."""
+        delay = _RETRY_FIRST
         while True:
             try:
-                return await apply_entries(
-                    sessions=runtime.sessions,
-                    entries=entries,
-                    rules=runtime.rules,
-                    calendar=runtime.calendar,
-                    today=runtime.today(),
-                )
+                return await work()
             except Exception as error:
                 if not is_transient(error):
                     raise
@@ -183,7 +191,7 @@ class StreamConsumer:
             self.group,
             min=ids[0],
             max=ids[-1],
-            count=len(ids) + 10 * self.runtime.settings.batch_size,
+            count=len(ids) + 10 * settings.batch_size,
             consumername=self.consumer,
         )
         deliveries = {_bytes(p["message_id"]): int(p["times_delivered"]) for p in pending}
@@ -209,17 +217,12 @@ class StreamConsumer:
             )
             for (entry_id, fields), error in zip(entries, errors, strict=True)
         ]
-        delay = _RETRY_FIRST
-        while True:
-            try:
-                async with self.runtime.sessions() as session, session.begin():
-                    await store.add_dead_letters(session=session, letters=letters)
-                break
-            except Exception as error:
-                if not is_transient(error) or self.stopping.is_set():
-                    raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX)
+
+        async def store_letters() -> None:
+            async with self.runtime.sessions() as session, session.begin():
+                await store.add_dead_letters(session=session, letters=letters)
+
+        await self._waiting_out_outages(store_letters)
         ids = [entry_id for entry_id, _ in entries]
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.xack(self.stream, self.group, *ids)
