@@ -42,24 +42,15 @@ class TrackState:
 
 
 class Ledger:
-    def __init__(
-        self,
-        rules: Sequence[Rule],
-        calendar: Calendar,
-        *,
-        tracks: Iterable[TrackState] = (),
-        linked: Mapping[LinkKey, Sequence[Fact]] | None = None,
-        cases: Mapping[str, CaseInfo] | None = None,
-    ) -> None:
+    def __init__(self, rules: Sequence[Rule], calendar: Calendar) -> None:
         self.rules = tuple(rules)
         self.router = Router(self.rules)
         self._by_id = {rule.id: rule for rule in rules}
         self.calendar = calendar
-        self.tracks: dict[TrackKey, TrackState] = {(t.rule, t.key): t for t in tracks}
-        self.linked: dict[LinkKey, tuple[Fact, ...]] = {
-            k: tuple(v) for k, v in (linked or {}).items()
-        }
-        self.cases = dict(cases or {})
+        # Empty in memory; the tracker fills in what a batch touches (hold, linked, cases).
+        self.tracks: dict[TrackKey, TrackState] = {}
+        self.linked: dict[LinkKey, tuple[Fact, ...]] = {}
+        self.cases: dict[str, CaseInfo] = {}
         self.touched: set[TrackKey] = set()  # tracks to save
         self.touched_links: set[LinkKey] = set()
 
