@@ -87,7 +87,7 @@ class _SideServices:
     periods and the HTTP API beside the consumer; shut down around the in-flight batch."""
 
     def __init__(self, runtime: Runtime, redis_url: str, name: str, *, http: bool) -> None:
-        self.runtime, self.redis_url, self.name, self.http = runtime, redis_url, name, http
+        self.runtime, self.http = runtime, http
         self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
         self.consumer = StreamConsumer(runtime, self.redis, name)
         self.server: uvicorn.Server | None = None

@@ -15,7 +15,7 @@ from datetime import date
 from services.rules.calendar import Calendar, Computation
 from services.rules.model import CaseInfo, Change, ChangeKind, Fact, ObligationDraft, StoredState
 from services.rules.pack import Match, Renewal, Rule
-from services.rules.periods import Period, period_of, periods
+from services.rules.periods import period_after, period_of, periods
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,13 +281,9 @@ def _recurring(track: _Track, today: date) -> tuple[list[ObligationDraft], date 
                 f"{track.rule.id}/{track.key}/{period.label}", track.standing, due, done, stopped
             )
         )
-    following = _period_after(begun[-1], every) if begun else period_of(starts, every)
+    following = period_after(begun[-1], every) if begun else period_of(starts, every)
     refresh_on = None if ends and following.start > ends else following.start
     return drafts, refresh_on
-
-
-def _period_after(period: Period, every: str) -> Period:
-    return period_of(date.fromordinal(period.end.toordinal() + 1), every)
 
 
 def diff(before: Mapping[str, ObligationDraft], after: Sequence[ObligationDraft]) -> list[Change]:

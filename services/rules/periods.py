@@ -37,7 +37,11 @@ def periods(first: date, last: date, every: str) -> Iterator[Period]:
     period = period_of(first, every)
     while period.start <= last:
         yield period
-        period = period_of(period.end + timedelta(days=1), every)
+        period = period_after(period, every)
+
+
+def period_after(period: Period, every: str) -> Period:
+    return period_of(period.end + timedelta(days=1), every)
 
 
 def _month_after(first_of_month: date) -> date:
