@@ -48,6 +48,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql"; read off the engine (get_bind() costs far more per call)."""
+    bind = session.bind
+    return (bind if bind is not None else session.get_bind()).dialect.name
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

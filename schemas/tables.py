@@ -153,3 +153,25 @@ class DeadLetter(SQLModel, table=True):
     raw: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="dead", index=True)
     received_at: datetime = _stamp(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One link of the tamper-evident trail. Rows are only ever appended (triggers refuse
+    UPDATE and DELETE); each row's hash covers its content and the previous row's hash."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
+
+    # Assigned by the writer under the chain lock, not by the database, because the hash
+    # covers it and must be computed before the insert.
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    entity: str  # recommendation, action, obligation, alert, summary, inspection, ...
+    entity_id: str
+    action: str
+    actor: str
+    caused_by: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = _stamp()
+    # Canonical JSON text, stored as written so the hash can be recomputed byte for byte.
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    hash: str

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
+from schemas.db import dialect_of
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
@@ -142,7 +143,7 @@ async def _load_locked(
             session=session, keys=keys, urns=urns or set(), links=links or set()
         )
         more = locks.names_of_tracks(tracks) - held
-        if not more or store.dialect_of(session) != "postgresql":
+        if not more or dialect_of(session) != "postgresql":
             return tracks
         held |= more
         await locks.lock(session, more)

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schemas.db import dialect_of
 from services.rules.ledger import TrackState
 from services.rules.model import Fact
-from services.tracker.store import dialect_of
 
 _LOCK = text(
     "SELECT pg_advisory_xact_lock(k) "

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas.db import dialect_of
 from schemas.tables import (
     Case,
     DeadLetter,
@@ -25,15 +26,10 @@ from schemas.tables import (
     Track,
     utcnow,
 )
+from services.audit.trail import AuditRecord, append_audit
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
-
-
-def dialect_of(session: AsyncSession) -> str:
-    """ "sqlite" or "postgresql"; read off the engine (get_bind() costs far more per call)."""
-    bind = session.bind
-    return (bind if bind is not None else session.get_bind()).dialect.name
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -288,6 +284,25 @@ async def record_changes(*, session: AsyncSession, changes: Sequence[Change]) ->
         for c in changes
     ]
     await session.execute(_insert(session, ObligationChange), rows)
+    await append_audit(session=session, records=[_audited(c) for c in changes], at=now)
+
+
+def _audited(change: Change) -> AuditRecord:
+    before, after = change.before, change.after
+    return AuditRecord(
+        entity="obligation",
+        entity_id=change.obligation_id,
+        action=change.kind,
+        actor="rules-engine",
+        caused_by=" ".join(change.cause),
+        detail={
+            "due_before": before.due.isoformat() if before else None,
+            "due_after": after.due.isoformat() if after else None,
+            "state_before": before.state if before else None,
+            "state_after": after.state if after else None,
+            "closed_on": after.closed_on.isoformat() if after and after.closed_on else None,
+        },
+    )
 
 
 async def save_obligations(*, session: AsyncSession, drafts: Sequence[ObligationDraft]) -> None:
