@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1)
     # How often `serve` re-derives recurring commitments so periods open as they begin.
     refresh_seconds: float = Field(default=300.0, gt=0)
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for email; unset, messages are written to <data_dir>/outbox.",
+    )
+    smtp_port: int = 25
+    smtp_sender: str = "followup@localhost"
+    smtp_timeout: float = Field(default=10.0, gt=0)
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
