@@ -1,5 +1,6 @@
 """The wire contract: every event type as a pydantic model, and the one way to parse raw input."""
 
+from events.assurance import FinalisationChecked, SampledCheckReviewed
 from events.casework import (
     CaseFinalised,
     CaseRegistered,
@@ -42,12 +43,14 @@ __all__ = [
     "Event",
     "EventData",
     "EventRejected",
+    "FinalisationChecked",
     "FollowUpAssessed",
     "HearingRecordSheetUploaded",
     "HearingUpdated",
     "InspectionPublished",
     "RecommendationIssued",
     "ResponseCommitted",
+    "SampledCheckReviewed",
     "StaffUpdated",
     "VictimLetterDue",
     "VictimLetterSent",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal, Self
 
-from pydantic import PlainValidator, WithJsonSchema, model_validator
+from pydantic import AfterValidator, PlainValidator, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from events.envelope import EventData, Id, IsoDate, field_error
@@ -17,6 +18,49 @@ def _number(value: object) -> int | str:
     if isinstance(value, str) and value:
         return value
     raise PydanticCustomError("number", "Input should be an integer or a non-empty string")
+
+
+DEFAULT_RATINGS = ("achieved", "partially-achieved", "not-achieved", "no-longer-relevant")
+# The follow-up rating words are a convention, not a published HMCPSI scale (domain notes), so
+# the list is a setting (FOLLOWUP_RATINGS) applied by every process when its runtime opens;
+# parsing then refuses any other word, at `followup publish` and in the consumer alike.
+_ratings: tuple[str, ...] = DEFAULT_RATINGS
+
+
+def configure_ratings(ratings: Iterable[str]) -> None:
+    global _ratings
+    chosen = tuple(dict.fromkeys(ratings))
+    if not chosen:
+        raise ValueError("the list of follow-up ratings cannot be empty")
+    _ratings = chosen
+
+
+def configured_ratings() -> tuple[str, ...]:
+    return _ratings
+
+
+def _configured_rating(value: str) -> str:
+    if value not in _ratings:
+        raise PydanticCustomError(
+            "rating",
+            "'{value}' is not one of the configured ratings ({allowed}); "
+            "the list is set by FOLLOWUP_RATINGS",
+            {"value": value, "allowed": ", ".join(_ratings)},
+        )
+    return value
+
+
+Rating = Annotated[
+    str,
+    AfterValidator(_configured_rating),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "one of the configured ratings (FOLLOWUP_RATINGS)",
+            "examples": list(DEFAULT_RATINGS),
+        }
+    ),
+]
 
 
 RecommendationNumber = Annotated[
@@ -110,7 +154,7 @@ class FollowUpAssessed(EventData):
     type_name = "follow-up-assessed"
 
     recommendation_id: Id
-    rating: Literal["achieved", "partially-achieved", "not-achieved", "no-longer-relevant"]
+    rating: Rating
     assessed_by: Id
     assessed_date: IsoDate
     notes: str | None = None

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, WithJsonSchema, create_model
 
+from events.assurance import FinalisationChecked, SampledCheckReviewed
 from events.casework import (
     CaseFinalised,
     CaseRegistered,
@@ -61,6 +62,8 @@ _MODELS: tuple[type[EventData], ...] = (
     FollowUpAssessed,
     VrrRequested,
     VrrConcluded,
+    FinalisationChecked,
+    SampledCheckReviewed,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))

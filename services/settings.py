@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from events.inspection import DEFAULT_RATINGS
 
 
 class Settings(BaseSettings):
@@ -49,6 +52,21 @@ class Settings(BaseSettings):
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
+
+    # Follow-up rating words (a convention, not a published scale): comma-separated in the
+    # environment; an assessment with any other word is refused with the list in the reason.
+    ratings: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_RATINGS, description="Follow-up ratings accepted, comma-separated."
+    )
+
+    @field_validator("ratings", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [word.strip() for word in value.split(",") if word.strip()]
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("name at least one rating")
+        return value
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

@@ -142,6 +142,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "outcome": "upheld",
         "concluded_date": "2025-03-20",
     },
+    "finalisation-checked": {
+        "urn": "43XX1234524",
+        "checked_by": "LM-1",
+        "checked_date": "2025-03-20",
+        "area": "thames-and-chiltern",
+    },
+    "sampled-check-reviewed": {
+        "urn": "43XX1234524",
+        "checked_by": "LM-1",
+        "checked_date": "2025-03-20",
+        "reviewed_by": "DCCP-1",
+        "reviewed_date": "2025-04-08",
+        "outcome": "confirmed",
+    },
 }
 
 
@@ -176,7 +190,7 @@ def rejection(raw: Any) -> EventRejected:
 
 def test_examples_cover_every_type_in_contract_order() -> None:
     assert tuple(EXAMPLES) == ALL_TYPES
-    assert len(ALL_TYPES) == 20
+    assert len(ALL_TYPES) == 22
     assert set(EVENT_TYPES) == {(name, 1) for name in ALL_TYPES}
 
 
