@@ -175,3 +175,95 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str
     hash: str
+
+
+# Inspection follow-up (services/audit/projection.py): what the inspection events say, kept as
+# read models. The row of a thing is its latest event by (time, source, id); the records of
+# evidence, completion and rating are kept one per event.
+
+
+class Inspection(SQLModel, table=True):
+    __tablename__ = "inspections"
+
+    inspection_id: str = Field(primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str
+    area: str | None = Field(default=None, index=True)
+    published_date: date
+    ratings: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    event_time: datetime = _stamp()
+    event_source: str
+    event_id: str
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class Recommendation(SQLModel, table=True):
+    __tablename__ = "recommendations"
+
+    recommendation_id: str = Field(primary_key=True)
+    inspection_id: str = Field(index=True)
+    number: str
+    kind: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    area: str | None = None
+    due_date: date | None = None
+    event_time: datetime = _stamp()
+    event_source: str
+    event_id: str
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class RecommendationAction(SQLModel, table=True):
+    """An action committed in the CPS response to a recommendation."""
+
+    __tablename__ = "recommendation_actions"
+
+    action_id: str = Field(primary_key=True)
+    recommendation_id: str = Field(index=True)
+    response: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str
+    due_date: date | None = None
+    recurrence: str | None = None
+    starts: date | None = None
+    ends: date | None = None
+    event_time: datetime = _stamp()
+    event_source: str
+    event_id: str
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class ActionEvidence(SQLModel, table=True):
+    __tablename__ = "action_evidence"
+
+    source: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    action_id: str = Field(index=True)
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str
+    recorded_date: date
+    event_time: datetime = _stamp()
+
+
+class ActionCompletion(SQLModel, table=True):
+    __tablename__ = "action_completions"
+
+    source: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    action_id: str = Field(index=True)
+    completed_date: date
+    completed_by: str
+    event_time: datetime = _stamp()
+
+
+class FollowUpRating(SQLModel, table=True):
+    __tablename__ = "follow_up_ratings"
+
+    source: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    recommendation_id: str = Field(index=True)
+    rating: str
+    assessed_by: str
+    assessed_date: date
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    event_time: datetime = _stamp()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
 from schemas.db import dialect_of
+from services.audit import followup
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
@@ -80,6 +81,7 @@ async def apply_events(
         session=session, facts=[f for f in fresh if f.type == "case-registered"]
     )
     await _save(session, ledger, outcome.changes)
+    await followup.project(session=session, facts=fresh, changes=outcome.changes)
     return outcome
 
 

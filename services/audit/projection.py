@@ -1,0 +1,214 @@
+"""Inspection follow-up facts into their read models, each change appended to the audit trail.
+
+Called by the tracker inside the batch transaction with the batch's first sightings, so a
+duplicate never reaches it. The rows end the same whatever the arrival order: an inspection,
+recommendation or action is the latest of its events by (time, source, id), and evidence,
+completions and ratings are kept one per event. The audit trail, by contrast, is the log of
+what was recorded when, so an older event arriving late is appended as "superseded".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.db import dialect_of
+from schemas.tables import (
+    ActionCompletion,
+    ActionEvidence,
+    FollowUpRating,
+    Inspection,
+    Recommendation,
+    RecommendationAction,
+    utcnow,
+)
+from services.audit.trail import AuditRecord, append_audit
+from services.rules.model import Fact
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """A thing whose row is its latest event: the table, its key, and how a fact reads."""
+
+    table: Any
+    key: str
+    entity: str
+    first: str  # the audit action for the first event about it
+    actor: str | None  # data field naming who did it; None: the event's source
+
+
+_KEYED: Mapping[str, _Keyed] = {
+    "inspection-published": _Keyed(Inspection, "inspection_id", "inspection", "published", None),
+    "recommendation-issued": _Keyed(
+        Recommendation, "recommendation_id", "recommendation", "issued", None
+    ),
+    "response-committed": _Keyed(RecommendationAction, "action_id", "action", "committed", "owner"),
+}
+# Records kept one per event: (table, entity, the field naming it, audit action, actor field).
+_RECORDS: Mapping[str, tuple[Any, str, str, str, str]] = {
+    "action-evidence-recorded": (
+        ActionEvidence,
+        "action",
+        "action_id",
+        "evidence-recorded",
+        "recorded_by",
+    ),
+    "action-completed": (ActionCompletion, "action", "action_id", "completed", "completed_by"),
+    "follow-up-assessed": (
+        FollowUpRating,
+        "recommendation",
+        "recommendation_id",
+        "assessed",
+        "assessed_by",
+    ),
+}
+TYPES = frozenset(_KEYED) | frozenset(_RECORDS)
+_DATES = frozenset(
+    {"published_date", "due_date", "starts", "ends", "recorded_date", "completed_date"}
+    | {"assessed_date"}
+)
+
+
+async def project(
+    *,
+    session: AsyncSession,
+    facts: Sequence[Fact],
+    changes: Sequence[object] = (),
+    at: datetime | None = None,
+) -> None:
+    """Record these newly accepted facts (in the caller's transaction). `changes` (the batch's
+    obligation changes) are audited by the tracker itself and not needed here."""
+    mine = sorted((f for f in facts if f.type in TYPES), key=lambda f: f.order)
+    if not mine:
+        return
+    audit: list[AuditRecord] = []
+    for type_name, keyed in _KEYED.items():
+        audit += await _project_keyed(session, keyed, [f for f in mine if f.type == type_name])
+    for type_name, spec in _RECORDS.items():
+        audit += await _project_records(session, spec, [f for f in mine if f.type == type_name])
+    order = {f"{f.source}#{f.id}": n for n, f in enumerate(mine)}
+    audit.sort(key=lambda r: order[r.caused_by])
+    await append_audit(session=session, records=audit, at=at or utcnow())
+
+
+async def _project_keyed(
+    session: AsyncSession, keyed: _Keyed, facts: list[Fact]
+) -> list[AuditRecord]:
+    if not facts:
+        return []
+    columns = keyed.table.__table__.c
+    keys = {f.data[keyed.key] for f in facts}
+    standing = {
+        row[0]: (row[1], row[2], row[3])
+        for row in await session.execute(
+            select(
+                columns[keyed.key], columns.event_time, columns.event_source, columns.event_id
+            ).where(columns[keyed.key].in_(keys))
+        )
+    }
+    records, latest = [], {}
+    for fact in facts:  # in (time, source, id) order
+        key = fact.data[keyed.key]
+        current = standing.get(key)
+        if current is None:
+            action = keyed.first
+        elif current < fact.order:
+            action = "revised"
+        else:
+            action = "superseded"  # an older event: kept in the log, the later one stands
+        if action != "superseded":
+            standing[key] = fact.order
+            latest[key] = fact
+        records.append(_record(fact, keyed.entity, key, action, keyed.actor))
+    rows = [_row(keyed.table, fact) for fact in latest.values()]
+    await _upsert_later(session, keyed.table, rows, keyed.key)
+    return records
+
+
+async def _project_records(
+    session: AsyncSession, spec: tuple[Any, str, str, str, str], facts: list[Fact]
+) -> list[AuditRecord]:
+    if not facts:
+        return []
+    table, entity, field, action, actor = spec
+    rows = [
+        {"source": f.source, "event_id": f.id, "event_time": f.time, **_columns(table, f)}
+        for f in facts
+    ]
+    statement = _insert(session, table).on_conflict_do_nothing(
+        index_elements=["source", "event_id"]
+    )
+    await session.execute(statement, rows)
+    return [_record(f, entity, f.data[field], action, actor) for f in facts]
+
+
+def _record(fact: Fact, entity: str, entity_id: str, action: str, actor: str | None) -> AuditRecord:
+    who = fact.data.get(actor) if actor else None
+    return AuditRecord(
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        actor=str(who) if who else fact.source,
+        caused_by=f"{fact.source}#{fact.id}",
+        detail={"type": fact.type, "time": fact.time.isoformat(), "data": dict(fact.data)},
+    )
+
+
+def _row(table: Any, fact: Fact) -> dict[str, Any]:
+    # Every column, so a later event that leaves out an optional field clears it.
+    blank = dict.fromkeys(table.__table__.c.keys())
+    return {
+        **blank,
+        **_columns(table, fact),
+        "event_time": fact.time,
+        "event_source": fact.source,
+        "event_id": fact.id,
+        "updated_at": utcnow(),
+    }
+
+
+def _columns(table: Any, fact: Fact) -> dict[str, Any]:
+    """The event's data fields that are columns of `table`, dates as dates."""
+    names = set(table.__table__.c.keys())
+    found: dict[str, Any] = {}
+    for name, value in fact.data.items():
+        if name not in names or name in ("source", "event_id", "event_time"):
+            continue
+        if name in _DATES and isinstance(value, str):
+            value = date.fromisoformat(value)
+        elif name == "number":
+            value = str(value)
+        found[name] = value
+    return found
+
+
+async def _upsert_later(
+    session: AsyncSession, table: Any, rows: list[dict[str, Any]], key: str
+) -> None:
+    """Insert, or replace a row only with a later event (by time, source, id)."""
+    if not rows:
+        return
+    columns = table.__table__.c
+    statement = _insert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: statement.excluded[name] for name in rows[0] if name != key},
+        where=tuple_(columns.event_time, columns.event_source, columns.event_id)
+        < tuple_(
+            statement.excluded.event_time,
+            statement.excluded.event_source,
+            statement.excluded.event_id,
+        ),
+    )
+    await session.execute(statement, rows)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = dialect_of(session)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table.__table__)
