@@ -18,6 +18,7 @@ from rich.table import Table
 
 from events import json_schemas
 from services import logs
+from services.audit.cli import audit_app
 from services.broker.embedded import redis_url
 from services.clock import today_in_london
 from services.rules.pack import Match, Rule
@@ -392,6 +393,7 @@ dead_app = typer.Typer(
     help="The dead-letter store: events that could not be accepted, with the reason."
 )
 app.add_typer(dead_app, name="dead-letters")
+app.add_typer(audit_app, name="audit")
 
 
 @dead_app.command("list")

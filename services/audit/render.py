@@ -1,0 +1,201 @@
+"""Lay out a follow-up report (report.py) as Markdown, HTML, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+FORMATS = ("md", "html", "csv", "json")
+# CSV: one row per action, the recommendation's columns repeated on each; a recommendation
+# with no action yet has one row with the action columns empty.
+CSV_COLUMNS = (
+    "inspection_id",
+    "recommendation_id",
+    "number",
+    "kind",
+    "recommendation",
+    "status",
+    "flags",
+    "rating",
+    "response",
+    "action_id",
+    "action",
+    "owner",
+    "schedule",
+    "action_state",
+    "action_flags",
+    "completed_on",
+    "evidence_count",
+    "lapses",
+    "next_due",
+    "chain_ok",
+)
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    renderers: dict[str, Callable[[dict[str, Any]], str]] = {
+        "md": markdown,
+        "html": html,
+        "csv": csv_text,
+        "json": json_text,
+    }
+    if fmt not in renderers:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return renderers[fmt](report)
+
+
+def json_text(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def csv_text(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for rec in report["recommendations"]:
+        common = {
+            "inspection_id": report["inspection"]["inspection_id"],
+            "recommendation_id": rec["recommendation_id"],
+            "number": rec["number"],
+            "kind": rec["kind"],
+            "recommendation": rec["text"],
+            "status": rec["status"],
+            "flags": " ".join(rec["flags"]),
+            "rating": rec["rating"]["rating"] if rec["rating"] else "",
+            "response": rec["response"] or "",
+            "chain_ok": "yes" if report["chain"]["ok"] else "no",
+        }
+        for action in rec["actions"] or [None]:
+            row = dict(common)
+            if action:
+                row |= {
+                    "action_id": action["action_id"],
+                    "action": action["text"],
+                    "owner": action["owner"],
+                    "schedule": action["schedule"],
+                    "action_state": action["state"],
+                    "action_flags": " ".join(action["flags"]),
+                    "completed_on": action["completed_on"] or "",
+                    "evidence_count": len(action["evidence"]),
+                    "lapses": " ".join(action["lapses"]),
+                    "next_due": action["next_due"] or "",
+                }
+            writer.writerow(row)
+    return out.getvalue()
+
+
+def markdown(report: dict[str, Any]) -> str:
+    inspection, chain = report["inspection"], report["chain"]
+    lines = [f"# Follow-up: {inspection['title'] or inspection['inspection_id']}", ""]
+    lines += [
+        f"- Inspection: `{inspection['inspection_id']}` ({inspection['kind'] or 'unknown kind'}), "
+        f"published {inspection['published_date'] or 'unknown'}"
+        + (f", Area {inspection['area']}" if inspection["area"] else ""),
+        f"- Status as of {report['as_of']}",
+    ]
+    if inspection["ratings"]:
+        rated = ", ".join(f"{k}: {v}" for k, v in inspection["ratings"].items())
+        lines.append(f"- Ratings: {rated}")
+    lines.append(
+        "- Summary: " + ", ".join(f"{n} {status}" for status, n in report["summary"].items() if n)
+    )
+    lines += ["", f"**Audit trail:** {chain_sentence(chain)}", ""]
+    for rec in report["recommendations"]:
+        lines += _markdown_recommendation(rec)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
+    kind = "Issue to address" if rec["kind"] == "issue-to-address" else "Recommendation"
+    lines = [f"## {kind} {rec['number']}: **[{rec['status_label'].upper()}]**", ""]
+    lines += [f"> {_cell(rec['text'])}", ""]
+    owners = ", ".join(_person(o["staff_id"], o["name"]) for o in rec["owners"]) or "none"
+    lines += [
+        f"- Response: {rec['response'] or 'none yet'}",
+        f"- Owner(s): {owners}",
+        f"- Due: {rec['final_due'] or 'no date'}; next due: {rec['next_due'] or '-'}",
+    ]
+    if rec["flags"]:
+        lines.append(f"- Flags: {', '.join(rec['flag_labels'])}")
+    rating = rec["rating"]
+    if rating:
+        notes = f" ({rating['notes']})" if rating["notes"] else ""
+        lines.append(
+            f"- Rating: {rating['rating']} by {rating['assessed_by']} "
+            f"on {rating['assessed_date']}{notes}"
+        )
+    else:
+        lines.append("- Rating: not yet assessed")
+    lines.append("")
+    if rec["actions"]:
+        lines += ["### Actions", "", "| Action | Response | Owner | Schedule | State | Done |"]
+        lines.append("|---|---|---|---|---|---|")
+        for a in rec["actions"]:
+            state = a["state"] + (f" ({', '.join(a['flags'])})" if a["flags"] else "")
+            lines.append(
+                f"| {_cell(a['text'])} | {a['response']} | {_person(a['owner'], a['owner_name'])}"
+                f" | {a['schedule']} | {state} | {a['completed_on'] or ''} |"
+            )
+        lines.append("")
+    lines += ["### Evidence", ""]
+    if rec["evidence"]:
+        lines += ["| Date | Action | Recorded by | Evidence |", "|---|---|---|---|"]
+        lines += [
+            f"| {e['recorded_date']} | {e['action_id']} | {e['recorded_by']} | "
+            f"{_cell(e['evidence'])} |"
+            for e in rec["evidence"]
+        ]
+    else:
+        lines.append("None recorded.")
+    lines += ["", "### Lapses", ""]
+    if rec["lapses"]:
+        lines += [f"- `{lapse['obligation_id']}` due {lapse['due']}" for lapse in rec["lapses"]]
+    else:
+        lines.append("None.")
+    lines += [
+        "",
+        "### Timeline",
+        "",
+        "| # | Recorded | Who | What | Event |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t['seq']} | {t['recorded_at']} | {t['actor']} | {_cell(t['summary'])} | "
+        f"`{t['caused_by']}` |"
+        for t in rec["timeline"]
+    ]
+    lines.append("")
+    return lines
+
+
+def chain_sentence(chain: dict[str, Any]) -> str:
+    if chain["ok"]:
+        return f"verified: {chain['entries']} entries checked, head hash {chain['head']}"
+    return (
+        f"BROKEN at entry {chain['first_broken']} ({chain['reason']}); "
+        f"{chain['entries']} entries verified before it"
+    )
+
+
+def html(report: dict[str, Any]) -> str:
+    env = Environment(
+        loader=PackageLoader("services.audit", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    template = env.get_template("report.html.j2")
+    return template.render(report=report, chain_sentence=chain_sentence(report["chain"]))
+
+
+def _person(staff_id: str, name: str | None) -> str:
+    return f"{name} ({staff_id})" if name else staff_id
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")

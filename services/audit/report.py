@@ -1,0 +1,239 @@
+"""The follow-up report of one inspection, as plain data: every recommendation with its
+response, owners, actions, evidence, timeline from the audit trail, lapses, rating and status,
+and the audit chain's verification. The renderers (render.py) only lay this out."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.tables import AuditEntry
+from services.audit.records import audit_entries_about, load_follow_up, staff_names
+from services.audit.status import (
+    STATUSES,
+    ActionFacts,
+    ActionStatus,
+    RecommendationFacts,
+    RecommendationStatus,
+    recommendation_status,
+)
+from services.audit.trail import ChainCheck, verify_chain
+
+STATUS_LABELS = {
+    "not-started": "Not started",
+    "on-track": "On track",
+    "at-risk": "At risk",
+    "overdue": "Overdue",
+    "completed-awaiting-verification": "Completed, awaiting verification",
+    "verified": "Verified",
+}
+FLAG_LABELS = {
+    "no-response": "no CPS response recorded yet",
+    "not-agreed": "the CPS did not agree",
+    "partly-not-agreed": "some actions not agreed",
+    "partly-agreed": "partly agreed",
+    "completed-without-evidence": "completed without evidence",
+    "evidence-missing": "evidence missing for a period",
+    "milestone-missed": "a dated milestone was missed",
+    "completed-late": "completed after its due date",
+}
+
+
+class InspectionNotFound(LookupError):
+    pass
+
+
+async def build_report(*, session: AsyncSession, inspection_id: str, today: date) -> dict[str, Any]:
+    found = await load_follow_up(session=session, inspection_id=inspection_id)
+    inspection = found.inspections.get(inspection_id)
+    if inspection is None and not found.recommendations:
+        raise InspectionNotFound(f"no inspection {inspection_id!r} has been recorded")
+    statuses = [recommendation_status(r, found.obligations, today) for r in found.recommendations]
+    people = {a.owner for r in found.recommendations for a in r.actions}
+    names = await staff_names(session=session, ids=people)
+    chain = await verify_chain(session=session)
+    recommendations = []
+    for facts, status in zip(found.recommendations, statuses, strict=True):
+        ids = {facts.recommendation_id, *(a.action_id for a in facts.actions)}
+        ids |= {o.id for a in status.actions for o, _ in a.obligations}
+        entries = await audit_entries_about(session=session, entity_ids=ids)
+        recommendations.append(_recommendation(facts, status, names, entries))
+    counts = Counter(s.status for s in statuses)
+    return {
+        "inspection": {
+            "inspection_id": inspection_id,
+            "title": inspection.title if inspection else None,
+            "kind": inspection.kind if inspection else None,
+            "area": inspection.area if inspection else None,
+            "published_date": _iso(inspection.published_date) if inspection else None,
+            "ratings": dict(inspection.ratings or {}) if inspection else {},
+        },
+        "as_of": today.isoformat(),
+        "summary": {s: counts.get(s, 0) for s in STATUSES},
+        "chain": chain_json(chain),
+        "recommendations": recommendations,
+    }
+
+
+def chain_json(chain: ChainCheck) -> dict[str, Any]:
+    return {
+        "ok": chain.ok,
+        "entries": chain.entries,
+        "head": chain.head,
+        "first_broken": chain.first_broken,
+        "reason": chain.reason,
+    }
+
+
+def _recommendation(
+    facts: RecommendationFacts,
+    status: RecommendationStatus,
+    names: dict[str, str],
+    entries: list[AuditEntry],
+) -> dict[str, Any]:
+    rating = facts.rating
+    actions = [_action(a, s, names) for a, s in zip(facts.actions, status.actions, strict=True)]
+    return {
+        "recommendation_id": facts.recommendation_id,
+        "number": facts.number,
+        "kind": facts.kind,
+        "text": facts.text,
+        "area": facts.area,
+        "response": _response(facts),
+        "owners": [{"staff_id": o, "name": names.get(o)} for o in status.owners],
+        "status": status.status,
+        "status_label": STATUS_LABELS[status.status],
+        "flags": list(status.flags),
+        "flag_labels": [FLAG_LABELS.get(f, f) for f in status.flags],
+        "due_date": _iso(facts.due_date),
+        "final_due": _iso(status.final_due),
+        "next_due": _iso(status.next_due),
+        "rating": (
+            {
+                "rating": rating.rating,
+                "assessed_by": rating.assessed_by,
+                "assessed_date": rating.assessed_date.isoformat(),
+                "notes": rating.notes,
+                "event": rating.caused_by,
+            }
+            if rating
+            else None
+        ),
+        "actions": actions,
+        "evidence": [{"action_id": a["action_id"], **e} for a in actions for e in a["evidence"]],
+        "lapses": [
+            {"obligation_id": o.id, "action_id": o.key, "due": o.due.isoformat()}
+            for s in status.actions
+            for o, state in s.obligations
+            if state == "lapsed"
+        ],
+        "timeline": [_timeline(e) for e in entries],
+    }
+
+
+def _response(facts: RecommendationFacts) -> str | None:
+    """One word for the response: the single word given, or 'partly-agreed' for a mix."""
+    given = list(dict.fromkeys(a.response for a in facts.actions))
+    if not given:
+        return None
+    return given[0] if len(given) == 1 else "partly-agreed"
+
+
+def _action(action: ActionFacts, status: ActionStatus, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "action_id": action.action_id,
+        "response": action.response,
+        "text": action.text,
+        "owner": action.owner,
+        "owner_name": names.get(action.owner),
+        "schedule": schedule(action),
+        "due_date": _iso(action.due_date),
+        "recurrence": action.recurrence,
+        "starts": _iso(action.starts),
+        "ends": _iso(action.ends),
+        "state": status.state,
+        "flags": list(status.flags),
+        "completed_on": _iso(action.completed_on),
+        "completions": [
+            {"completed_date": c.completed_date.isoformat(), "completed_by": c.completed_by}
+            for c in action.completions
+        ],
+        "evidence": [
+            {
+                "evidence": e.evidence,
+                "recorded_by": e.recorded_by,
+                "recorded_date": e.recorded_date.isoformat(),
+            }
+            for e in action.evidence
+        ],
+        "obligations": [
+            {
+                "id": o.id,
+                "due": o.due.isoformat(),
+                "state": state,
+                "closed_on": _iso(o.closed_on),
+            }
+            for o, state in status.obligations
+        ],
+        "lapses": list(status.lapses),
+        "next_due": _iso(status.next_due),
+    }
+
+
+def schedule(action: ActionFacts) -> str:
+    if action.recurrence:
+        until = f" to {action.ends}" if action.ends else ""
+        return f"{action.recurrence} from {action.starts}{until}"
+    return f"due {action.due_date}"
+
+
+def _timeline(entry: AuditEntry) -> dict[str, Any]:
+    detail = json.loads(entry.detail)
+    return {
+        "seq": entry.seq,
+        "recorded_at": entry.recorded_at.isoformat(timespec="seconds"),
+        "happened": (detail.get("time") or "")[:10] or None,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "action": entry.action,
+        "actor": entry.actor,
+        "caused_by": entry.caused_by,
+        "summary": describe(entry.entity, entry.action, detail),
+    }
+
+
+def describe(entity: str, action: str, detail: dict[str, Any]) -> str:
+    """A line a non-technical reader can follow."""
+    data = detail.get("data") or {}
+    if entity == "obligation":
+        state = f"{detail.get('state_before') or '-'} -> {detail.get('state_after') or '-'}"
+        due = detail.get("due_after") or detail.get("due_before")
+        closed = f", done {detail['closed_on']}" if detail.get("closed_on") else ""
+        return f"Obligation {action}: {state}, due {due}{closed}"
+    if action == "superseded":
+        return f"Older {entity} event recorded; a later one stands"
+    if entity == "inspection":
+        return f"Inspection {action}: {data.get('title', '')}"
+    if entity == "recommendation" and action == "assessed":
+        notes = f" ({data['notes']})" if data.get("notes") else ""
+        return f"Follow-up rating: {data.get('rating')} on {data.get('assessed_date')}{notes}"
+    if entity == "recommendation":
+        return f"{str(data.get('kind', 'recommendation')).capitalize()} {action}"
+    if action == "evidence-recorded":
+        return f"Evidence recorded ({data.get('recorded_date')}): {data.get('evidence')}"
+    if action == "completed":
+        return f"Action completed on {data.get('completed_date')}"
+    if entity == "action":
+        when = data.get("due_date") or f"{data.get('recurrence')} from {data.get('starts')}"
+        return (
+            f"Response {data.get('response')}: action {action}, owner {data.get('owner')}, {when}"
+        )
+    return f"{entity} {action}"
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
