@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from services.demo.inspections import render_inspections
 from services.demo.run import DemoResult
 from services.demo.week import AREA, AREA_NAME, WEEK
 from services.rules.calendar import Calendar
@@ -50,6 +51,8 @@ def render(console: Console, result: DemoResult) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.inspections:
+        render_inspections(console, result.inspections, result.as_of)
 
 
 def summary_table(result: DemoResult) -> Table:

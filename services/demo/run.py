@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from schemas.tables import StaffMember
 from services.app import build_app
+from services.demo.inspections import inspection_statuses, seed_inspection_ids, seed_lines
 from services.demo.week import AREA, demo_week
 from services.publishing import publish_lines
 from services.rules.model import STATES
@@ -30,6 +31,10 @@ class DemoResult:
     obligations: list[dict[str, Any]]  # the demo's own, as `followup obligations --json`
     counts: dict[str, dict[str, int]]  # rule -> state -> how many, every state present
     staff: dict[str, dict[str, str | None]]  # staff_id -> name, role, line_manager
+    # The seed inspections (data/inspections): events published, and per inspection how many
+    # recommendations have each status as of `as_of`.
+    inspection_events: int = 0
+    inspections: dict[str, dict[str, int]] | None = None
 
 
 class DemoFailed(RuntimeError):
@@ -50,6 +55,7 @@ async def run_demo(
     the result is the same; the demo never needs a fresh data directory.
     """
     events = demo_week()
+    inspection_lines = seed_lines()
     redis = Redis.from_url(redis_url)
     app = build_app(runtime, redis_url, http=False)
     consumer = asyncio.create_task(app.run())
@@ -60,6 +66,10 @@ async def run_demo(
         )
         if report.rejected:  # a bug in demo_week, not in anyone's input
             raise DemoFailed(f"a demo event was rejected: {report.rejected[0].reason}")
+        on_progress(f"publishing {len(inspection_lines)} inspection events")
+        seeded = await publish_lines(runtime=runtime, redis=redis, lines=inspection_lines)
+        if seeded.rejected:
+            raise DemoFailed(f"a seed inspection event was rejected: {seeded.rejected[0].reason}")
         await _settle(runtime, redis, consumer, within, on_progress)
     finally:
         # The broker and client must be closed before the embedded Redis is asked to stop.
@@ -77,9 +87,20 @@ async def run_demo(
             s.staff_id: {"name": s.name, "role": s.role, "line_manager": s.line_manager}
             for s in staff.scalars()
         }
+        inspections = await inspection_statuses(
+            session=session, inspection_ids=seed_inspection_ids(inspection_lines), as_of=as_of
+        )
     # Only what the demo opened: the default ./var may also hold someone's own events.
     mine = [row for row in rows if row["opened_by"] in ids and row["area"] == AREA]
-    return DemoResult(as_of, report.published, mine, count_states(mine), people)
+    return DemoResult(
+        as_of,
+        report.published,
+        mine,
+        count_states(mine),
+        people,
+        inspection_events=seeded.published,
+        inspections=inspections,
+    )
 
 
 async def _settle(

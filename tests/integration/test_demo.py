@@ -58,5 +58,17 @@ async def test_demo_outcome_follows_from_its_events_and_repeats(settings: Settin
     staff = {e["data"]["staff_id"] for e in events if e["type"] == "staff-updated"}
     assert set(first.staff) == staff
 
+    # The seed inspections as of 4 August 2017: nothing in them is due yet except the monthly
+    # feedback to Areas promised for CMS recommendation 4 from June, with no evidence for June
+    # or July (the seeds record none), which puts that recommendation at risk.
+    assert first.inspections is not None
+    assert {i: {s: n for s, n in c.items() if n} for i, c in first.inspections.items()} == {
+        "HMCPSI-AAP-TC-2017": {"not-started": 11},
+        "HMCPSI-CMS-FINALISATIONS-2017": {"not-started": 6, "at-risk": 1},
+        "HMCPSI-IQA-2018": {"not-started": 2},
+        "HMCPSI-ASSURANCE-2013": {},
+        "HMCPSI-AAP-EOE-2017": {},
+    }
+
     # The same events again are duplicates: nothing changes.
     assert again == first

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from services.publishing import validate_lines
@@ -95,7 +95,7 @@ def test_the_rule_pack_turns_every_seed_action_into_obligations() -> None:
             event = json.loads(raw)
             facts.append(
                 Fact(event["source"], event["id"], event["type"],
-                     __import__("datetime").datetime.fromisoformat(event["time"]), event["data"])
+                     datetime.fromisoformat(event["time"]), event["data"])
             )  # fmt: skip
     ledger = Ledger(load_pack(), Calendar())
     ledger.apply(facts, today=date(2018, 4, 30))
