@@ -210,10 +210,7 @@ def describe(entity: str, action: str, detail: dict[str, Any]) -> str:
     """A line a non-technical reader can follow."""
     data = detail.get("data") or {}
     if entity == "obligation":
-        state = f"{detail.get('state_before') or '-'} -> {detail.get('state_after') or '-'}"
-        due = detail.get("due_after") or detail.get("due_before")
-        closed = f", done {detail['closed_on']}" if detail.get("closed_on") else ""
-        return f"Obligation {action}: {state}, due {due}{closed}"
+        return _describe_obligation(action, detail)
     if action == "superseded":
         return f"Older {entity} event recorded; a later one stands"
     if entity == "inspection":
@@ -233,6 +230,19 @@ def describe(entity: str, action: str, detail: dict[str, Any]) -> str:
             f"Response {data.get('response')}: action {action}, owner {data.get('owner')}, {when}"
         )
     return f"{entity} {action}"
+
+
+def _describe_obligation(action: str, detail: dict[str, Any]) -> str:
+    due = detail.get("due_after") or detail.get("due_before")
+    state = detail.get("state_after")
+    if action == "opened":
+        return f"Obligation opened, due {due}"
+    if action == "closed":
+        late = " (late)" if state == "met-late" else ""
+        return f"Obligation met{late} on {detail.get('closed_on')}, due {due}"
+    if action == "cancelled":
+        return f"Obligation cancelled on {detail.get('closed_on')}"
+    return f"Obligation {action}: {detail.get('state_before')} -> {state}, due {due}"
 
 
 def _iso(day: date | None) -> str | None:

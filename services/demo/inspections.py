@@ -65,7 +65,7 @@ def inspections_table(counts: dict[str, dict[str, int]]) -> Table:
 def render_inspections(console: Console, counts: dict[str, dict[str, int]], as_of: date) -> None:
     console.print()
     console.print(inspections_table(counts))
-    example = next(iter(counts), "HMCPSI-AAP-TC-2017")
+    example = max(counts, key=lambda i: sum(counts[i].values()), default="HMCPSI-AAP-TC-2017")
     console.print(
         f"Per recommendation: followup audit report --inspection {example} "
         f"--format html --as-of {as_of} -o report.html",

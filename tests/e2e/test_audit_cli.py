@@ -1,0 +1,91 @@
+"""`followup audit verify`, `audit report` and `audit statuses` as processes, after the
+held-back inspection went through `publish` and `serve`; then a tampered row is named."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Followup
+from tests.follow_up_history import (
+    EXPECTED,
+    INSPECTION,
+    REJECTED_RATING,
+    TODAY,
+    shuffled_with_duplicates,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_audit_commands_report_verify_and_name_a_tampered_entry(
+    tmp_path: Path, redis_server: str, namespace: str
+) -> None:
+    database = tmp_path / "followup.db"
+    followup = Followup(
+        {
+            "FOLLOWUP_DATA_DIR": str(tmp_path / "var"),
+            "FOLLOWUP_DATABASE_URL": f"sqlite:///{database}",
+            "FOLLOWUP_REDIS_URL": redis_server,
+            "FOLLOWUP_NAMESPACE": namespace,
+        },
+        tmp_path,
+    )
+    events = tmp_path / "inspection.jsonl"
+    lines = [*shuffled_with_duplicates(seed=3), json.dumps(REJECTED_RATING)]
+    events.write_text("\n".join(lines) + "\n")
+    with followup.serving():
+        published = followup.run("publish", str(events), check=False)
+        assert published.returncode == 1
+        assert (
+            f"line {len(lines)}: rejected: data.rating: 'excellent' is not one of the "
+            "configured ratings" in " ".join(published.stderr.split())
+        )
+        followup.settle()
+
+    as_of = TODAY.isoformat()
+    statuses = followup.json("audit", "statuses", "--json", "--area", "wessex", "--as-of", as_of)
+    assert {r["recommendation_id"]: r["status"] for r in statuses} == {
+        rid: expected[0] for rid, expected in EXPECTED.items()
+    }
+
+    verified = followup.run("audit", "verify")
+    entries = int(verified.stdout.split("audit chain ok: ")[1].split()[0])
+    head = verified.stdout.split("head hash: ")[1].strip()
+    assert entries > 20 and len(head) == 64
+
+    page = tmp_path / "report.html"
+    followup.run(
+        "audit", "report", "--inspection", INSPECTION, "--format", "html", "--as-of", as_of,
+        "-o", str(page),
+    )  # fmt: skip
+    html = page.read_text()
+    assert html.startswith("<!doctype html>") and head in html
+    assert html.count('class="badge at-risk"') >= 1 and "Rowena Peel" in html
+    found = followup.json("audit", "report", "--inspection", INSPECTION, "--format", "json",
+                          "--as-of", as_of)  # fmt: skip
+    assert found["chain"] == {
+        "ok": True, "entries": entries, "head": head, "first_broken": None, "reason": None,
+    }  # fmt: skip
+    table = followup.run("audit", "report", "--inspection", INSPECTION, "--format", "csv",
+                         "--as-of", as_of).stdout  # fmt: skip
+    assert {r["recommendation_id"] for r in csv.DictReader(io.StringIO(table))} == set(EXPECTED)
+    md = followup.run("audit", "report", "--inspection", INSPECTION, "--as-of", as_of).stdout
+    assert "## Recommendation 4: **[OVERDUE]**" in md
+    missing = followup.run("audit", "report", "--inspection", "NOPE", check=False)
+    assert missing.returncode == 2 and "no inspection 'NOPE'" in missing.stderr
+
+    with sqlite3.connect(database) as db:
+        db.execute("DROP TRIGGER audit_entries_no_update")
+        db.execute("UPDATE audit_entries SET detail = '{}' WHERE seq = 7")
+    broken = followup.run("audit", "verify", check=False)
+    assert broken.returncode == 1
+    assert "audit chain BROKEN at entry 7: its content does not match its hash" in broken.stderr
+    assert "6 entries verified before it" in broken.stderr
+    report = followup.run("audit", "report", "--inspection", INSPECTION, check=False)
+    assert report.returncode == 1 and "BROKEN at entry 7" in report.stdout
