@@ -20,6 +20,7 @@ DEFAULT_RULE_IDS = frozenset(
         "recommendation-action",
         "recurring-commitment",
         "victims-right-to-review",
+        "assurance-sample",
     }
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from services.rules.calendar import Calendar, Computation
@@ -30,6 +30,29 @@ class WorkingDaysAfter:
         start = date.fromisoformat(data[self.after])
         worked = calendar.add_working_days(start, self.days)
         return Computation(worked.result, f"{self.after} {worked.explanation}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingDaysAfterMonthEnd:
+    """+N working days after the last day of the month holding a date field."""
+
+    days: int
+    field: str
+
+    def __str__(self) -> str:
+        plural = "" if self.days == 1 else "s"
+        return f"+{self.days} working day{plural} after end of month of {self.field}"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
+    def compute(self, data: Mapping[str, Any], calendar: Calendar) -> Computation:
+        day = date.fromisoformat(data[self.field])
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        month_end = following - timedelta(days=1)
+        worked = calendar.add_working_days(month_end, self.days)
+        return Computation(worked.result, f"end of month of {self.field}: {worked.explanation}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +128,14 @@ class PeriodEnd:
         raise TypeError("a recurring rule's due dates are computed per period")
 
 
-Due = WorkingDaysAfter | CalendarDaysAfter | AsGiven | CustodyExpiry | PeriodEnd
+Due = (
+    WorkingDaysAfter
+    | WorkingDaysAfterMonthEnd
+    | CalendarDaysAfter
+    | AsGiven
+    | CustodyExpiry
+    | PeriodEnd
+)
 
 
 def custody_expiry(data: Mapping[str, Any], calendar: Calendar) -> Computation:

@@ -16,6 +16,7 @@ from services.rules.calendar import Calendar, Computation
 from services.rules.model import CaseInfo, Change, ChangeKind, Fact, ObligationDraft, StoredState
 from services.rules.pack import Match, Renewal, Rule
 from services.rules.periods import period_after, period_of, periods
+from services.rules.sampling import sampled
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,11 @@ def derive(
     link = link_of(rule, standing)
     if rule.recurrence:
         drafts, refresh_on = _recurring(track, today)
+        return Derivation(drafts, link, refresh_on)
+    if rule.sample:
+        drafts, refresh_on = sampled(
+            rule=rule, key=key, facts=facts, linked=linked, calendar=calendar, today=today
+        )
         return Derivation(drafts, link, refresh_on)
     return Derivation(_chain(track), link)
 

@@ -53,15 +53,34 @@ class Match:
     # follow-up assessment names the recommendation, not the actions committed against it.
     via: str | None = None
     before_due: bool = False  # cancels only when dated before the obligation's due date
+    # The opening event's field that `via` values are compared with, when it is named
+    # differently (a staff-updated `staff_id` reaching checks by their `checked_by`).
+    link: str | None = None
 
     def accepts(self, event_type: str, data: Mapping[str, Any]) -> bool:
         return event_type == self.type and condition_holds(self.when, data)
 
     def key_of(self, data: Mapping[str, Any]) -> str | None:
-        parts = [data.get(name) for name in self.key_fields]
+        parts = [key_part(data, name) for name in self.key_fields]
         if any(part is None or part == "" for part in parts):
             return None
         return "/".join(str(part) for part in parts)
+
+
+MONTH_SUFFIX = ":month"
+
+
+def key_part(data: Mapping[str, Any], name: str) -> object:
+    """A key field's value; `FIELD:month` takes the YYYY-MM of a date field, so one tracked
+    thing holds a calendar month of events (a manager's checks in a month)."""
+    if name.endswith(MONTH_SUFFIX):
+        value = data.get(name.removesuffix(MONTH_SUFFIX))
+        return str(value)[:7] if value else None
+    return data.get(name)
+
+
+def field_name(key: str) -> str:
+    return key.removesuffix(MONTH_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +101,24 @@ class RecurrenceSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SampleSpec:
+    """Each calendar month, `percent` of the items tracked (per key) are drawn, reproducibly:
+    ranked by a hash of the rule, the key and the item, so the draw depends only on the set."""
+
+    percent: int
+    month_field: str  # the opening event's date field whose month is sampled
+    item_fields: tuple[str, ...]  # what one sampled item is (a check: its urn)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerFrom:
+    """The owner is a field of the latest linked event (the line manager in staff-updated)."""
+
+    match: Match
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     title: str
@@ -99,9 +136,18 @@ class Rule:
     area_field: str | None = None  # falls back to the case area
     warnings: tuple[int, ...] = ()  # working days before due when the owner is warned
     unconfirmed: bool = False
+    sample: SampleSpec | None = None
+    owner_from: OwnerFrom | None = None
 
     def matches(self) -> tuple[Match, ...]:
-        return (self.opens, *self.closes, *self.cancels, *(r.match for r in self.renews))
+        described = (self.owner_from.match,) if self.owner_from else ()
+        return (
+            self.opens,
+            *self.closes,
+            *self.cancels,
+            *(r.match for r in self.renews),
+            *described,
+        )
 
     def due_for(self, data: Mapping[str, Any]) -> Due:
         for condition, due in self.due_when:
@@ -112,4 +158,4 @@ class Rule:
     @property
     def link_field(self) -> str | None:
         """The opening event's field that `via` matches reach this rule's obligations by."""
-        return next((m.via for m in self.matches() if m.via), None)
+        return next((m.link or m.via for m in self.matches() if m.via), None)

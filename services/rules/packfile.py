@@ -24,11 +24,22 @@ from services.rules.due import (
     Due,
     PeriodEnd,
     WorkingDaysAfter,
+    WorkingDaysAfterMonthEnd,
 )
-from services.rules.pack import Match, Present, RecurrenceSpec, Renewal, Rule
+from services.rules.pack import (
+    Match,
+    OwnerFrom,
+    Present,
+    RecurrenceSpec,
+    Renewal,
+    Rule,
+    SampleSpec,
+    field_name,
+)
 
 _NUMBER = r"(\d+|\{[a-z_]+\})"
 _FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"^\+{_NUMBER} working days? after end of month of ([a-z_]+)$"), "month-end"),
     (re.compile(rf"^\+{_NUMBER} working days? after ([a-z_]+)$"), "working"),
     (re.compile(rf"^\+{_NUMBER} calendar days? after ([a-z_]+)$"), "calendar"),
     (re.compile(r"^custody-time-limit expiry$"), "expiry"),
@@ -37,7 +48,8 @@ _FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^([a-z_]+)(?: as is)?$"), "given"),
 )
 DUE_FORMS = (
-    "'+N working days after FIELD', '+N calendar days after FIELD', 'FIELD as is', "
+    "'+N working days after FIELD', '+N working days after end of month of FIELD', "
+    "'+N calendar days after FIELD', 'FIELD as is', "
     "'custody-time-limit expiry', 'custody-time-limit expiry - N days', "
     "'end of recurrence period' (N may name a pack setting as {name})"
 )
@@ -73,6 +85,7 @@ class MatchSpec(_Strict):
     date: str | None = None
     later: bool = False
     via: str | None = None
+    link: str | None = None
     before_due: bool = False
 
     @field_validator("event")
@@ -91,6 +104,7 @@ class MatchSpec(_Strict):
             later=self.later,
             via=self.via,
             before_due=self.before_due,
+            link=self.link,
         )
 
 
@@ -124,6 +138,16 @@ class RecurrenceFields(_Strict):
     ends: str
 
 
+class SampleFields(_Strict):
+    percent: int | str  # a number, or a pack setting named as {name}
+    month: str
+    item: list[str] = Field(min_length=1)
+
+
+class OwnerFromSpec(MatchSpec):
+    field: str
+
+
 class RuleSpec(_HasDue):
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     title: str
@@ -135,7 +159,9 @@ class RuleSpec(_HasDue):
     cancels: list[MatchSpec] = Field(default_factory=list)
     renews: list[RenewSpec] = Field(default_factory=list)
     recurrence: RecurrenceFields | None = None
+    sample: SampleFields | None = None
     owner: str | None = None
+    owner_from: OwnerFromSpec | None = None
     area: str | None = None
     warn: list[int] = Field(default_factory=list)
 
@@ -167,6 +193,8 @@ def parse_due(expression: str, settings: Mapping[str, SettingSpec]) -> Due:
         groups = found.groups()
         if form == "working":
             return WorkingDaysAfter(_number(groups[0], settings), groups[1])
+        if form == "month-end":
+            return WorkingDaysAfterMonthEnd(_number(groups[0], settings), groups[1])
         if form == "calendar":
             return CalendarDaysAfter(_number(groups[0], settings), groups[1])
         if form == "expiry":
@@ -255,10 +283,23 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
         ),
         owner_field=spec.owner,
         area_field=spec.area,
+        sample=_sample(spec.sample, settings),
+        owner_from=(
+            OwnerFrom(spec.owner_from.build(), spec.owner_from.field) if spec.owner_from else None
+        ),
         warnings=tuple(spec.warn),
         unconfirmed=spec.unconfirmed
         or any(_uses_unconfirmed(d, settings) for d in _due_texts(spec)),
     )
+
+
+def _sample(found: SampleFields | None, settings: Mapping[str, SettingSpec]) -> SampleSpec | None:
+    if found is None:
+        return None
+    percent = _number(str(found.percent), settings)
+    if not 0 < percent <= 100:
+        raise ValueError(f"sample percent must be 1 to 100, not {percent}")
+    return SampleSpec(percent, found.month, tuple(found.item))
 
 
 def check_fields(spec: RuleSpec) -> list[str]:
@@ -274,13 +315,15 @@ def check_fields(spec: RuleSpec) -> list[str]:
         if not match.key and not match.via:
             problems.append(f"{where}.key: name the fields that identify the thing tracked")
         for name in match.key:
-            need(match.event, name, f"{where}.key")
+            need(match.event, field_name(name), f"{where}.key")
         for name in match.when:
             need(match.event, name, f"{where}.when")
         need(match.event, match.date, f"{where}.date")
         if match.via:
             need(match.event, match.via, f"{where}.via")
-            need(opening, match.via, f"{where}.via")
+            need(
+                opening, match.link or match.via, f"{where}.link" if match.link else f"{where}.via"
+            )
 
     check_match(spec.opens, "opens")
     if spec.opens.via:
@@ -301,6 +344,17 @@ def check_fields(spec: RuleSpec) -> list[str]:
     for i, override in enumerate(spec.due_when):
         for name in override.when:
             need(opening, name, f"due_when.{i}.when")
+    if spec.owner_from:
+        check_match(spec.owner_from, "owner_from")
+        need(spec.owner_from.event, spec.owner_from.field, "owner_from.field")
+        if not spec.owner_from.via:
+            problems.append("owner_from.via: name the field that reaches the opening events")
+    if spec.sample:
+        need(opening, spec.sample.month, "sample.month")
+        for name in spec.sample.item:
+            need(opening, name, "sample.item")
+        if spec.recurrence or spec.renews:
+            problems.append("sample: a sampled rule cannot also recur or renew")
     need(opening, spec.owner, "owner")
     need(opening, spec.area, "area")
     periodic = spec.due.strip() == "end of recurrence period"

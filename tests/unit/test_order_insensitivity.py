@@ -38,6 +38,8 @@ RECOMMENDATIONS = ("R1", "R2")
 ACTIONS = ("A1", "A2")
 REQUESTS = ("Q1", "Q2")
 STAFF = ("P-1", "P-2", "P-3")
+MANAGERS, SENIOR = ("LM-1", "LM-2"), ("SM-1", "SM-2")
+CHECKED = ("41TC0000001", "41TC0000002", "41TC0000003", "41TC0000004")
 AREAS = ("thames-and-chiltern", "wessex")
 
 CASEWORK, INSPECTION = "/cms/tc", "/hmcpsi"
@@ -266,6 +268,40 @@ def vrr_concluded(draw: st.DrawFn, day: date) -> Data:
     }
 
 
+def staff_updated(draw: st.DrawFn, day: date) -> Data:
+    # Managers' records, disagreeing on the line manager: the later one stands.
+    return {
+        "staff_id": pick(draw, *MANAGERS),
+        "name": "A Manager",
+        "email": "manager@example.org",
+        "role": "legal-manager",
+        "area": pick(draw, *AREAS),
+        "line_manager": pick(draw, *SENIOR),
+    }
+
+
+def finalisation_checked(draw: st.DrawFn, day: date) -> Data:
+    # Checked up to a week before it is recorded: some are recorded after their month ends.
+    data = {
+        "urn": pick(draw, *CHECKED),
+        "checked_by": pick(draw, *MANAGERS),
+        "checked_date": near(draw, day, 7, 0),
+    }
+    if maybe(draw):
+        data["area"] = pick(draw, *AREAS)
+    return data
+
+
+def sampled_check_reviewed(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "urn": pick(draw, *CHECKED),
+        "checked_by": pick(draw, *MANAGERS),
+        "checked_date": near(draw, day, 45, 0),
+        "reviewed_by": pick(draw, *SENIOR),
+        "reviewed_date": near(draw, day, 0, 3),
+    }
+
+
 # Every event type a rule of the default pack reads, with a builder of its wire data given
 # the (London) date of the event's time.
 DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
@@ -286,6 +322,9 @@ DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
     "follow-up-assessed": follow_up_assessed,
     "vrr-requested": vrr_requested,
     "vrr-concluded": vrr_concluded,
+    "staff-updated": staff_updated,
+    "finalisation-checked": finalisation_checked,
+    "sampled-check-reviewed": sampled_check_reviewed,
 }
 INSPECTION_TYPES = {
     "response-committed",
@@ -293,7 +332,7 @@ INSPECTION_TYPES = {
     "action-completed",
     "follow-up-assessed",
 }
-# How many events of each type a history holds at most (27 in all): with the small pools of
+# How many events of each type a history holds at most (35 in all): with the small pools of
 # ids above, most types turn up in most histories and meet on the same tracked things.
 MOST = {
     "case-registered": 2,
@@ -313,6 +352,9 @@ MOST = {
     "follow-up-assessed": 2,
     "vrr-requested": 1,
     "vrr-concluded": 2,
+    "staff-updated": 2,
+    "finalisation-checked": 4,
+    "sampled-check-reviewed": 2,
 }
 _COUNTS = st.tuples(*(st.integers(0, most) for most in MOST.values()))
 _WINDOW_STARTS = st.integers(0, LATEST_WINDOW_START)
@@ -689,7 +731,27 @@ EVERY_RULE = [
         outcome="upheld",
         concluded_date="2025-02-21",
     ),
-]
+    ev(
+        "staff-updated",
+        "2025-01-02",
+        staff_id="LM-1",
+        name="A Manager",
+        email="lm1@example.org",
+        role="legal-manager",
+        area="thames-and-chiltern",
+        line_manager="SM-1",
+    ),
+    *(
+        ev("finalisation-checked", f"2025-01-2{n}", urn=urn, checked_by="LM-1",
+           checked_date=f"2025-01-2{n}")
+        for n, urn in enumerate(URNS)
+    ),
+    *(
+        ev("sampled-check-reviewed", "2025-02-05", urn=urn, checked_by="LM-1",
+           checked_date=f"2025-01-2{n}", reviewed_by="SM-1", reviewed_date="2025-02-05")
+        for n, urn in enumerate(URNS)
+    ),
+]  # fmt: skip
 
 
 def test_hand_written_history_opens_every_rule_in_any_order() -> None:
@@ -697,7 +759,7 @@ def test_hand_written_history_opens_every_rule_in_any_order() -> None:
     assert len({(f.source, f.id) for f in in_order}) == len(in_order)
     found, changes = one_at_a_time(in_order)
     assert {d.rule for d in found} == {rule.id for rule in RULES}
-    assert len(RULES) == 9
+    assert len(RULES) == 10
     assert replay(changes) == found
     states = {d.state for d in found}
     assert states == {"open", "met", "met-late", "cancelled"}
