@@ -61,6 +61,14 @@ class RulePackError(ValueError):
         self.problems = problems
 
 
+class _FieldProblem(ValueError):
+    """A problem found while building a rule, in a field other than its due expression."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -257,7 +265,8 @@ def parse_pack(text: str, *, origin: str) -> tuple[Rule, ...]:
             try:
                 rules.append(build_rule(spec, pack.settings))
             except ValueError as error:
-                found.append(f"{origin}: rule {spec.id}: due: {error}")
+                where = error.field if isinstance(error, _FieldProblem) else "due"
+                found.append(f"{origin}: rule {spec.id}: {where}: {error}")
         problems += found
     if problems:
         raise RulePackError(problems)
@@ -296,9 +305,12 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
 def _sample(found: SampleFields | None, settings: Mapping[str, SettingSpec]) -> SampleSpec | None:
     if found is None:
         return None
-    percent = _number(str(found.percent), settings)
+    try:
+        percent = _number(str(found.percent), settings)
+    except ValueError as error:
+        raise _FieldProblem("sample.percent", str(error)) from None
     if not 0 < percent <= 100:
-        raise ValueError(f"sample percent must be 1 to 100, not {percent}")
+        raise _FieldProblem("sample.percent", f"must be 1 to 100, not {percent}")
     return SampleSpec(percent, found.month, tuple(found.item))
 
 
