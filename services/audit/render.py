@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -189,8 +190,20 @@ def html(report: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["day"] = _long_date
     template = env.get_template("report.html.j2")
     return template.render(report=report, chain_sentence=chain_sentence(report["chain"]))
+
+
+def _long_date(value: str | None) -> str:
+    """'2018-03-31' as '31 March 2018', for readers who do not write dates as ISO."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return f"{day.day} {day:%B %Y}"
 
 
 def _person(staff_id: str, name: str | None) -> str:

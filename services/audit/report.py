@@ -219,7 +219,8 @@ def describe(entity: str, action: str, detail: dict[str, Any]) -> str:
         notes = f" ({data['notes']})" if data.get("notes") else ""
         return f"Follow-up rating: {data.get('rating')} on {data.get('assessed_date')}{notes}"
     if entity == "recommendation":
-        return f"{str(data.get('kind', 'recommendation')).capitalize()} {action}"
+        kind = str(data.get("kind", "recommendation")).replace("-", " ")
+        return f"{kind.capitalize()} {action}"
     if action == "evidence-recorded":
         return f"Evidence recorded ({data.get('recorded_date')}): {data.get('evidence')}"
     if action == "completed":
