@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
 from schemas.db import dialect_of
+from schemas.tables import utcnow
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
@@ -69,7 +70,8 @@ async def apply_events(
 ) -> BatchOutcome:
     """Record, dedupe and apply events inside the caller's transaction."""
     facts = [fact_from_event(e) for e in events]
-    fresh = await store.record_received(session=session, facts=facts)
+    now = utcnow()  # one timestamp for every row the batch writes
+    fresh = await store.record_received(session=session, facts=facts, now=now)
     outcome = BatchOutcome(received=len(fresh), duplicates=len(facts) - len(fresh))
     if not fresh:
         return outcome
@@ -79,7 +81,7 @@ async def apply_events(
     await store.upsert_cases(
         session=session, facts=[f for f in fresh if f.type == "case-registered"]
     )
-    await _save(session, ledger, outcome.changes)
+    await _save(session, ledger, outcome.changes, now=now)
     return outcome
 
 
@@ -114,7 +116,7 @@ async def _ledger_for(
     keys: set[TrackKey] = set()
     links: set[LinkKey] = set()
     for fact in facts:
-        for ref in ledger.router.route(fact):
+        for ref in ledger.routes(fact):
             if isinstance(ref, LinkRef):
                 links.add((ref.rule, ref.link))
             else:
@@ -169,15 +171,19 @@ async def _fill(
     ledger.cases = await store.load_cases(session=session, urns=urns)
 
 
-async def _save(session: AsyncSession, ledger: Ledger, changes: Sequence[Change]) -> None:
-    await store.save_tracks(session=session, tracks=[ledger.tracks[k] for k in ledger.touched])
+async def _save(
+    session: AsyncSession, ledger: Ledger, changes: Sequence[Change], *, now: datetime | None = None
+) -> None:
+    await store.save_tracks(
+        session=session, tracks=[ledger.tracks[k] for k in ledger.touched], now=now
+    )
     await store.save_linked(
         session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}
     )
     await store.save_obligations(
-        session=session, drafts=[c.after for c in changes if c.after is not None]
+        session=session, drafts=[c.after for c in changes if c.after is not None], now=now
     )
     await store.delete_obligations(
         session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
     )
-    await store.record_changes(session=session, changes=changes)
+    await store.record_changes(session=session, changes=changes, now=now)

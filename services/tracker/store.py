@@ -5,6 +5,7 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -20,8 +21,6 @@ from schemas.tables import (
     DeadLetter,
     LinkedFacts,
     Obligation,
-    ObligationChange,
-    ReceivedEvent,
     StaffMember,
     Track,
     utcnow,
@@ -30,6 +29,7 @@ from services.audit.trail import AuditRecord, append_audit
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
+from services.tracker import bulk
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -43,31 +43,39 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
-async def record_received(*, session: AsyncSession, facts: Sequence[Fact]) -> list[Fact]:
+_RECEIVED = bulk.Columns.of(
+    "events_received",
+    source="text",
+    event_id="text",
+    type="text",
+    time="timestamptz",
+    payload="json",
+    received_at="timestamptz",
+)
+
+
+async def record_received(
+    *, session: AsyncSession, facts: Sequence[Fact], now: datetime | None = None
+) -> list[Fact]:
     """Store first sightings; return only the facts not seen before (duplicates change nothing)."""
     unique = merge_facts((), facts)
     if not unique:
         return []
-    rows = [
-        {
-            "source": f.source,
-            "event_id": f.id,
-            "type": f.type,
-            "time": f.time,
-            "subject": None,
-            "payload": f.to_json(),
-            "received_at": utcnow(),
-        }
-        for f in unique
-    ]
-    table = ReceivedEvent.__table__.c  # type: ignore[attr-defined]
-    statement = (
-        _insert(session, ReceivedEvent)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(table.source, table.event_id)
+    at = now or utcnow()
+    rows = [(f.source, f.id, f.type, f.time, _dumps(f.to_json()), at) for f in unique]
+    returned = await bulk.insert(
+        session,
+        _RECEIVED,
+        rows,
+        tail="ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
     )
-    fresh = {(s, i) for s, i in (await session.execute(statement, rows)).all()}
+    fresh = {(s, i) for s, i in returned}
     return [f for f in unique if (f.source, f.id) in fresh]
+
+
+def _dumps(value: Any) -> str:
+    # As SQLAlchemy's JSON type writes it (json.dumps, ASCII escapes), so reads see no change.
+    return json.dumps(value)
 
 
 async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
@@ -207,27 +215,36 @@ async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
     return [(rule, key) for rule, key in (await session.execute(statement)).all()]
 
 
-async def save_tracks(*, session: AsyncSession, tracks: Sequence[TrackState]) -> None:
+_TRACKS = bulk.Columns.of(
+    "tracks",
+    rule="text",
+    key="text",
+    urn="text",
+    link="text",
+    refresh_on="date",
+    facts="json",
+    updated_at="timestamptz",
+)
+
+
+async def save_tracks(
+    *, session: AsyncSession, tracks: Sequence[TrackState], now: datetime | None = None
+) -> None:
     if not tracks:
         return
+    at = now or utcnow()
     rows = [
-        {
-            "rule": t.rule,
-            "key": t.key,
-            "urn": t.urn,
-            "link": t.link,
-            "refresh_on": t.refresh_on,
-            "facts": [f.to_json() for f in t.facts],
-            "updated_at": utcnow(),
-        }
+        (t.rule, t.key, t.urn, t.link, t.refresh_on, _dumps([f.to_json() for f in t.facts]), at)
         for t in tracks
     ]
-    statement = _insert(session, Track)
-    statement = statement.on_conflict_do_update(
-        index_elements=["rule", "key"],
-        set_={name: statement.excluded[name] for name in rows[0] if name not in ("rule", "key")},
-    )
-    await session.execute(statement, rows)
+    await bulk.insert(session, _TRACKS, rows, tail=_upsert_tail(_TRACKS, ("rule", "key")))
+
+
+def _upsert_tail(columns: bulk.Columns, key: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
+    """ON CONFLICT (key) DO UPDATE every other column but `keep` to the new row's value."""
+    updated = [n for n in columns.names if n not in key and n not in keep]
+    sets = ", ".join(f'"{n}" = excluded."{n}"' for n in updated)
+    return f"ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in key)}) DO UPDATE SET {sets}"
 
 
 async def load_linked(
@@ -264,27 +281,46 @@ async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequenc
     await session.execute(statement, rows)
 
 
-async def record_changes(*, session: AsyncSession, changes: Sequence[Change]) -> None:
-    """The obligation's history: what changed, from what to what, and which events did it."""
+_CHANGES = bulk.Columns.of(
+    "obligation_changes",
+    obligation_id="text",
+    kind="text",
+    due_before="date",
+    due_after="date",
+    state_before="text",
+    state_after="text",
+    closed_on="date",
+    caused_by="text",
+    recorded_at="timestamptz",
+)
+
+
+async def record_changes(
+    *, session: AsyncSession, changes: Sequence[Change], now: datetime | None = None
+) -> None:
+    """The obligation's history: what changed, from what to what, and which events did it.
+
+    Every change of the batch goes to the audit trail in one append, the batch's last
+    statement: on PostgreSQL that append holds the chain's lock until commit."""
     if not changes:
         return
-    now = utcnow()
+    at = now or utcnow()
     rows = [
-        {
-            "obligation_id": c.obligation_id,
-            "kind": c.kind,
-            "due_before": c.before.due if c.before else None,
-            "due_after": c.after.due if c.after else None,
-            "state_before": c.before.state if c.before else None,
-            "state_after": c.after.state if c.after else None,
-            "closed_on": c.after.closed_on if c.after else None,
-            "caused_by": " ".join(c.cause),
-            "recorded_at": now,
-        }
+        (
+            c.obligation_id,
+            c.kind,
+            c.before.due if c.before else None,
+            c.after.due if c.after else None,
+            c.before.state if c.before else None,
+            c.after.state if c.after else None,
+            c.after.closed_on if c.after else None,
+            " ".join(c.cause),
+            at,
+        )
         for c in changes
     ]
-    await session.execute(_insert(session, ObligationChange), rows)
-    await append_audit(session=session, records=[_audited(c) for c in changes], at=now)
+    await bulk.insert(session, _CHANGES, rows)
+    await append_audit(session=session, records=[_audited(c) for c in changes], at=at)
 
 
 def _audited(change: Change) -> AuditRecord:
@@ -305,19 +341,51 @@ def _audited(change: Change) -> AuditRecord:
     )
 
 
-async def save_obligations(*, session: AsyncSession, drafts: Sequence[ObligationDraft]) -> None:
+_OBLIGATIONS = bulk.Columns.of(
+    "obligations",
+    id="text",
+    rule="text",
+    key="text",
+    urn="text",
+    owner="text",
+    area="text",
+    opened_by="text",
+    due="date",
+    state="text",
+    closed_on="date",
+    explanation="text",
+    created_at="timestamptz",
+    updated_at="timestamptz",
+)
+
+
+async def save_obligations(
+    *, session: AsyncSession, drafts: Sequence[ObligationDraft], now: datetime | None = None
+) -> None:
+    """Insert or update; `updated_at` is set on every write, `created_at` only on the first."""
     if not drafts:
         return
-    now = utcnow()
-    rows = [{**_draft_columns(d), "created_at": now, "updated_at": now} for d in drafts]
-    statement = _insert(session, Obligation)
-    statement = statement.on_conflict_do_update(
-        index_elements=["id"],
-        set_={
-            name: statement.excluded[name] for name in rows[0] if name not in ("id", "created_at")
-        },
-    )
-    await session.execute(statement, rows)
+    at = now or utcnow()
+    rows = [
+        (
+            d.id,
+            d.rule,
+            d.key,
+            d.urn,
+            d.owner,
+            d.area,
+            d.opened_by,
+            d.due,
+            d.state,
+            d.closed_on,
+            d.explanation,
+            at,
+            at,
+        )
+        for d in drafts
+    ]
+    tail = _upsert_tail(_OBLIGATIONS, ("id",), keep=("created_at",))
+    await bulk.insert(session, _OBLIGATIONS, rows, tail=tail)
 
 
 async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:
@@ -345,19 +413,3 @@ def to_draft(row: Any) -> ObligationDraft:
         closed_on=row.closed_on,
         explanation=row.explanation,
     )
-
-
-def _draft_columns(draft: ObligationDraft) -> dict[str, str | date | datetime | None]:
-    return {
-        "id": draft.id,
-        "rule": draft.rule,
-        "key": draft.key,
-        "urn": draft.urn,
-        "owner": draft.owner,
-        "area": draft.area,
-        "opened_by": draft.opened_by,
-        "due": draft.due,
-        "state": draft.state,
-        "closed_on": draft.closed_on,
-        "explanation": draft.explanation,
-    }
