@@ -16,7 +16,7 @@ from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import locks, store
+from services.tracker import cache, locks, store
 from services.tracker.intake import decode_entries
 
 
@@ -39,11 +39,17 @@ async def apply_entries(
     """One transaction per batch: the events' effects and the batch's dead letters commit
     together, and the caller acknowledges the entries only after that."""
     decoded = decode_entries(entries)
-    async with sessions() as session, session.begin():
-        outcome = await apply_events(
-            session=session, events=decoded.events, rules=rules, calendar=calendar, today=today
-        )
-        await store.add_dead_letters(session=session, letters=decoded.dead)
+    async with sessions() as session:
+        async with session.begin():
+            outcome = await apply_events(
+                session=session,
+                events=decoded.events,
+                rules=rules,
+                calendar=calendar,
+                today=today,
+            )
+            await store.add_dead_letters(session=session, letters=decoded.dead)
+        cache.committed(session)
     outcome.dead_letters = len(decoded.dead)
     return outcome
 
@@ -93,18 +99,21 @@ async def refresh_tracks(
     today: date,
 ) -> list[Change]:
     """Let time pass: open the obligations of recurring periods that have begun by `today`."""
-    async with sessions() as session, session.begin():
-        keys = await store.refresh_keys(session=session, today=today)
-        if not keys:
-            return []
-        ledger = Ledger(rules, calendar)
-        # Locked like a batch: a worker applying events to the same track must not interleave.
-        tracks = await _load_locked(
-            session, keys=keys, held={f"t:{rule}:{key}" for rule, key in keys}
-        )
-        await _fill(session, ledger, tracks, links=set())
-        changes = ledger.refresh(today=today)
-        await _save(session, ledger, changes)
+    async with sessions() as session:
+        async with session.begin():
+            keys = await store.refresh_keys(session=session, today=today)
+            if not keys:
+                return []
+            ledger = Ledger(rules, calendar)
+            # Locked like a batch: a worker applying events to the same track must not
+            # interleave.
+            tracks = await _load_locked(
+                session, keys=keys, held={f"t:{rule}:{key}" for rule, key in keys}
+            )
+            await _fill(session, ledger, tracks, links=set())
+            changes = ledger.refresh(today=today)
+            await _save(session, ledger, changes)
+        cache.committed(session)
     return changes
 
 

@@ -5,8 +5,8 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from services.audit.trail import AuditRecord, append_audit
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
-from services.tracker import bulk
+from services.tracker import bulk, cache
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -62,7 +62,8 @@ async def record_received(
     if not unique:
         return []
     at = now or utcnow()
-    rows = [(f.source, f.id, f.type, f.time, _dumps(f.to_json()), at) for f in unique]
+    book = cache.texts_of(session)
+    rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in unique]
     returned = await bulk.insert(
         session,
         _RECEIVED,
@@ -71,11 +72,6 @@ async def record_received(
     )
     fresh = {(s, i) for s, i in returned}
     return [f for f in unique if (f.source, f.id) in fresh]
-
-
-def _dumps(value: Any) -> str:
-    # As SQLAlchemy's JSON type writes it (json.dumps, ASCII escapes), so reads see no change.
-    return json.dumps(value)
 
 
 async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
@@ -172,7 +168,8 @@ async def load_tracks(
     links: Collection[LinkKey] = (),
 ) -> list[TrackState]:
     """Tracks by key, every track of these cases, and every track reached through these links,
-    each with its obligations."""
+    each with its obligations: from this process's cache when the database holds the write it
+    remembers (the version matches), else read and parsed."""
     wanted = []
     if keys:
         wanted.append(tuple_(col(Track.rule), col(Track.key)).in_(list(keys)))
@@ -183,21 +180,34 @@ async def load_tracks(
     if not wanted:
         return []
     # Core rows, not ORM objects: no identity map or instance state per row on the hot path.
-    table: Any = Track.__table__  # type: ignore[attr-defined]
-    rows = (await session.execute(select(table).where(or_(*wanted)))).all()
-    tracks = {
-        (t.rule, t.key): TrackState(
-            rule=t.rule,
-            key=t.key,
-            urn=t.urn,
-            link=t.link,
-            facts=tuple(Fact.from_json(raw) for raw in t.facts),
-            refresh_on=t.refresh_on,
+    c: Any = Track.__table__.c  # type: ignore[attr-defined]
+    rows = (
+        await session.execute(
+            select(c.rule, c.key, c.urn, c.link, c.refresh_on, c.version).where(or_(*wanted))
         )
-        for t in rows
-    }
-    for row in await _obligations_of(session, list(tracks)):
-        tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
+    ).all()
+    remembered, book = cache.cache_of(session), cache.texts_of(session)
+    tracks: dict[TrackKey, TrackState] = {}
+    missing: list[TrackKey] = []
+    for t in rows:
+        key = (t.rule, t.key)
+        hit = remembered.take(key, t.version)
+        if hit is None:
+            missing.append(key)
+            tracks[key] = TrackState(rule=t.rule, key=t.key)
+            continue
+        tracks[key] = hit.state
+        book.update(hit.texts)
+    if missing:
+        statement = select(c.rule, c.key, c.urn, c.link, c.refresh_on, c.facts).where(
+            tuple_(c.rule, c.key).in_(missing)
+        )
+        for t in await session.execute(statement):
+            state = tracks[(t.rule, t.key)]
+            state.urn, state.link, state.refresh_on = t.urn, t.link, t.refresh_on
+            state.facts = tuple(Fact.from_json(raw) for raw in t.facts)
+        for row in await _obligations_of(session, missing):
+            tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
     return list(tracks.values())
 
 
@@ -224,20 +234,27 @@ _TRACKS = bulk.Columns.of(
     refresh_on="date",
     facts="json",
     updated_at="timestamptz",
+    version="bigint",
 )
 
 
 async def save_tracks(
     *, session: AsyncSession, tracks: Sequence[TrackState], now: datetime | None = None
 ) -> None:
+    """Upsert, each with a new version; the cache keeps them once the transaction commits."""
     if not tracks:
         return
-    at = now or utcnow()
-    rows = [
-        (t.rule, t.key, t.urn, t.link, t.refresh_on, _dumps([f.to_json() for f in t.facts]), at)
-        for t in tracks
-    ]
+    at, version, book = now or utcnow(), cache.new_version(), cache.texts_of(session)
+    rows, writes = [], []
+    for t in tracks:
+        texts = {(f.source, f.id): cache.text_of(f, book) for f in t.facts}
+        facts = f"[{', '.join(texts.values())}]"
+        rows.append((t.rule, t.key, t.urn, t.link, t.refresh_on, facts, at, version))
+        # A copy: the ledger that holds `t` may still change it, or its transaction roll back.
+        copy = replace(t, obligations=dict(t.obligations))
+        writes.append(cache.Written(version, copy, texts))
     await bulk.insert(session, _TRACKS, rows, tail=_upsert_tail(_TRACKS, ("rule", "key")))
+    cache.written(session, writes)
 
 
 def _upsert_tail(columns: bulk.Columns, key: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
