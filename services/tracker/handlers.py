@@ -85,7 +85,7 @@ async def apply_events(
     ledger = await _ledger_for(session, rules, calendar, fresh)
     outcome.changes = ledger.apply(fresh, today=today)
     await store.upsert_cases(
-        session=session, facts=[f for f in fresh if f.type == "case-registered"]
+        session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
     await _save(session, ledger, outcome.changes, now=now)
     return outcome

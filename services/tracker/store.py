@@ -74,25 +74,38 @@ async def record_received(
     return [f for f in unique if (f.source, f.id) in fresh]
 
 
-async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
+_CASES = bulk.Columns.of(
+    "cases",
+    urn="text",
+    area="text",
+    unit="text",
+    owner="text",
+    event_time="timestamptz",
+    event_source="text",
+    event_id="text",
+    updated_at="timestamptz",
+)
+
+
+async def upsert_cases(
+    *, session: AsyncSession, facts: Iterable[Fact], now: datetime | None = None
+) -> set[str]:
     """Apply case-registered facts, the later `time` standing; return the URNs that changed."""
     latest = _latest_by(facts, "urn")
     if not latest:
         return set()
+    at = now or utcnow()
     rows = [
-        {
-            "urn": urn,
-            "area": f.data["area"],
-            "unit": f.data["unit"],
-            "owner": f.data["owner"],
-            "event_time": f.time,
-            "event_source": f.source,
-            "event_id": f.id,
-            "updated_at": utcnow(),
-        }
+        (urn, f.data["area"], f.data["unit"], f.data["owner"], f.time, f.source, f.id, at)
         for urn, f in latest.items()
     ]
-    return set(await _upsert_later(session, Case, rows, "urn"))
+    # Only a later event replaces the row: (time, source, id) compared as one value.
+    tail = (
+        f"{_upsert_tail(_CASES, ('urn',))} WHERE (cases.event_time, cases.event_source, "
+        "cases.event_id) < (excluded.event_time, excluded.event_source, excluded.event_id) "
+        "RETURNING urn"
+    )
+    return {row[0] for row in await bulk.insert(session, _CASES, rows, tail=tail)}
 
 
 async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
@@ -147,7 +160,8 @@ def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
 async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[str, CaseInfo]:
     if not urns:
         return {}
-    result = await session.execute(select(Case).where(col(Case.urn).in_(urns)))
+    table: Any = Case.__table__  # type: ignore[attr-defined]
+    result = await session.execute(select(table).where(table.c.urn.in_(list(urns))))
     return {
         c.urn: CaseInfo(
             urn=c.urn,
@@ -156,7 +170,7 @@ async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[st
             owner=c.owner,
             order=(c.event_time, c.event_source, c.event_id),
         )
-        for c in result.scalars()
+        for c in result
     }
 
 
