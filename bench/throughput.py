@@ -24,6 +24,9 @@ and prints its hotspots; the throughput of a sampled run is not comparable. `--p
 instead calls services.tracker.handlers.apply_entries on N pre-built entries (batches of 500)
 on fresh databases: once timing every SQL statement, once under cProfile.
 
+`--repeat N` measures each database N times (baseline then followup each time, the databases
+alternating) and prints the median rate and ratio: on a shared machine one run can be far off.
+
 Results and how to read them: BENCHMARKS.md, "Throughput (issue 4)".
 """
 
@@ -52,6 +55,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import asyncpg
@@ -608,8 +612,8 @@ async def bench(args: argparse.Namespace) -> list[Result]:
     run = uuid.uuid4().hex[:8]
     try:
         kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-        for kind in kinds:
-            base_ns, ns = f"bench-{run}-{kind}-base", f"bench-{run}-{kind}"
+        for kind, attempt in [(k, n) for n in range(args.repeat) for k in kinds]:
+            base_ns, ns = f"bench-{run}-{kind}-{attempt}-base", f"bench-{run}-{kind}-{attempt}"
             try:
                 baseline = await run_baseline(redis_client, payloads, base_ns, args.mode)
                 with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -638,6 +642,13 @@ async def bench(args: argparse.Namespace) -> list[Result]:
     finally:
         await redis_client.aclose()
     print(f"load average at the end {_load()}")
+    if args.repeat > 1:
+        for kind in kinds:
+            ratios = sorted(r.ratio for r in results if r.database == kind)
+            rates = sorted(r.followup.rate for r in results if r.database == kind)
+            print(f"{kind} over {len(ratios)} runs: median followup {median(rates):,.0f} "
+                  f"events/s, median ratio {median(ratios):.2f} (ratios {ratios[0]:.2f} to "
+                  f"{ratios[-1]:.2f})")  # fmt: skip
     return results
 
 
@@ -672,6 +683,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=("subprocess", "inprocess"), default="subprocess")
     parser.add_argument("--publish", choices=("raw", "validated"), default="raw")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each database N times, alternating"
+    )
     parser.add_argument(
         "--backlog", action="store_true", help="publish first, then time the consumer alone"
     )

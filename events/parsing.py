@@ -67,9 +67,7 @@ def _decode(raw: object) -> dict[str, Any]:
 
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(
-            text, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_bounded
-        )
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise EventRejected(None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
@@ -92,6 +90,13 @@ def _bounded(text: str) -> int:
     if value.bit_length() > MAX_INT_BITS:
         raise ValueError(f"integer of {len(text)} digits is too large")
     return value
+
+
+# Built once: json.loads with hooks builds a decoder (and its scanner) on every call, which cost
+# as much as the decoding on the consumer's hot path.
+_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_float=_finite, parse_int=_bounded
+)
 
 
 def _json_kind(value: object) -> str:

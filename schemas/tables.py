@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from schemas.types import AwareDateTime
@@ -82,6 +82,9 @@ class Track(SQLModel, table=True):
     refresh_on: date | None = Field(default=None, index=True)
     facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _stamp(default_factory=utcnow)
+    # A token new with every write (random, never reused): a consumer holding the facts and
+    # obligations of that write in memory need not read them back (services/tracker/cache.py).
+    version: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class LinkedFacts(SQLModel, table=True):

@@ -79,11 +79,10 @@ async def project(
     *,
     session: AsyncSession,
     facts: Sequence[Fact],
-    changes: Sequence[object] = (),
     at: datetime | None = None,
 ) -> None:
-    """Record these newly accepted facts (in the caller's transaction). `changes` (the batch's
-    obligation changes) are audited by the tracker itself and not needed here."""
+    """Record these newly accepted facts in the caller's transaction; obligation changes are
+    audited by the tracker itself."""
     mine = sorted((f for f in facts if f.type in TYPES), key=lambda f: f.order)
     if not mine:
         return

@@ -16,6 +16,7 @@ from services.rules.calendar import Calendar
 from services.rules.engine import (
     LinkRef,
     Router,
+    TrackRef,
     derive,
     diff,
     link_of,
@@ -53,6 +54,15 @@ class Ledger:
         self.cases: dict[str, CaseInfo] = {}
         self.touched: set[TrackKey] = set()  # tracks to save
         self.touched_links: set[LinkKey] = set()
+        # Each fact is routed once per batch: the tracker asks first, to know what to load.
+        self._routes: dict[Fact, list[TrackRef | LinkRef]] = {}
+
+    def routes(self, fact: Fact) -> list[TrackRef | LinkRef]:
+        """Which tracks and links this fact reaches (Router.route, remembered)."""
+        found = self._routes.get(fact)
+        if found is None:
+            found = self._routes[fact] = self.router.route(fact)
+        return found
 
     def hold(self, tracks: Iterable[TrackState]) -> None:
         """Take these tracks (loaded from storage) into the state."""
@@ -61,25 +71,31 @@ class Ledger:
     def apply(self, facts: Iterable[Fact], *, today: date) -> list[Change]:
         """Add accepted facts and return every obligation change they cause."""
         causes: dict[TrackKey, list[str]] = defaultdict(list)
+        index = _Index(self.tracks)
         for fact in facts:
             label = f"{fact.source}#{fact.id}"
             if fact.type == "case-registered" and self._register(fact):
                 # A case registered (or reassigned) after its obligations were opened gives
                 # them their owner and area.
-                for key in self._keys(urn=fact.data["urn"]):
+                for key in index.of_urn(fact.data["urn"]):
                     causes[key].append(label)
-            for ref in self.router.route(fact):
+            for ref in self.routes(fact):
                 if isinstance(ref, LinkRef):
                     self._link(ref, fact)
-                    for key in self._keys(link=(ref.rule, ref.link)):
+                    for key in index.of_link((ref.rule, ref.link)):
                         causes[key].append(label)
                     continue
-                track = self.tracks.setdefault(
-                    (ref.rule, ref.key), TrackState(ref.rule, ref.key, ref.urn)
-                )
+                key = (ref.rule, ref.key)
+                track = self.tracks.get(key)
+                if track is None:
+                    track = self.tracks[key] = TrackState(ref.rule, ref.key, ref.urn)
+                    index.add(key, track)
                 track.facts = merge_facts(track.facts, [fact])
-                track.urn = track_urn(self._by_id.get(ref.rule), track.facts)
-                causes[(ref.rule, ref.key)].append(label)
+                urn = track_urn(self._by_id.get(ref.rule), track.facts)
+                if urn != track.urn:
+                    index.moved(key, track.urn, urn)
+                    track.urn = urn
+                causes[key].append(label)
         return self._rederive(causes, today)
 
     def refresh(self, *, today: date) -> list[Change]:
@@ -110,13 +126,6 @@ class Ledger:
         self.linked[key] = merge_facts(self.linked.get(key, ()), [fact])
         self.touched_links.add(key)
 
-    def _keys(self, *, urn: str | None = None, link: LinkKey | None = None) -> list[TrackKey]:
-        return [
-            k
-            for k, t in self.tracks.items()
-            if (urn is None or t.urn == urn) and (link is None or (t.rule, t.link) == link)
-        ]
-
     def _rederive(self, causes: Mapping[TrackKey, list[str]], today: date) -> list[Change]:
         changes: list[Change] = []
         for key, cause in causes.items():
@@ -144,3 +153,32 @@ class Ledger:
             track.link, track.refresh_on = derived.link, derived.refresh_on
             self.touched.add(key)
         return changes
+
+
+class _Index:
+    """The held tracks by URN and by link, for the facts that reach every track of a case or
+    of a link (a scan of all held tracks per such fact cost more than the rest of a batch).
+    Keys come back in the order the tracks were taken in, as a scan would give them."""
+
+    def __init__(self, tracks: Mapping[TrackKey, TrackState]) -> None:
+        self.position: dict[TrackKey, int] = {}
+        self.by_urn: dict[str | None, set[TrackKey]] = defaultdict(set)
+        self.by_link: dict[LinkKey, set[TrackKey]] = defaultdict(set)
+        for key, track in tracks.items():
+            self.add(key, track)
+
+    def add(self, key: TrackKey, track: TrackState) -> None:
+        self.position[key] = len(self.position)
+        self.by_urn[track.urn].add(key)
+        # A track's link changes only when it is re-derived, after every fact is in.
+        self.by_link[(track.rule, track.link or "")].add(key)
+
+    def moved(self, key: TrackKey, old: str | None, new: str | None) -> None:
+        self.by_urn[old].discard(key)
+        self.by_urn[new].add(key)
+
+    def of_urn(self, urn: str) -> list[TrackKey]:
+        return sorted(self.by_urn.get(urn, ()), key=self.position.__getitem__)
+
+    def of_link(self, link: LinkKey) -> list[TrackKey]:
+        return sorted(self.by_link.get(link, ()), key=self.position.__getitem__)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
 from schemas.db import dialect_of
+from schemas.tables import utcnow
 from services.audit import followup
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import locks, store
+from services.tracker import cache, locks, store
 from services.tracker.intake import decode_entries
 
 
@@ -39,11 +40,17 @@ async def apply_entries(
     """One transaction per batch: the events' effects and the batch's dead letters commit
     together, and the caller acknowledges the entries only after that."""
     decoded = decode_entries(entries)
-    async with sessions() as session, session.begin():
-        outcome = await apply_events(
-            session=session, events=decoded.events, rules=rules, calendar=calendar, today=today
-        )
-        await store.add_dead_letters(session=session, letters=decoded.dead)
+    async with sessions() as session:
+        async with session.begin():
+            outcome = await apply_events(
+                session=session,
+                events=decoded.events,
+                rules=rules,
+                calendar=calendar,
+                today=today,
+            )
+            await store.add_dead_letters(session=session, letters=decoded.dead)
+        cache.committed(session)
     outcome.dead_letters = len(decoded.dead)
     return outcome
 
@@ -70,7 +77,8 @@ async def apply_events(
 ) -> BatchOutcome:
     """Record, dedupe and apply events inside the caller's transaction."""
     facts = [fact_from_event(e) for e in events]
-    fresh = await store.record_received(session=session, facts=facts)
+    now = utcnow()  # one timestamp for every row the batch writes
+    fresh = await store.record_received(session=session, facts=facts, now=now)
     outcome = BatchOutcome(received=len(fresh), duplicates=len(facts) - len(fresh))
     if not fresh:
         return outcome
@@ -78,10 +86,10 @@ async def apply_events(
     ledger = await _ledger_for(session, rules, calendar, fresh)
     outcome.changes = ledger.apply(fresh, today=today)
     await store.upsert_cases(
-        session=session, facts=[f for f in fresh if f.type == "case-registered"]
+        session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
-    await _save(session, ledger, outcome.changes)
-    await followup.project(session=session, facts=fresh, changes=outcome.changes)
+    await _save(session, ledger, outcome.changes, now=now)
+    await followup.project(session=session, facts=fresh, at=now)
     return outcome
 
 
@@ -93,18 +101,21 @@ async def refresh_tracks(
     today: date,
 ) -> list[Change]:
     """Let time pass: open the obligations of recurring periods that have begun by `today`."""
-    async with sessions() as session, session.begin():
-        keys = await store.refresh_keys(session=session, today=today)
-        if not keys:
-            return []
-        ledger = Ledger(rules, calendar)
-        # Locked like a batch: a worker applying events to the same track must not interleave.
-        tracks = await _load_locked(
-            session, keys=keys, held={f"t:{rule}:{key}" for rule, key in keys}
-        )
-        await _fill(session, ledger, tracks, links=set())
-        changes = ledger.refresh(today=today)
-        await _save(session, ledger, changes)
+    async with sessions() as session:
+        async with session.begin():
+            keys = await store.refresh_keys(session=session, today=today)
+            if not keys:
+                return []
+            ledger = Ledger(rules, calendar)
+            # Locked like a batch: a worker applying events to the same track must not
+            # interleave.
+            tracks = await _load_locked(
+                session, keys=keys, held={f"t:{rule}:{key}" for rule, key in keys}
+            )
+            await _fill(session, ledger, tracks, links=set())
+            changes = ledger.refresh(today=today)
+            await _save(session, ledger, changes)
+        cache.committed(session)
     return changes
 
 
@@ -116,7 +127,7 @@ async def _ledger_for(
     keys: set[TrackKey] = set()
     links: set[LinkKey] = set()
     for fact in facts:
-        for ref in ledger.router.route(fact):
+        for ref in ledger.routes(fact):
             if isinstance(ref, LinkRef):
                 links.add((ref.rule, ref.link))
             else:
@@ -171,15 +182,19 @@ async def _fill(
     ledger.cases = await store.load_cases(session=session, urns=urns)
 
 
-async def _save(session: AsyncSession, ledger: Ledger, changes: Sequence[Change]) -> None:
-    await store.save_tracks(session=session, tracks=[ledger.tracks[k] for k in ledger.touched])
+async def _save(
+    session: AsyncSession, ledger: Ledger, changes: Sequence[Change], *, now: datetime | None = None
+) -> None:
+    await store.save_tracks(
+        session=session, tracks=[ledger.tracks[k] for k in ledger.touched], now=now
+    )
     await store.save_linked(
         session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}
     )
     await store.save_obligations(
-        session=session, drafts=[c.after for c in changes if c.after is not None]
+        session=session, drafts=[c.after for c in changes if c.after is not None], now=now
     )
     await store.delete_obligations(
         session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
     )
-    await store.record_changes(session=session, changes=changes)
+    await store.record_changes(session=session, changes=changes, now=now)

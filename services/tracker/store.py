@@ -6,6 +6,7 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -20,8 +21,6 @@ from schemas.tables import (
     DeadLetter,
     LinkedFacts,
     Obligation,
-    ObligationChange,
-    ReceivedEvent,
     StaffMember,
     Track,
     utcnow,
@@ -30,6 +29,7 @@ from services.audit.trail import AuditRecord, append_audit
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
+from services.tracker import bulk, cache
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -43,52 +43,69 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
-async def record_received(*, session: AsyncSession, facts: Sequence[Fact]) -> list[Fact]:
+_RECEIVED = bulk.Columns.of(
+    "events_received",
+    source="text",
+    event_id="text",
+    type="text",
+    time="timestamptz",
+    payload="json",
+    received_at="timestamptz",
+)
+
+
+async def record_received(
+    *, session: AsyncSession, facts: Sequence[Fact], now: datetime | None = None
+) -> list[Fact]:
     """Store first sightings; return only the facts not seen before (duplicates change nothing)."""
     unique = merge_facts((), facts)
     if not unique:
         return []
-    rows = [
-        {
-            "source": f.source,
-            "event_id": f.id,
-            "type": f.type,
-            "time": f.time,
-            "subject": None,
-            "payload": f.to_json(),
-            "received_at": utcnow(),
-        }
-        for f in unique
-    ]
-    table = ReceivedEvent.__table__.c  # type: ignore[attr-defined]
-    statement = (
-        _insert(session, ReceivedEvent)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(table.source, table.event_id)
+    at = now or utcnow()
+    book = cache.texts_of(session)
+    rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in unique]
+    returned = await bulk.insert(
+        session,
+        _RECEIVED,
+        rows,
+        tail="ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
     )
-    fresh = {(s, i) for s, i in (await session.execute(statement, rows)).all()}
+    fresh = {(s, i) for s, i in returned}
     return [f for f in unique if (f.source, f.id) in fresh]
 
 
-async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
+_CASES = bulk.Columns.of(
+    "cases",
+    urn="text",
+    area="text",
+    unit="text",
+    owner="text",
+    event_time="timestamptz",
+    event_source="text",
+    event_id="text",
+    updated_at="timestamptz",
+)
+
+
+async def upsert_cases(
+    *, session: AsyncSession, facts: Iterable[Fact], now: datetime | None = None
+) -> set[str]:
     """Apply case-registered facts, the later `time` standing; return the URNs that changed."""
     latest = _latest_by(facts, "urn")
     if not latest:
         return set()
+    at = now or utcnow()
     rows = [
-        {
-            "urn": urn,
-            "area": f.data["area"],
-            "unit": f.data["unit"],
-            "owner": f.data["owner"],
-            "event_time": f.time,
-            "event_source": f.source,
-            "event_id": f.id,
-            "updated_at": utcnow(),
-        }
+        (urn, f.data["area"], f.data["unit"], f.data["owner"], f.time, f.source, f.id, at)
         for urn, f in latest.items()
     ]
-    return set(await _upsert_later(session, Case, rows, "urn"))
+    # Only a later event replaces the row: (time, source, id) compared as one value.
+    tail = (
+        f"{_upsert_tail(_CASES, ('urn',))} WHERE (cases.event_time, cases.event_source, "
+        "cases.event_id) < (excluded.event_time, excluded.event_source, excluded.event_id) "
+        "RETURNING urn"
+    )
+    return {row[0] for row in await bulk.insert(session, _CASES, rows, tail=tail)}
 
 
 async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
@@ -143,7 +160,8 @@ def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
 async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[str, CaseInfo]:
     if not urns:
         return {}
-    result = await session.execute(select(Case).where(col(Case.urn).in_(urns)))
+    table: Any = Case.__table__  # type: ignore[attr-defined]
+    result = await session.execute(select(table).where(table.c.urn.in_(list(urns))))
     return {
         c.urn: CaseInfo(
             urn=c.urn,
@@ -152,7 +170,7 @@ async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[st
             owner=c.owner,
             order=(c.event_time, c.event_source, c.event_id),
         )
-        for c in result.scalars()
+        for c in result
     }
 
 
@@ -164,7 +182,8 @@ async def load_tracks(
     links: Collection[LinkKey] = (),
 ) -> list[TrackState]:
     """Tracks by key, every track of these cases, and every track reached through these links,
-    each with its obligations."""
+    each with its obligations: from this process's cache when the database holds the write it
+    remembers (the version matches), else read and parsed."""
     wanted = []
     if keys:
         wanted.append(tuple_(col(Track.rule), col(Track.key)).in_(list(keys)))
@@ -175,21 +194,34 @@ async def load_tracks(
     if not wanted:
         return []
     # Core rows, not ORM objects: no identity map or instance state per row on the hot path.
-    table: Any = Track.__table__  # type: ignore[attr-defined]
-    rows = (await session.execute(select(table).where(or_(*wanted)))).all()
-    tracks = {
-        (t.rule, t.key): TrackState(
-            rule=t.rule,
-            key=t.key,
-            urn=t.urn,
-            link=t.link,
-            facts=tuple(Fact.from_json(raw) for raw in t.facts),
-            refresh_on=t.refresh_on,
+    c: Any = Track.__table__.c  # type: ignore[attr-defined]
+    rows = (
+        await session.execute(
+            select(c.rule, c.key, c.urn, c.link, c.refresh_on, c.version).where(or_(*wanted))
         )
-        for t in rows
-    }
-    for row in await _obligations_of(session, list(tracks)):
-        tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
+    ).all()
+    remembered, book = cache.cache_of(session), cache.texts_of(session)
+    tracks: dict[TrackKey, TrackState] = {}
+    missing: list[TrackKey] = []
+    for t in rows:
+        key = (t.rule, t.key)
+        hit = remembered.take(key, t.version)
+        if hit is None:
+            missing.append(key)
+            tracks[key] = TrackState(rule=t.rule, key=t.key)
+            continue
+        tracks[key] = hit.state
+        book.update(hit.texts)
+    if missing:
+        statement = select(c.rule, c.key, c.urn, c.link, c.refresh_on, c.facts).where(
+            tuple_(c.rule, c.key).in_(missing)
+        )
+        for t in await session.execute(statement):
+            state = tracks[(t.rule, t.key)]
+            state.urn, state.link, state.refresh_on = t.urn, t.link, t.refresh_on
+            state.facts = tuple(Fact.from_json(raw) for raw in t.facts)
+        for row in await _obligations_of(session, missing):
+            tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
     return list(tracks.values())
 
 
@@ -207,27 +239,43 @@ async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
     return [(rule, key) for rule, key in (await session.execute(statement)).all()]
 
 
-async def save_tracks(*, session: AsyncSession, tracks: Sequence[TrackState]) -> None:
+_TRACKS = bulk.Columns.of(
+    "tracks",
+    rule="text",
+    key="text",
+    urn="text",
+    link="text",
+    refresh_on="date",
+    facts="json",
+    updated_at="timestamptz",
+    version="bigint",
+)
+
+
+async def save_tracks(
+    *, session: AsyncSession, tracks: Sequence[TrackState], now: datetime | None = None
+) -> None:
+    """Upsert, each with a new version; the cache keeps them once the transaction commits."""
     if not tracks:
         return
-    rows = [
-        {
-            "rule": t.rule,
-            "key": t.key,
-            "urn": t.urn,
-            "link": t.link,
-            "refresh_on": t.refresh_on,
-            "facts": [f.to_json() for f in t.facts],
-            "updated_at": utcnow(),
-        }
-        for t in tracks
-    ]
-    statement = _insert(session, Track)
-    statement = statement.on_conflict_do_update(
-        index_elements=["rule", "key"],
-        set_={name: statement.excluded[name] for name in rows[0] if name not in ("rule", "key")},
-    )
-    await session.execute(statement, rows)
+    at, version, book = now or utcnow(), cache.new_version(), cache.texts_of(session)
+    rows, writes = [], []
+    for t in tracks:
+        texts = {(f.source, f.id): cache.text_of(f, book) for f in t.facts}
+        facts = f"[{', '.join(texts.values())}]"
+        rows.append((t.rule, t.key, t.urn, t.link, t.refresh_on, facts, at, version))
+        # A copy: the ledger that holds `t` may still change it, or its transaction roll back.
+        copy = replace(t, obligations=dict(t.obligations))
+        writes.append(cache.Written(version, copy, texts))
+    await bulk.insert(session, _TRACKS, rows, tail=_upsert_tail(_TRACKS, ("rule", "key")))
+    cache.written(session, writes)
+
+
+def _upsert_tail(columns: bulk.Columns, key: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
+    """ON CONFLICT (key) DO UPDATE every other column but `keep` to the new row's value."""
+    updated = [n for n in columns.names if n not in key and n not in keep]
+    sets = ", ".join(f'"{n}" = excluded."{n}"' for n in updated)
+    return f"ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in key)}) DO UPDATE SET {sets}"
 
 
 async def load_linked(
@@ -264,27 +312,46 @@ async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequenc
     await session.execute(statement, rows)
 
 
-async def record_changes(*, session: AsyncSession, changes: Sequence[Change]) -> None:
-    """The obligation's history: what changed, from what to what, and which events did it."""
+_CHANGES = bulk.Columns.of(
+    "obligation_changes",
+    obligation_id="text",
+    kind="text",
+    due_before="date",
+    due_after="date",
+    state_before="text",
+    state_after="text",
+    closed_on="date",
+    caused_by="text",
+    recorded_at="timestamptz",
+)
+
+
+async def record_changes(
+    *, session: AsyncSession, changes: Sequence[Change], now: datetime | None = None
+) -> None:
+    """The obligation's history: what changed, from what to what, and which events did it.
+
+    Every change of the batch goes to the audit trail in one append, the batch's last
+    statement: on PostgreSQL that append holds the chain's lock until commit."""
     if not changes:
         return
-    now = utcnow()
+    at = now or utcnow()
     rows = [
-        {
-            "obligation_id": c.obligation_id,
-            "kind": c.kind,
-            "due_before": c.before.due if c.before else None,
-            "due_after": c.after.due if c.after else None,
-            "state_before": c.before.state if c.before else None,
-            "state_after": c.after.state if c.after else None,
-            "closed_on": c.after.closed_on if c.after else None,
-            "caused_by": " ".join(c.cause),
-            "recorded_at": now,
-        }
+        (
+            c.obligation_id,
+            c.kind,
+            c.before.due if c.before else None,
+            c.after.due if c.after else None,
+            c.before.state if c.before else None,
+            c.after.state if c.after else None,
+            c.after.closed_on if c.after else None,
+            " ".join(c.cause),
+            at,
+        )
         for c in changes
     ]
-    await session.execute(_insert(session, ObligationChange), rows)
-    await append_audit(session=session, records=[_audited(c) for c in changes], at=now)
+    await bulk.insert(session, _CHANGES, rows)
+    await append_audit(session=session, records=[_audited(c) for c in changes], at=at)
 
 
 def _audited(change: Change) -> AuditRecord:
@@ -305,19 +372,51 @@ def _audited(change: Change) -> AuditRecord:
     )
 
 
-async def save_obligations(*, session: AsyncSession, drafts: Sequence[ObligationDraft]) -> None:
+_OBLIGATIONS = bulk.Columns.of(
+    "obligations",
+    id="text",
+    rule="text",
+    key="text",
+    urn="text",
+    owner="text",
+    area="text",
+    opened_by="text",
+    due="date",
+    state="text",
+    closed_on="date",
+    explanation="text",
+    created_at="timestamptz",
+    updated_at="timestamptz",
+)
+
+
+async def save_obligations(
+    *, session: AsyncSession, drafts: Sequence[ObligationDraft], now: datetime | None = None
+) -> None:
+    """Insert or update; `updated_at` is set on every write, `created_at` only on the first."""
     if not drafts:
         return
-    now = utcnow()
-    rows = [{**_draft_columns(d), "created_at": now, "updated_at": now} for d in drafts]
-    statement = _insert(session, Obligation)
-    statement = statement.on_conflict_do_update(
-        index_elements=["id"],
-        set_={
-            name: statement.excluded[name] for name in rows[0] if name not in ("id", "created_at")
-        },
-    )
-    await session.execute(statement, rows)
+    at = now or utcnow()
+    rows = [
+        (
+            d.id,
+            d.rule,
+            d.key,
+            d.urn,
+            d.owner,
+            d.area,
+            d.opened_by,
+            d.due,
+            d.state,
+            d.closed_on,
+            d.explanation,
+            at,
+            at,
+        )
+        for d in drafts
+    ]
+    tail = _upsert_tail(_OBLIGATIONS, ("id",), keep=("created_at",))
+    await bulk.insert(session, _OBLIGATIONS, rows, tail=tail)
 
 
 async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:
@@ -345,19 +444,3 @@ def to_draft(row: Any) -> ObligationDraft:
         closed_on=row.closed_on,
         explanation=row.explanation,
     )
-
-
-def _draft_columns(draft: ObligationDraft) -> dict[str, str | date | datetime | None]:
-    return {
-        "id": draft.id,
-        "rule": draft.rule,
-        "key": draft.key,
-        "urn": draft.urn,
-        "owner": draft.owner,
-        "area": draft.area,
-        "opened_by": draft.opened_by,
-        "due": draft.due,
-        "state": draft.state,
-        "closed_on": draft.closed_on,
-        "explanation": draft.explanation,
-    }

@@ -1,0 +1,126 @@
+"""Bulk INSERT for the consumer's hot statements, one round trip per batch, values bound by the
+driver.
+
+SQLAlchemy's executemany builds and type-processes every parameter of every row in Python
+(`construct_params` and a bind processor per value): for a batch of 500 events that cost more
+than the database's own work. Here the rows are given with their values already in the
+driver's types and the statement is sent as written (`exec_driver_sql`, still on the session's
+connection and inside its transaction):
+
+- PostgreSQL: `INSERT ... SELECT * FROM unnest($1::text[], ...)`, one array per column, so the
+  statement text (and asyncpg's prepared statement) is the same whatever the row count;
+- SQLite: `INSERT ... VALUES (?, ...), (?, ...)` in chunks under SQLite's limit on variables.
+
+Values are stored exactly as the ORM stores them (the tables are read through it): timestamps
+in UTC, on SQLite as SQLAlchemy's `YYYY-MM-DD HH:MM:SS.ffffff` text, dates as ISO text, JSON
+columns as JSON text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.db import dialect_of
+
+Kind = Literal["text", "bigint", "date", "timestamptz", "json"]
+# SQLite allows 32,766 variables per statement (3.32 and later); stay well inside it.
+_SQLITE_VARIABLES = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A table's columns as the bulk statement writes them: names and value kinds."""
+
+    table: str
+    names: tuple[str, ...]
+    kinds: tuple[Kind, ...]
+
+    @classmethod
+    def of(cls, table: str, **kinds: Kind) -> Columns:
+        return cls(table, tuple(kinds), tuple(kinds.values()))
+
+
+async def insert(
+    session: AsyncSession,
+    columns: Columns,
+    rows: Sequence[Sequence[Any]],
+    *,
+    tail: str = "",
+) -> list[Any]:
+    """INSERT `rows` (tuples in `columns` order); `tail` is what follows the values (ON
+    CONFLICT ..., RETURNING ...), written for both databases. Returns the returned rows."""
+    if not rows:
+        return []
+    connection = await session.connection()
+    names = ", ".join(f'"{name}"' for name in columns.names)
+    if dialect_of(session) == "postgresql":
+        arrays = ", ".join(
+            f"${n}::{'text' if kind == 'json' else kind}[]"
+            for n, kind in enumerate(columns.kinds, 1)
+        )
+        aliases = ", ".join(f"c{n}" for n in range(len(columns.kinds)))
+        picked = ", ".join(
+            f"c{n}::json" if kind == "json" else f"c{n}" for n, kind in enumerate(columns.kinds)
+        )
+        statement = (
+            f"INSERT INTO {columns.table} ({names}) SELECT {picked} "
+            f"FROM unnest({arrays}) AS given({aliases}) {tail}"
+        )
+        values = tuple(list(column) for column in zip(*rows, strict=True))
+        result = await connection.exec_driver_sql(statement, values)
+        return list(result.all()) if result.returns_rows else []
+    converters = [_SQLITE[kind] for kind in columns.kinds]
+    if "timestamptz" in columns.kinds:
+        # Most rows share the batch's one `now`: convert each distinct value once.
+        seen: dict[datetime, str] = {}
+        converters = [
+            (lambda v, seen=seen: seen.get(v) or seen.setdefault(v, _sqlite_timestamp(v)))
+            if kind == "timestamptz"
+            else convert
+            for kind, convert in zip(columns.kinds, converters, strict=True)
+        ]
+    width = len(columns.names)
+    per_chunk = max(1, _SQLITE_VARIABLES // width)
+    returned: list[Any] = []
+    placeholder = f"({', '.join('?' * width)})"
+    for start in range(0, len(rows), per_chunk):
+        chunk = rows[start : start + per_chunk]
+        statement = (
+            f"INSERT INTO {columns.table} ({names}) "
+            f"VALUES {', '.join([placeholder] * len(chunk))} {tail}"
+        )
+        flat = [
+            value if value is None or convert is None else convert(value)
+            for row in chunk
+            for value, convert in zip(row, converters, strict=True)
+        ]
+        result = await connection.exec_driver_sql(statement, tuple(flat))
+        if result.returns_rows:
+            returned.extend(result.all())
+    return returned
+
+
+def _sqlite_timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a timestamp column")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_date(value: date) -> str:
+    return value.isoformat()
+
+
+_SQLITE: dict[Kind, Any] = {
+    "text": None,
+    "bigint": None,
+    "json": None,
+    "date": _sqlite_date,
+    "timestamptz": _sqlite_timestamp,
+}
