@@ -23,6 +23,7 @@ from services.clock import today_in_london
 from services.rules.pack import Match, Rule
 from services.runtime import Runtime, open_runtime
 from services.settings import Settings
+from services.summaries.cli import summary as _summary_command
 
 app = typer.Typer(
     help="Followup: tracked obligations for CPS casework and inspection follow-up.",
@@ -510,6 +511,9 @@ def dead_letters_discard(
     out.print(f"discarded {len(done)} dead letters", highlight=False)
     if len(done) != len(set(letter_ids)):
         raise typer.Exit(1)
+
+
+app.command("summary")(_summary_command)
 
 
 @app.command()

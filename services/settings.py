@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +51,18 @@ class Settings(BaseSettings):
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
+    # Weekly summaries (issue 7): published on this Europe/London weekday and time of each week.
+    summary_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "friday"
+    summary_time: time = time(16, 0)
+    summary_catch_up_weeks: int = Field(
+        default=4, ge=0, le=52, description="Past weeks published after downtime, at most."
+    )
+    summary_check_seconds: float = Field(default=60.0, gt=0)
+    summary_retry_seconds: float = Field(
+        default=300.0, gt=0, description="A failed delivery is tried again after this long."
+    )
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:
@@ -62,6 +76,11 @@ class Settings(BaseSettings):
     @property
     def tracker_group(self) -> str:
         return f"{self.namespace}:tracker"
+
+    @property
+    def tracking_stream(self) -> str:
+        """Where Followup publishes its own events (summary-published, ...)."""
+        return f"{self.namespace}:tracking"
 
 
 def _async_driver(url: str) -> str:
