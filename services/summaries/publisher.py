@@ -40,9 +40,13 @@ class SummaryPublisher:
     ) -> None:
         self.runtime, self.redis, self.now = runtime, redis, now
 
-    async def tick(self) -> list[str]:
-        """The summaries (`kind/id/week`) delivered by this tick."""
-        now = self.now()
+    async def tick(self) -> None:
+        """What `serve` runs every `summary_check_seconds`."""
+        await self.publish_due(self.now())
+
+    async def publish_due(self, now: datetime) -> list[str]:
+        """Claim what is due at `now`, deliver what is pending; the summaries (`kind/id/week`)
+        delivered."""
         await self.claim_due(now)
         return await self.deliver_pending(now)
 

@@ -17,7 +17,7 @@ from services.summaries.model import (
     Workload,
 )
 
-COUNT_HEADERS = ("due", "met on time", "met late", "lapsed", "open", "on time")
+COUNT_HEADERS = ("due", "met", "late", "lapsed", "open", "on-time rate")
 
 
 def pct(value: float | None) -> str:
@@ -47,7 +47,7 @@ def _timeliness(section: Timeliness) -> list[str]:
         ("last 13 weeks", lambda r: r.last_13),
     ]
     for title, pick in periods:
-        out += [f"### {title.capitalize()}", ""]
+        out += [f"### {title[0].upper()}{title[1:]}", ""]
         out += table(("rule", *COUNT_HEADERS), ([r.rule, *counts_cells(pick(r))] for r in rows))
         out.append("")
     out += ["### On-time rate per week (13 weeks)", ""]
