@@ -23,9 +23,7 @@ def on_time_chart(section: Timeliness) -> bytes:
         rates = [math.nan if p.on_time_pct is None else p.on_time_pct for p in row.trend]
         axes.plot(positions, rates, marker="o", markersize=3, linewidth=1.2, label=row.rule)
     overall = [math.nan if p.on_time_pct is None else p.on_time_pct for p in section.all.trend]
-    axes.plot(
-        positions, overall, color="black", marker="s", linewidth=2.5, label="all rules"
-    )
+    axes.plot(positions, overall, color="black", marker="s", linewidth=2.5, label="all rules")
     axes.set_xticks(positions, labels)
     axes.set_ylim(0, 105)
     axes.set_ylabel("on time (%)")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from events.reporting import SummaryPublished, summary_published
 from schemas.tables import PublishedSummary
@@ -62,19 +62,17 @@ class SummaryPublisher:
             return 0
         async with self.runtime.sessions() as session, session.begin():
             audiences = await schedule.audiences(session=session)
-            keys = [(a.scope.kind, a.scope.id, str(w.week)) for a in audiences for w in weeks]
             table = PublishedSummary.__table__  # type: ignore[attr-defined]
-            known = set(
-                (
+            known = {
+                tuple(row)
+                for row in (
                     await session.execute(
                         select(table.c.scope_kind, table.c.scope_id, table.c.week).where(
-                            tuple_(table.c.scope_kind, table.c.scope_id, table.c.week).in_(keys)
+                            table.c.week.in_([str(w.week) for w in weeks])
                         )
                     )
-                )
-                .tuples()
-                .all()
-            )
+                ).all()
+            }
             claimed = 0
             for audience in audiences:
                 for due in weeks:

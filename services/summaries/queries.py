@@ -8,7 +8,8 @@ line manager (staff.line_manager).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -61,7 +62,7 @@ def _due_between(first: date, last: date) -> ColumnElement[bool]:
 
 async def counts_by_rule_and_day(
     *, session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
-) -> Sequence[Any]:
+) -> list[Any]:
     """(rule, due, met, late, lapsed, open) for obligations due first..last, one row per
     rule and due date: at most rules x days rows, whatever the volume."""
     statement = _in_scope(
@@ -72,16 +73,15 @@ async def counts_by_rule_and_day(
 
 async def counts_by_group(
     *, session: AsyncSession, scope: Scope, by: str, first: date, last: date, as_of: date
-) -> Sequence[Any]:
-    """(group, rule, met, late, lapsed, open), group being the case's unit or the owner's
-    team (None where there is no case or no known owner)."""
+) -> list[Any]:
+    """(grp, rule, met, late, lapsed, open): grp is the case's unit (by "unit") or the owner
+    (by "team"; the caller maps owners to teams with `staff_of`), None where unknown."""
     source: FromClause
     if by == "unit":
         source = OB.outerjoin(C, C.c.urn == OB.c.urn)
         group: ColumnElement[Any] = C.c.unit
     elif by == "team":
-        source = OB.outerjoin(S, S.c.staff_id == OB.c.owner)
-        group = team_of(S)
+        source, group = OB, OB.c.owner
     else:
         raise ValueError(f"group by unit or team, not {by!r}")
     statement = _in_scope(
@@ -95,7 +95,7 @@ async def counts_by_group(
 
 async def lapsed_in(
     *, session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
-) -> Sequence[Any]:
+) -> list[Any]:
     """Obligations due first..last still open past due at `as_of`, with owner and manager."""
     statement = _in_scope(
         select(
@@ -116,22 +116,23 @@ async def lapsed_in(
 
 async def open_load_by_owner(
     *, session: AsyncSession, scope: Scope, starts: date, ends: date, as_of: date
-) -> Sequence[Any]:
-    """(owner, name, team, due starts..ends, open past due at as_of) for owners with either."""
+) -> list[Any]:
+    """(owner, due_soon, overdue): open obligations due starts..ends, and open past due at
+    as_of, for owners with either."""
     due_soon = func.sum(case((and_(OB.c.due >= starts, OB.c.due <= ends), 1), else_=0))
     overdue = func.sum(case((OB.c.due < as_of, 1), else_=0))
     statement = _in_scope(
-        select(OB.c.owner, S.c.name, team_of(S).label("team"), due_soon, overdue)
-        .select_from(OB.outerjoin(S, S.c.staff_id == OB.c.owner))
-        .where(OB.c.state == "open", OB.c.due <= ends),
+        select(OB.c.owner, due_soon.label("due_soon"), overdue.label("overdue")).where(
+            OB.c.state == "open", OB.c.due <= ends
+        ),
         scope,
-    ).group_by(OB.c.owner, S.c.name, team_of(S))
+    ).group_by(OB.c.owner)
     return list((await session.execute(statement)).all())
 
 
 async def custody_limits_expiring(
     *, session: AsyncSession, scope: Scope, starts: date, ends: date
-) -> Sequence[Any]:
+) -> list[Any]:
     """Open custody time limits expiring starts..ends, soonest first."""
     statement = _in_scope(
         select(OB.c.id, OB.c.urn, OB.c.key, OB.c.owner, OB.c.due, S.c.name)
@@ -144,8 +145,26 @@ async def custody_limits_expiring(
     return list((await session.execute(statement)).all())
 
 
-async def staff_names(*, session: AsyncSession, ids: Sequence[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(S.c.staff_id, S.c.name).where(S.c.staff_id.in_(ids)))
-    return {row.staff_id: row.name for row in rows}
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    role: str
+    line_manager: str | None
+
+    def team(self, staff_id: str) -> str | None:
+        """A legal manager heads their own team; anyone else is in their line manager's."""
+        return staff_id if self.role == "legal-manager" else self.line_manager
+
+
+async def staff_of(*, session: AsyncSession, ids: Iterable[str | None]) -> dict[str, Person]:
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[str, Person] = {}
+    for start in range(0, len(wanted), 1000):  # bounded IN lists
+        rows = await session.execute(
+            select(S.c.staff_id, S.c.name, S.c.role, S.c.line_manager).where(
+                S.c.staff_id.in_(wanted[start : start + 1000])
+            )
+        )
+        for row in rows:
+            found[row.staff_id] = Person(row.name, row.role, row.line_manager)
+    return found

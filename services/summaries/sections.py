@@ -70,30 +70,37 @@ async def _breakdown(
     rows = await queries.counts_by_group(
         session=session, scope=scope, by=by, first=week.monday, last=week.sunday, as_of=as_of
     )
-    grouped: dict[str | None, list[RuleCounts]] = {}
-    for row in rows:
-        grouped.setdefault(row.grp, []).append(RuleCounts(row.rule, _counts(row)))
-    names = await queries.staff_names(
-        session=session, ids=[k for k in grouped if k is not None] if by == "team" else []
+    staff = await queries.staff_of(
+        session=session, ids=[r.grp for r in rows] if by == "team" else []
     )
+    grouped: dict[str | None, dict[str, Counts]] = {}
+    for row in rows:
+        key = row.grp if by == "unit" else _team(row.grp, staff)
+        rules = grouped.setdefault(key, {})
+        rules[row.rule] = rules.get(row.rule, ZERO) + _counts(row)
+    managers = await queries.staff_of(session=session, ids=grouped) if by == "team" else {}
     groups = [
         Group(
             key=key,
-            label=_group_label(by, key, names),
-            rules=sorted(rules, key=lambda r: r.rule),
-            total=total(r.counts for r in rules),
+            label=_group_label(by, key, managers),
+            rules=[RuleCounts(rule, rules[rule]) for rule in sorted(rules)],
+            total=total(rules.values()),
         )
         for key, rules in grouped.items()
     ]
-    # Groups with something owed first; "no unit"/"no team" last.
-    groups.sort(key=lambda g: (g.key is None, g.key or ""))
+    groups.sort(key=lambda g: (g.key is None, g.key or ""))  # "no unit"/"no team" last
     return Breakdown(by=by, week=str(week), groups=groups)
 
 
-def _group_label(by: str, key: str | None, names: dict[str, str]) -> str:
+def _team(owner: str | None, staff: dict[str, queries.Person]) -> str | None:
+    person = staff.get(owner or "")
+    return person.team(owner) if person and owner else None
+
+
+def _group_label(by: str, key: str | None, managers: dict[str, queries.Person]) -> str:
     if key is None:
         return "no case unit" if by == "unit" else "no team (owner unknown)"
-    return f"{names[key]} ({key})" if key in names else key
+    return f"{managers[key].name} ({key})" if key in managers else key
 
 
 async def build_units(
@@ -138,7 +145,17 @@ async def build_workload(
     rows = await queries.open_load_by_owner(
         session=session, scope=scope, starts=as_of, ends=ends, as_of=as_of
     )
-    people = [PersonLoad(r.owner, r.name, r.team, int(r[3]), int(r[4])) for r in rows]
+    staff = await queries.staff_of(session=session, ids=[r.owner for r in rows])
+    people = [
+        PersonLoad(
+            staff_id=r.owner,
+            name=staff[r.owner].name if r.owner in staff else None,
+            team=_team(r.owner, staff),
+            due_next_14=int(r.due_soon),
+            open_past_due=int(r.overdue),
+        )
+        for r in rows
+    ]
     people.sort(key=lambda p: (-p.due_next_14, -p.open_past_due, p.staff_id or ""))
     return Workload(starts=as_of, ends=ends, people=people, teams=await _teams(session, people))
 
@@ -148,8 +165,11 @@ async def _teams(session: AsyncSession, people: Sequence[PersonLoad]) -> list[Pe
     for person in people:
         soon, overdue = sums.get(person.team, (0, 0))
         sums[person.team] = (soon + person.due_next_14, overdue + person.open_past_due)
-    names = await queries.staff_names(session=session, ids=[t for t in sums if t is not None])
-    teams = [PersonLoad(t, names.get(t or ""), t, soon, over) for t, (soon, over) in sums.items()]
+    managers = await queries.staff_of(session=session, ids=sums)
+    teams = [
+        PersonLoad(t, managers[t].name if t in managers else None, t, soon, over)
+        for t, (soon, over) in sums.items()
+    ]
     teams.sort(key=lambda t: (-t.due_next_14, -t.open_past_due, t.staff_id or ""))
     return teams
 
