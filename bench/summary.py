@@ -317,12 +317,21 @@ def cli_times(settings_env: dict[str, str], formats: tuple[str, ...]) -> dict[st
     return found
 
 
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
 async def bench_one(kind: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as directory:
+    with contextlib.ExitStack() as stack:
+        directory = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
+        reuse = kind == "sqlite" and _exists(f"{directory}/followup.db")
         async with database(kind, Path(directory)) as url:
             settings = Settings(_env_file=None, data_dir=Path(directory), database_url=url)  # type: ignore[call-arg]
             async with open_runtime(settings):
                 pass  # migrate
+            if reuse:
+                await report(kind, settings, url, directory, args)
+                return
             started = time.perf_counter()
             tables: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = {
                 "staff": (STAFF_COLUMNS, []),
@@ -345,26 +354,27 @@ async def bench_one(kind: str, args: argparse.Namespace) -> None:
                 f"{len(tables['obligations'][1]):,} obligations ({args.obligations:,} in {AREA}) "
                 f"in {time.perf_counter() - started:.1f} s"
             )
-            scope = Scope(area=AREA)
-            times = await measure(settings, scope, args.repeats)
-            for label, values in times.items():
-                print(
-                    f"{kind}: in process, {label}: "
-                    f"first {values[0]:.3f} s, best {min(values):.3f} s"
-                )
-            async with open_runtime(settings) as runtime, runtime.sessions() as session:
-                found = await build_summary(session=session, scope=scope, week=WEEK, as_of=AS_OF)
-            week = summary_json(found)["sections"][0]["all"]["week"]
-            print(f"{kind}: week {WEEK}: {week}")
-            env = {
-                "FOLLOWUP_DATABASE_URL": url,
-                "FOLLOWUP_DATA_DIR": directory,
-                "FOLLOWUP_LOG_LEVEL": "WARNING",
-            }
-            for format_, seconds in cli_times(env, ("json", "html")).items():
-                print(
-                    f"{kind}: process `followup summary --format {format_}`: {seconds:.2f} s wall"
-                )
+            await report(kind, settings, url, directory, args)
+
+
+async def report(
+    kind: str, settings: Settings, url: str, directory: str, args: argparse.Namespace
+) -> None:
+    scope = Scope(area=AREA)
+    times = await measure(settings, scope, args.repeats)
+    for label, values in times.items():
+        print(f"{kind}: in process, {label}: first {values[0]:.3f} s, best {min(values):.3f} s")
+    async with open_runtime(settings) as runtime, runtime.sessions() as session:
+        found = await build_summary(session=session, scope=scope, week=WEEK, as_of=AS_OF)
+    week = summary_json(found)["sections"][0]["all"]["week"]
+    print(f"{kind}: week {WEEK}: {week}")
+    env = {
+        "FOLLOWUP_DATABASE_URL": url,
+        "FOLLOWUP_DATA_DIR": directory,
+        "FOLLOWUP_LOG_LEVEL": "WARNING",
+    }
+    for format_, seconds in cli_times(env, ("json", "html")).items():
+        print(f"{kind}: process `followup summary --format {format_}`: {seconds:.2f} s wall")
 
 
 def main() -> None:
@@ -375,6 +385,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=35_000)
     parser.add_argument("--obligations", type=int, default=300_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="SQLite only: keep the database in DIR, and reuse it if it is already there",
+    )
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     print(f"load average {os.getloadavg()[0]:.1f}; week {WEEK}, as of {AS_OF}")
