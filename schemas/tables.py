@@ -102,8 +102,10 @@ class Obligation(SQLModel, table=True):
         Index("ix_obligations_state_due", "state", "due"),
         # The tracker loads a track's obligations by (rule, key) in every batch.
         Index("ix_obligations_rule_key", "rule", "key"),
-        # The weekly summary reads one Area's obligations by due date.
-        Index("ix_obligations_area_due", "area", "due"),
+        # The weekly summary counts one Area's obligations by due date, rule and state, and its
+        # open ones by owner: both read from the index alone (bench/summary.py).
+        Index("ix_obligations_area_due", "area", "due", "rule", "state"),
+        Index("ix_obligations_area_state_due", "area", "state", "due", "owner"),
     )
 
     id: str = Field(primary_key=True)

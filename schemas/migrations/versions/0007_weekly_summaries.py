@@ -1,4 +1,4 @@
-"""weekly summaries: summaries_published (one per scope and week), obligations by (area, due)
+"""weekly summaries: summaries_published (one per scope and week); obligations by area
 
 Revision ID: 0007
 Revises: 0004
@@ -38,11 +38,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("scope_kind", "scope_id", "week", name="uq_summaries_published_scope"),
     )
     op.create_index("ix_summaries_published_status", "summaries_published", ["status"])
-    # The summary reads one Area's obligations by due date (13 weeks, the next 14 or 28 days).
-    op.create_index("ix_obligations_area_due", "obligations", ["area", "due"])
+    # The summary counts one Area's obligations by due date, rule and state (13 weeks), and its
+    # open ones by owner (workload) and due date (custody limits), from the indexes alone.
+    op.create_index("ix_obligations_area_due", "obligations", ["area", "due", "rule", "state"])
+    op.create_index(
+        "ix_obligations_area_state_due", "obligations", ["area", "state", "due", "owner"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_obligations_area_state_due", table_name="obligations")
     op.drop_index("ix_obligations_area_due", table_name="obligations")
     op.drop_index("ix_summaries_published_status", table_name="summaries_published")
     op.drop_table("summaries_published")
