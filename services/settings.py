@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
     # Weekly summaries (issue 7): published on this Europe/London weekday and time of each week.
+    summary_schedule: bool = Field(
+        default=True, description="`serve` publishes each week's summaries by email."
+    )
     summary_day: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "friday"

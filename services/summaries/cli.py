@@ -100,3 +100,13 @@ async def _render(
     from services.summaries.render_md import summary_markdown
 
     return summary_markdown(found), png
+
+
+def write_demo_summary(settings: Settings, *, as_of: date, path: Path) -> None:
+    """`followup demo --summary FILE`: the demo week's Area summary as HTML."""
+    from services.demo.week import AREA, WEEK
+
+    text, _ = asyncio.run(
+        _render(settings, AREA, None, None, IsoWeek.of(WEEK[0]), as_of, "html", False)
+    )
+    path.write_text(text, encoding="utf-8")

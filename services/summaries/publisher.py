@@ -4,6 +4,7 @@ claim pending; it is retried after its lease, skipping recipients who already ha
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -41,8 +42,9 @@ class SummaryPublisher:
         self.runtime, self.redis, self.now = runtime, redis, now
 
     async def tick(self) -> None:
-        """What `serve` runs every `summary_check_seconds`."""
-        await self.publish_due(self.now())
+        """What `serve` runs every `summary_check_seconds` (unless the schedule is off)."""
+        if self.runtime.settings.summary_schedule:
+            await self.publish_due(self.now())
 
     async def publish_due(self, now: datetime) -> list[str]:
         """Claim what is due at `now`, deliver what is pending; the summaries (`kind/id/week`)
@@ -129,8 +131,9 @@ class SummaryPublisher:
             )
         timeliness = summary.section("timeliness")
         assert isinstance(timeliness, Timeliness)
-        chart = on_time_chart(timeliness)
-        html, text = summary_html(summary, chart=chart), summary_markdown(summary)
+        # Drawing and rendering take CPU for most of a second: off the event loop, so the
+        # consumer beside it in `serve` keeps applying batches meanwhile.
+        chart, html, text = await asyncio.to_thread(_render, summary, timeliness)
         done = list(row.delivered)
         for person in audience.recipients:
             if person.staff_id in done:
@@ -173,6 +176,11 @@ class SummaryPublisher:
                 at=now,
             )
         log.info("summary published", extra={"summary": event.subject, "week": row.week})
+
+
+def _render(summary: Summary, timeliness: Timeliness) -> tuple[bytes, str, str]:
+    chart = on_time_chart(timeliness)
+    return chart, summary_html(summary, chart=chart), summary_markdown(summary)
 
 
 def _event_data(summary: Summary, section: Timeliness, recipients: list[str]) -> SummaryPublished:

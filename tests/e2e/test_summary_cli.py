@@ -30,7 +30,8 @@ def test_summary_formats_agree_with_each_other_and_with_obligations(
         },
         tmp_path,
     )
-    followup.run("demo")
+    demo = followup.run("demo", "--summary", str(tmp_path / "demo.html")).stdout
+    assert f"Weekly summary for the DCCP: {tmp_path / 'demo.html'}" in demo
 
     data = followup.json(*ARGS, "--format", "json")
     assert (data["scope"], data["week_starts"], data["week_ends"]) == (
@@ -65,6 +66,7 @@ def test_summary_formats_agree_with_each_other_and_with_obligations(
     followup.run(*ARGS, "--format", "html", "--output", str(page), "--chart", str(chart))
     html = page.read_text()
     assert missing_from_html(data, html) == []
+    assert (tmp_path / "demo.html").read_text().count("<table>") == html.count("<table>")
     assert "data:image/png;base64," in html
     assert chart.read_bytes().startswith(b"\x89PNG")
 
