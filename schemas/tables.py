@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.types import AwareDateTime
@@ -105,6 +105,10 @@ class Obligation(SQLModel, table=True):
         Index("ix_obligations_state_due", "state", "due"),
         # The tracker loads a track's obligations by (rule, key) in every batch.
         Index("ix_obligations_rule_key", "rule", "key"),
+        # The weekly summary counts one Area's obligations by due date, rule and state, and its
+        # open ones by owner: both read from the index alone (bench/summary.py).
+        Index("ix_obligations_area_due", "area", "due", "rule", "state"),
+        Index("ix_obligations_area_state_due", "area", "state", "due", "owner"),
     )
 
     id: str = Field(primary_key=True)
@@ -270,3 +274,29 @@ class FollowUpRating(SQLModel, table=True):
     assessed_date: date
     notes: str | None = Field(default=None, sa_column=Column(Text))
     event_time: datetime = _stamp()
+
+
+class PublishedSummary(SQLModel, table=True):
+    """One weekly summary per scope and week: the unique key is claimed before anything is
+    sent, so restarts and several `serve` processes never publish a week twice; the row stays
+    `pending` (retried after its lease) until every recipient has it."""
+
+    __tablename__ = "summaries_published"
+    __table_args__ = (
+        UniqueConstraint("scope_kind", "scope_id", "week", name="uq_summaries_published_scope"),
+        Index("ix_summaries_published_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope_kind: str  # area or team
+    scope_id: str  # the Area, or the legal manager's staff id
+    area: str
+    week: str  # ISO week, 2017-W30
+    due_at: datetime = _stamp()  # the scheduled London moment it was published for
+    status: str = "pending"  # pending, sent
+    attempts: int = 0
+    lease_until: datetime | None = _stamp(default=None, nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    delivered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    claimed_at: datetime = _stamp(default_factory=utcnow)
+    sent_at: datetime | None = _stamp(default=None, nullable=True)

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
 from services.runtime import Runtime, consumer_name
+from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer
 from services.tracker.handlers import refresh_tracks
 
@@ -90,6 +91,7 @@ class _SideServices:
         self.runtime, self.http = runtime, http
         self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
         self.consumer = StreamConsumer(runtime, self.redis, name)
+        self.summaries = SummaryPublisher(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -99,6 +101,7 @@ class _SideServices:
         self.tasks = [
             asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
+            asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
         ]
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
@@ -112,7 +115,7 @@ class _SideServices:
         """Before the broker stops: no new reclaims, and a batch waiting out an outage gives
         up (unacknowledged) instead of holding shutdown; a batch being applied completes."""
         self.consumer.stopping.set()
-        for task in self.tasks[:2]:
+        for task in self.tasks[:3]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

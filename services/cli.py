@@ -24,6 +24,7 @@ from services.clock import today_in_london
 from services.rules.pack import Match, Rule
 from services.runtime import Runtime, open_runtime
 from services.settings import Settings
+from services.summaries.cli import summary as _summary_command
 
 app = typer.Typer(
     help="Followup: tracked obligations for CPS casework and inspection follow-up.",
@@ -242,6 +243,10 @@ def demo(
     as_of: Annotated[
         str, typer.Option(help="Judge lapses as of this date (YYYY-MM-DD).")
     ] = "2017-08-04",
+    summary: Annotated[
+        Path | None,
+        typer.Option(help="Also write the week's summary (2017-W30, HTML) to this file."),
+    ] = None,
 ) -> None:
     """Run a week of Thames and Chiltern casework (July 2017) through the real pipeline and
     report what was done on time, late or not at all."""
@@ -252,6 +257,8 @@ def demo(
     settings = Settings()
     if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
         settings = settings.model_copy(update={"log_level": "WARNING"})
+    # The demo replays 2017: no summaries of the real current weeks from its consumer.
+    settings = settings.model_copy(update={"summary_schedule": False})
     try:
         with err.status("starting the consumer") as line:
             result = _run_at(
@@ -264,6 +271,11 @@ def demo(
         err.print(f"demo failed: {error}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     render(out, result)
+    if summary is not None:
+        from services.summaries.cli import write_demo_summary
+
+        write_demo_summary(settings, as_of=today, path=summary)
+        out.print(f"Weekly summary for the DCCP: {summary}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -512,6 +524,9 @@ def dead_letters_discard(
     out.print(f"discarded {len(done)} dead letters", highlight=False)
     if len(done) != len(set(letter_ids)):
         raise typer.Exit(1)
+
+
+app.command("summary")(_summary_command)
 
 
 @app.command()

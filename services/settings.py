@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -52,6 +53,21 @@ class Settings(BaseSettings):
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
+    # Weekly summaries (issue 7): published on this Europe/London weekday and time of each week.
+    summary_schedule: bool = Field(
+        default=True, description="`serve` publishes each week's summaries by email."
+    )
+    summary_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "friday"
+    summary_time: time = time(16, 0)
+    summary_catch_up_weeks: int = Field(
+        default=4, ge=0, le=52, description="Past weeks published after downtime, at most."
+    )
+    summary_check_seconds: float = Field(default=60.0, gt=0)
+    summary_retry_seconds: float = Field(
+        default=300.0, gt=0, description="A failed delivery is tried again after this long."
+    )
 
     # Follow-up rating words (a convention, not a published scale): comma-separated in the
     # environment; an assessment with any other word is refused with the list in the reason.
@@ -80,6 +96,11 @@ class Settings(BaseSettings):
     @property
     def tracker_group(self) -> str:
         return f"{self.namespace}:tracker"
+
+    @property
+    def tracking_stream(self) -> str:
+        """Where Followup publishes its own events (summary-published, ...)."""
+        return f"{self.namespace}:tracking"
 
 
 def _async_driver(url: str) -> str:

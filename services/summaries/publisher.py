@@ -1,0 +1,207 @@
+"""Publishing due summaries: claim each (scope, week) once, email it to every recipient with
+the chart, then record a `summary-published` event and an audit entry. A failure leaves the
+claim pending; it is retried after its lease, skipping recipients who already have it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from events.reporting import SummaryPublished, summary_published
+from schemas.tables import PublishedSummary
+from services import clock
+from services.audit.trail import AuditRecord, append_audit
+from services.broker.streams import ENTRY_FIELD
+from services.mail import Attachment, Email, send_email
+from services.rules.calendar import LONDON
+from services.runtime import Runtime
+from services.summaries import schedule
+from services.summaries.build import build_summary
+from services.summaries.chart import on_time_chart
+from services.summaries.model import Summary, Timeliness
+from services.summaries.render_html import summary_html
+from services.summaries.render_md import summary_markdown
+from services.summaries.weeks import IsoWeek
+
+log = logging.getLogger("followup.summaries")
+ACTOR = "followup-scheduler"
+
+
+class SummaryPublisher:
+    """One tick claims what is due and delivers what is pending; `now` is injected."""
+
+    def __init__(
+        self, runtime: Runtime, redis: Redis, *, now: Callable[[], datetime] = clock.now
+    ) -> None:
+        self.runtime, self.redis, self.now = runtime, redis, now
+
+    async def tick(self) -> None:
+        """What `serve` runs every `summary_check_seconds` (unless the schedule is off)."""
+        if self.runtime.settings.summary_schedule:
+            await self.publish_due(self.now())
+
+    async def publish_due(self, now: datetime) -> list[str]:
+        """Claim what is due at `now`, deliver what is pending; the summaries (`kind/id/week`)
+        delivered."""
+        await self.claim_due(now)
+        return await self.deliver_pending(now)
+
+    async def claim_due(self, now: datetime) -> int:
+        settings = self.runtime.settings
+        weeks = schedule.due_weeks(
+            now=now,
+            day=settings.summary_day,
+            at=settings.summary_time,
+            catch_up=settings.summary_catch_up_weeks,
+        )
+        if not weeks:
+            return 0
+        async with self.runtime.sessions() as session, session.begin():
+            audiences = await schedule.audiences(session=session)
+            table = PublishedSummary.__table__  # type: ignore[attr-defined]
+            known = {
+                tuple(row)
+                for row in (
+                    await session.execute(
+                        select(table.c.scope_kind, table.c.scope_id, table.c.week).where(
+                            table.c.week.in_([str(w.week) for w in weeks])
+                        )
+                    )
+                ).all()
+            }
+            claimed = 0
+            for audience in audiences:
+                for due in weeks:
+                    if (audience.scope.kind, audience.scope.id, str(due.week)) in known:
+                        continue
+                    claimed += await schedule.claim(
+                        session=session, audience=audience, due=due, now=now
+                    )
+        if claimed:
+            log.info("summaries due", extra={"claimed": claimed})
+        return claimed
+
+    async def deliver_pending(self, now: datetime) -> list[str]:
+        async with self.runtime.sessions() as session:
+            rows = await schedule.pending(session=session, now=now)
+        delivered = []
+        for row in rows:
+            if await self._deliver(row, now):
+                delivered.append(f"{row.scope_kind}/{row.scope_id}/{row.week}")
+        return delivered
+
+    async def _deliver(self, row: PublishedSummary, now: datetime) -> bool:
+        assert row.id is not None
+        lease = timedelta(seconds=self.runtime.settings.summary_retry_seconds)
+        async with self.runtime.sessions() as session, session.begin():
+            if not await schedule.take_lease(session=session, row_id=row.id, now=now, lease=lease):
+                return False  # another process has it
+        try:
+            await self._send(row, now)
+        except Exception as error:
+            log.warning(
+                "summary delivery failed; will retry",
+                extra={
+                    "summary": f"{row.scope_kind}/{row.scope_id}/{row.week}",
+                    "error": repr(error),
+                },
+            )
+            async with self.runtime.sessions() as session, session.begin():
+                await schedule.note_failure(session=session, row_id=row.id, error=repr(error))
+            return False
+        return True
+
+    async def _send(self, row: PublishedSummary, now: datetime) -> None:
+        assert row.id is not None
+        settings = self.runtime.settings
+        week = IsoWeek.parse(row.week)
+        as_of = row.due_at.astimezone(LONDON).date()
+        async with self.runtime.sessions() as session:
+            audience = await schedule.audience_of(
+                session=session, kind=row.scope_kind, scope_id=row.scope_id, area=row.area
+            )
+            summary = await build_summary(
+                session=session, scope=audience.scope, week=week, as_of=as_of
+            )
+        timeliness = summary.section("timeliness")
+        assert isinstance(timeliness, Timeliness)
+        # Drawing and rendering take CPU for most of a second: off the event loop, so the
+        # consumer beside it in `serve` keeps applying batches meanwhile.
+        chart, html, text = await asyncio.to_thread(_render, summary, timeliness)
+        done = list(row.delivered)
+        for person in audience.recipients:
+            if person.staff_id in done:
+                continue
+            await send_email(
+                settings=settings,
+                email=Email(
+                    to=[person.email],
+                    subject=f"Weekly summary {week}: {summary.scope.label()}",
+                    text=text,
+                    html=html,
+                    attachments=[Attachment(f"on-time-{week}.png", chart, "image", "png")],
+                    message_id=_message_id(row, person.staff_id),
+                ),
+            )
+            done.append(person.staff_id)
+            async with self.runtime.sessions() as session, session.begin():
+                await schedule.note_delivered(session=session, row_id=row.id, delivered=done)
+        event = summary_published(_event_data(summary, timeliness, done), time=now)
+        await self.redis.xadd(settings.tracking_stream, {ENTRY_FIELD: event.to_json()})
+        async with self.runtime.sessions() as session, session.begin():
+            if not await schedule.mark_sent(session=session, row_id=row.id, now=now):
+                return  # another process finished it after our lease ran out
+            await append_audit(
+                session=session,
+                records=[
+                    AuditRecord(
+                        entity="summary",
+                        entity_id=f"{row.scope_kind}/{row.scope_id}/{row.week}",
+                        action="published",
+                        actor=ACTOR,
+                        caused_by=f"clock:{row.due_at.astimezone(LONDON).isoformat()}",
+                        detail={
+                            "recipients": done,
+                            "as_of": as_of.isoformat(),
+                            "event": f"{event.source}#{event.id}",
+                        },
+                    )
+                ],
+                at=now,
+            )
+        log.info("summary published", extra={"summary": event.subject, "week": row.week})
+
+
+def _render(summary: Summary, timeliness: Timeliness) -> tuple[bytes, str, str]:
+    chart = on_time_chart(timeliness)
+    return chart, summary_html(summary, chart=chart), summary_markdown(summary)
+
+
+def _event_data(summary: Summary, section: Timeliness, recipients: list[str]) -> SummaryPublished:
+    counts, scope = section.all.week, summary.scope
+    return SummaryPublished(
+        scope_kind="team" if scope.manager else "unit" if scope.unit else "area",
+        scope_id=scope.id,
+        area=scope.area,
+        week=str(summary.week),
+        as_of=summary.as_of,
+        recipients=recipients,
+        due=counts.due,
+        met=counts.met,
+        met_late=counts.late,
+        lapsed=counts.lapsed,
+        open=counts.open,
+        on_time_pct=counts.on_time_pct,
+    )
+
+
+def _message_id(row: PublishedSummary, staff_id: str) -> str:
+    """The same for every attempt, so a receiving system can tell a resend from a new mail."""
+    key = f"{row.scope_kind}/{row.scope_id}/{row.week}/{staff_id}"
+    return f"<summary.{hashlib.sha256(key.encode()).hexdigest()[:32]}@followup>"

@@ -1,0 +1,170 @@
+"""What the summary reads, aggregated in the database (GROUP BY), never row by row.
+
+Every function is keyword-only and takes the scope; cancelled obligations are never counted.
+An obligation's unit is its case's unit (obligations.urn -> cases.unit); its team is its
+owner's legal manager: the owner themself when the owner is a legal manager, else the owner's
+line manager (staff.line_manager).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import FromClause
+
+from schemas.tables import Case, Obligation, StaffMember
+from services.summaries.model import Scope
+
+OB: Any = Obligation.__table__  # type: ignore[attr-defined]
+C: Any = Case.__table__  # type: ignore[attr-defined]
+S: Any = StaffMember.__table__  # type: ignore[attr-defined]
+CUSTODY_RULE = "custody-time-limit"
+
+
+def team_of(staff: Any) -> ColumnElement[Any]:
+    return case((staff.c.role == "legal-manager", staff.c.staff_id), else_=staff.c.line_manager)
+
+
+def _in_scope(statement: Select[Any], scope: Scope) -> Select[Any]:
+    statement = statement.where(OB.c.area == scope.area)
+    if scope.unit is not None:
+        statement = statement.where(
+            OB.c.urn.in_(select(C.c.urn).where(C.c.unit == scope.unit, C.c.area == scope.area))
+        )
+    if scope.manager is not None:
+        members = select(S.c.staff_id).where(
+            or_(S.c.staff_id == scope.manager, S.c.line_manager == scope.manager)
+        )
+        statement = statement.where(OB.c.owner.in_(members))
+    return statement
+
+
+def _state_sums(as_of: date) -> list[ColumnElement[Any]]:
+    def count_when(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, 1), else_=0))
+
+    return [
+        count_when(OB.c.state == "met").label("met"),
+        count_when(OB.c.state == "met-late").label("late"),
+        count_when(and_(OB.c.state == "open", OB.c.due < as_of)).label("lapsed"),
+        count_when(and_(OB.c.state == "open", OB.c.due >= as_of)).label("open"),
+    ]
+
+
+def _due_between(first: date, last: date) -> ColumnElement[bool]:
+    return and_(OB.c.due >= first, OB.c.due <= last, OB.c.state != "cancelled")
+
+
+async def counts_by_rule_and_day(
+    *, session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+) -> list[Any]:
+    """(rule, due, met, late, lapsed, open) for obligations due first..last, one row per
+    rule and due date: at most rules x days rows, whatever the volume."""
+    statement = _in_scope(
+        select(OB.c.rule, OB.c.due, *_state_sums(as_of)).where(_due_between(first, last)), scope
+    ).group_by(OB.c.rule, OB.c.due)
+    return list((await session.execute(statement)).all())
+
+
+async def counts_by_group(
+    *, session: AsyncSession, scope: Scope, by: str, first: date, last: date, as_of: date
+) -> list[Any]:
+    """(grp, rule, met, late, lapsed, open): grp is the case's unit (by "unit") or the owner
+    (by "team"; the caller maps owners to teams with `staff_of`), None where unknown."""
+    source: FromClause
+    if by == "unit":
+        source = OB.outerjoin(C, C.c.urn == OB.c.urn)
+        group: ColumnElement[Any] = C.c.unit
+    elif by == "team":
+        source, group = OB, OB.c.owner
+    else:
+        raise ValueError(f"group by unit or team, not {by!r}")
+    statement = _in_scope(
+        select(group.label("grp"), OB.c.rule, *_state_sums(as_of))
+        .select_from(source)
+        .where(_due_between(first, last)),
+        scope,
+    ).group_by(group, OB.c.rule)
+    return list((await session.execute(statement)).all())
+
+
+async def lapsed_in(
+    *, session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+) -> list[Any]:
+    """Obligations due first..last still open past due at `as_of`, with owner and manager."""
+    statement = _in_scope(
+        select(
+            OB.c.id,
+            OB.c.rule,
+            OB.c.urn,
+            OB.c.owner,
+            OB.c.due,
+            S.c.name,
+            team_of(S).label("manager"),
+        )
+        .select_from(OB.outerjoin(S, S.c.staff_id == OB.c.owner))
+        .where(OB.c.due >= first, OB.c.due <= last, OB.c.due < as_of, OB.c.state == "open"),
+        scope,
+    ).order_by(OB.c.due, OB.c.id)
+    return list((await session.execute(statement)).all())
+
+
+async def open_load_by_owner(
+    *, session: AsyncSession, scope: Scope, starts: date, ends: date, as_of: date
+) -> list[Any]:
+    """(owner, due_soon, overdue): open obligations due starts..ends, and open past due at
+    as_of, for owners with either."""
+    due_soon = func.sum(case((and_(OB.c.due >= starts, OB.c.due <= ends), 1), else_=0))
+    overdue = func.sum(case((OB.c.due < as_of, 1), else_=0))
+    statement = _in_scope(
+        select(OB.c.owner, due_soon.label("due_soon"), overdue.label("overdue")).where(
+            OB.c.state == "open", OB.c.due <= ends
+        ),
+        scope,
+    ).group_by(OB.c.owner)
+    return list((await session.execute(statement)).all())
+
+
+async def custody_limits_expiring(
+    *, session: AsyncSession, scope: Scope, starts: date, ends: date
+) -> list[Any]:
+    """Open custody time limits expiring starts..ends, soonest first."""
+    statement = _in_scope(
+        select(OB.c.id, OB.c.urn, OB.c.key, OB.c.owner, OB.c.due, S.c.name)
+        .select_from(OB.outerjoin(S, S.c.staff_id == OB.c.owner))
+        .where(
+            OB.c.rule == CUSTODY_RULE, OB.c.state == "open", OB.c.due >= starts, OB.c.due <= ends
+        ),
+        scope,
+    ).order_by(OB.c.due, OB.c.id)
+    return list((await session.execute(statement)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    role: str
+    line_manager: str | None
+
+    def team(self, staff_id: str) -> str | None:
+        """A legal manager heads their own team; anyone else is in their line manager's."""
+        return staff_id if self.role == "legal-manager" else self.line_manager
+
+
+async def staff_of(*, session: AsyncSession, ids: Iterable[str | None]) -> dict[str, Person]:
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[str, Person] = {}
+    for start in range(0, len(wanted), 1000):  # bounded IN lists
+        rows = await session.execute(
+            select(S.c.staff_id, S.c.name, S.c.role, S.c.line_manager).where(
+                S.c.staff_id.in_(wanted[start : start + 1000])
+            )
+        )
+        for row in rows:
+            found[row.staff_id] = Person(row.name, row.role, row.line_manager)
+    return found

@@ -1,0 +1,46 @@
+"""The summary as one self-contained, print-friendly HTML page (jinja2), chart embedded."""
+
+from __future__ import annotations
+
+import base64
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.summaries.chart import on_time_chart
+from services.summaries.model import Summary, Timeliness
+from services.summaries.render_md import pct
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["pct"] = pct
+    environment.filters["who"] = lambda staff_id, name: (
+        "no owner" if staff_id is None else f"{name} ({staff_id})" if name else staff_id
+    )
+    return environment
+
+
+def summary_html(summary: Summary, *, chart: bytes | None = None) -> str:
+    """`chart`: the PNG to embed; computed from the timeliness section when not given."""
+    timeliness = summary.section("timeliness")
+    if chart is None and isinstance(timeliness, Timeliness):
+        chart = on_time_chart(timeliness)
+    return (
+        _environment()
+        .get_template("summary.html")
+        .render(
+            summary=summary,
+            chart=base64.b64encode(chart).decode() if chart else None,
+        )
+    )

@@ -1,0 +1,164 @@
+"""When summaries are due, for whom, and claiming each (scope, week) exactly once.
+
+Pure week arithmetic plus keyword-only data access. A claim is an INSERT of the unique
+(scope kind, scope id, week) with ON CONFLICT DO NOTHING, so restarts and concurrent `serve`
+processes agree on one row; a delivery takes a time-limited lease on a pending row with a
+conditional UPDATE, so two processes never send the same summary at once, and a process that
+dies mid-send leaves the row to be retried after its lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.db import dialect_of
+from schemas.tables import PublishedSummary, StaffMember
+from services.rules.calendar import LONDON
+from services.summaries.model import Scope
+from services.summaries.weeks import IsoWeek
+
+P: Any = PublishedSummary.__table__  # type: ignore[attr-defined]
+S: Any = StaffMember.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class DueWeek:
+    week: IsoWeek
+    due_at: datetime  # the London moment its summary is due
+
+
+def due_weeks(*, now: datetime, day: str, at: time, catch_up: int) -> list[DueWeek]:
+    """The current week once its moment has passed, and up to `catch_up` weeks before it
+    (missed while the service was down), oldest first."""
+    current = IsoWeek.of(now.astimezone(LONDON).date())
+    found = []
+    for back in range(catch_up, -1, -1):
+        week = current.shifted(-back)
+        moment = week.moment(day, at)
+        if moment <= now:
+            found.append(DueWeek(week, moment))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    staff_id: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """A scope and who receives its summary."""
+
+    scope: Scope
+    recipients: Sequence[Recipient]
+
+
+async def audiences(*, session: AsyncSession) -> list[Audience]:
+    """An Area summary for the DCCPs of each Area, a team summary for each legal manager."""
+    rows = (
+        await session.execute(
+            select(S.c.staff_id, S.c.email, S.c.role, S.c.area)
+            .where(S.c.role.in_(("dccp", "legal-manager")))
+            .order_by(S.c.area, S.c.staff_id)
+        )
+    ).all()
+    by_area: dict[str, list[Recipient]] = {}
+    found = []
+    for row in rows:
+        if row.role == "dccp":
+            by_area.setdefault(row.area, []).append(Recipient(row.staff_id, row.email))
+        else:
+            scope = Scope(area=row.area, manager=row.staff_id)
+            found.append(Audience(scope, [Recipient(row.staff_id, row.email)]))
+    return [Audience(Scope(area=area), people) for area, people in by_area.items()] + found
+
+
+async def audience_of(*, session: AsyncSession, kind: str, scope_id: str, area: str) -> Audience:
+    for audience in await audiences(session=session):
+        if (audience.scope.kind, audience.scope.id, audience.scope.area) == (kind, scope_id, area):
+            return audience
+    # The DCCP or manager left since the claim: nobody to send to, and nothing is lost.
+    scope = Scope(area=area, manager=scope_id if kind == "team" else None)
+    return Audience(scope, [])
+
+
+async def claim(*, session: AsyncSession, audience: Audience, due: DueWeek, now: datetime) -> bool:
+    """Record that this scope's summary for this week is to be published; False if some
+    process (this one before a restart, or another) already did."""
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    scope = audience.scope
+    statement = (
+        insert(P)
+        .values(
+            scope_kind=scope.kind,
+            scope_id=scope.id,
+            area=scope.area,
+            week=str(due.week),
+            due_at=due.due_at,
+            status="pending",
+            attempts=0,
+            delivered=[],
+            claimed_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["scope_kind", "scope_id", "week"])
+    )
+    result: Any = await session.execute(statement)
+    return bool(result.rowcount == 1)
+
+
+async def pending(*, session: AsyncSession, now: datetime) -> list[PublishedSummary]:
+    """Claimed rows not yet sent whose lease (if any) has run out, oldest week first."""
+    statement = (
+        select(PublishedSummary)
+        .where(
+            PublishedSummary.status == "pending",  # type: ignore[arg-type]
+            or_(P.c.lease_until.is_(None), P.c.lease_until <= now),
+        )
+        .order_by(P.c.week, P.c.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def take_lease(
+    *, session: AsyncSession, row_id: int, now: datetime, lease: timedelta
+) -> bool:
+    """Only one process gets a pending row until `now + lease`."""
+    statement = (
+        update(P)
+        .where(
+            and_(
+                P.c.id == row_id,
+                P.c.status == "pending",
+                or_(P.c.lease_until.is_(None), P.c.lease_until <= now),
+            )
+        )
+        .values(lease_until=now + lease, attempts=P.c.attempts + 1)
+    )
+    result: Any = await session.execute(statement)
+    return bool(result.rowcount == 1)
+
+
+async def note_delivered(*, session: AsyncSession, row_id: int, delivered: list[str]) -> None:
+    await session.execute(update(P).where(P.c.id == row_id).values(delivered=delivered))
+
+
+async def note_failure(*, session: AsyncSession, row_id: int, error: str) -> None:
+    await session.execute(update(P).where(P.c.id == row_id).values(last_error=error[:2000]))
+
+
+async def mark_sent(*, session: AsyncSession, row_id: int, now: datetime) -> bool:
+    """False when the row was already sent (by a process that took over an expired lease)."""
+    result: Any = await session.execute(
+        update(P)
+        .where(P.c.id == row_id, P.c.status == "pending")
+        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+    )
+    return bool(result.rowcount == 1)

@@ -1,0 +1,204 @@
+"""A hand-written fortnight through the real pipeline, summarised; figures written by hand.
+
+Week 2018-W20 is Mon 14 to Sun 20 May 2018 (no bank holiday), judged as of Friday 18 May.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.settings import Settings
+from services.summaries.build import build_summary
+from services.summaries.model import Counts, Scope
+from services.summaries.render_json import summary_json
+from services.summaries.weeks import IsoWeek
+from tests.factories import case, event, hearing, letter_due, letter_sent, lines, sheet
+from tests.integration.conftest import Pipeline
+
+pytestmark = pytest.mark.integration
+
+AREA = "thames-and-chiltern"
+W20 = IsoWeek(2018, 20)
+AS_OF = date(2018, 5, 18)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The pipeline's own scheduler must not publish (on today's real date) during the test.
+    return settings.model_copy(update={"summary_check_seconds": 3600.0})
+
+
+def staff(staff_id: str, role: str, unit: str | None, manager: str | None) -> dict[str, Any]:
+    return event(
+        "staff-updated",
+        "2018-05-01T08:00:00+01:00",
+        staff_id=staff_id,
+        name=f"Name {staff_id}",
+        email=f"{staff_id.lower()}@example.test",
+        role=role,
+        area=AREA,
+        unit=unit,
+        line_manager=manager,
+    )
+
+
+def held(urn: str, hearing_id: str, day: str, advocate: str) -> dict[str, Any]:
+    return hearing(
+        "held", day, time=f"{day}T17:00:00+01:00", urn=urn, hearing_id=hearing_id, advocate=advocate
+    )
+
+
+def fortnight() -> list[dict[str, Any]]:
+    return [
+        staff("DCCP1", "dccp", None, None),
+        staff("LM1", "legal-manager", "magistrates", "DCCP1"),
+        staff("LM2", "legal-manager", "crown", "DCCP1"),
+        staff("P1", "prosecutor", "magistrates", "LM1"),
+        staff("P2", "prosecutor", "crown", "LM2"),
+        case("M1", owner="P1", unit="magistrates", time="2018-05-01T09:00:00+01:00"),
+        case("M2", owner="P1", unit="magistrates", time="2018-05-01T09:00:00+01:00"),
+        case("C1", owner="P2", unit="crown", time="2018-05-01T09:00:00+01:00"),
+        # Week 20, hearing record sheets (owner: the advocate), due +1 working day.
+        held("M1", "H1", "2018-05-14", "P1"),  # due Tue 15, uploaded 15: met
+        sheet("2018-05-15", urn="M1", hearing_id="H1"),
+        held("M1", "H2", "2018-05-15", "P1"),  # due Wed 16, uploaded Thu 17: late
+        sheet("2018-05-17", urn="M1", hearing_id="H2"),
+        held("M2", "H1", "2018-05-16", "P1"),  # due Thu 17, none: lapsed on Fri 18
+        held("C1", "H1", "2018-05-17", "P1"),  # due Fri 18: open (crown case, LM1's team)
+        held("C1", "H2", "2018-05-14", "P2"),  # vacated afterwards: cancelled, not counted
+        hearing("vacated", "2018-05-14", time="2018-05-15T09:00:00+01:00", urn="C1",
+                hearing_id="H2"),
+        # Week 19.
+        held("C1", "H3", "2018-05-08", "P2"),  # due Wed 9, uploaded 9: met
+        sheet("2018-05-09", urn="C1", hearing_id="H3"),
+        held("M2", "H2", "2018-05-09", "P1"),  # due Thu 10, never: lapsed
+        # Victim letters (owner: the case owner).
+        letter_due("2018-05-14", urn="M1", victim_id="V1"),  # due Mon 21 May: next week
+        letter_due("2018-05-14", urn="C1", victim_id="V1", enhanced=True),  # due Tue 15
+        letter_sent("2018-05-15", urn="C1", victim_id="V1"),  # met
+        letter_due("2018-05-09", urn="M2", victim_id="V1", enhanced=True),  # due Thu 10
+        letter_sent("2018-05-14", urn="M2", victim_id="V1"),  # late (week 19)
+        # Custody: 56 days from 10 April expires Tue 5 June; its review was due Tue 8 May.
+        event("custody-time-limit-set", "2018-04-10T12:00:00+01:00", urn="C1",
+              defendant_id="D1", limit="summary-56", custody_start="2018-04-10"),
+        event("custody-time-limit-reviewed", "2018-05-08T12:00:00+01:00", urn="C1",
+              defendant_id="D1", reviewed_date="2018-05-08", reviewed_by="P2"),
+    ]  # fmt: skip
+
+
+async def summarise(pipeline: Pipeline, scope: Scope) -> dict[str, Any]:
+    async with pipeline.runtime.sessions() as session:
+        found = await build_summary(session=session, scope=scope, week=W20, as_of=AS_OF)
+    return {s["kind"] + s.get("by", ""): s for s in summary_json(found)["sections"]}
+
+
+def counts(due: int, met: int, late: int, lapsed: int, open_: int, pct: float | None) -> dict:  # type: ignore[type-arg]
+    return {"due": due, "met": met, "late": late, "lapsed": lapsed, "open": open_,
+            "on_time_pct": pct}  # fmt: skip
+
+
+@pytest.fixture
+async def loaded(pipeline: Pipeline) -> Pipeline:
+    report = await pipeline.publish(lines(*fortnight()))
+    assert not report.rejected
+    await pipeline.settle()
+    return pipeline
+
+
+async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
+    page = await summarise(loaded, Scope(area=AREA))
+
+    timeliness = page["timeliness"]
+    rules = {row["rule"]: row for row in timeliness["rules"]}
+    assert set(rules) == {"hearing-record-sheet", "victim-letter", "ctl-28-day-review"}
+    hrs, letters, review = (
+        rules["hearing-record-sheet"],
+        rules["victim-letter"],
+        rules["ctl-28-day-review"],
+    )
+    assert hrs["week"] == counts(4, 1, 1, 1, 1, 33.3)
+    assert letters["week"] == counts(1, 1, 0, 0, 0, 100.0)
+    assert review["week"] == counts(0, 0, 0, 0, 0, None)
+    assert timeliness["all"]["week"] == counts(5, 2, 1, 1, 1, 50.0)
+    assert hrs["previous"] == counts(2, 1, 0, 1, 0, 50.0)
+    assert letters["previous"] == counts(1, 0, 1, 0, 0, 0.0)
+    assert review["previous"] == counts(1, 1, 0, 0, 0, 100.0)
+    assert timeliness["all"]["previous"] == counts(4, 2, 1, 1, 0, 50.0)
+    assert timeliness["all"]["last_4"] == counts(9, 4, 2, 2, 1, 50.0)
+    assert timeliness["all"]["last_13"] == timeliness["all"]["last_4"]
+    assert hrs["last_4"] == counts(6, 2, 1, 2, 1, 40.0)
+    assert timeliness["weeks"][0] == "2018-W08" and timeliness["weeks"][-1] == "2018-W20"
+    assert [(p["week"], p["due"], p["on_time_pct"]) for p in hrs["trend"][-2:]] == [
+        ("2018-W19", 2, 50.0),
+        ("2018-W20", 4, 33.3),
+    ]
+
+    units = {g["key"]: g for g in page["breakdownunit"]["groups"]}
+    assert set(units) == {"crown", "magistrates"}
+    assert units["magistrates"]["total"] == counts(3, 1, 1, 1, 0, 33.3)
+    assert units["crown"]["total"] == counts(2, 1, 0, 0, 1, 100.0)
+    teams = {g["key"]: g for g in page["breakdownteam"]["groups"]}
+    assert set(teams) == {"LM1", "LM2"}
+    assert teams["LM1"]["label"] == "Name LM1 (LM1)"
+    assert teams["LM1"]["total"] == counts(4, 1, 1, 1, 1, 33.3)
+    assert [r["rule"] for r in teams["LM2"]["rules"]] == ["victim-letter"]
+
+    assert page["lapses"]["items"] == [
+        {
+            "obligation_id": "hearing-record-sheet/M2/H1",
+            "rule": "hearing-record-sheet",
+            "urn": "M2",
+            "owner": "P1",
+            "owner_name": "Name P1",
+            "manager": "LM1",
+            "due": "2018-05-17",
+            "age_days": 1,
+        }
+    ]
+
+    workload = page["workload"]
+    assert (workload["starts"], workload["ends"]) == ("2018-05-18", "2018-05-31")
+    # P1: due in the window H1 of C1 (18 May) and M1's letter (21 May); past due M2 H1, M2 H2.
+    assert [(p["staff_id"], p["team"], p["due_next_14"], p["open_past_due"])
+            for p in workload["people"]] == [("P1", "LM1", 2, 2)]  # fmt: skip
+    assert [(t["staff_id"], t["due_next_14"], t["open_past_due"]) for t in workload["teams"]] == [
+        ("LM1", 2, 2)
+    ]
+
+    assert page["custody"]["items"] == [
+        {
+            "obligation_id": "custody-time-limit/C1/D1",
+            "urn": "C1",
+            "defendant": "D1",
+            "owner": "P2",
+            "owner_name": "Name P2",
+            "expires": "2018-06-05",
+            "days_left": 18,
+        }
+    ]
+
+
+async def test_unit_and_team_scopes(loaded: Pipeline) -> None:
+    unit = await summarise(loaded, Scope(area=AREA, unit="magistrates"))
+    assert unit["timeliness"]["all"]["week"] == counts(3, 1, 1, 1, 0, 33.3)
+    assert "breakdownunit" not in unit and "breakdownteam" in unit
+    assert unit["custody"]["items"] == []  # the custody case is a crown case
+
+    team = await summarise(loaded, Scope(area=AREA, manager="LM1"))
+    assert team["timeliness"]["all"]["week"] == counts(4, 1, 1, 1, 1, 33.3)
+    assert team["timeliness"]["all"]["previous"] == counts(2, 0, 1, 1, 0, 0.0)
+    assert "breakdownunit" not in team and "breakdownteam" not in team
+    assert [item["urn"] for item in team["lapses"]["items"]] == ["M2"]
+
+    other = await summarise(loaded, Scope(area="elsewhere"))
+    assert other["timeliness"]["all"]["week"] == counts(0, 0, 0, 0, 0, None)
+
+
+def test_counts_helper_matches_the_model() -> None:
+    assert counts(5, 2, 1, 1, 1, 50.0) == {
+        k: getattr(Counts.of(met=2, late=1, lapsed=1, open=1), k)
+        for k in ("due", "met", "late", "lapsed", "open", "on_time_pct")
+    }
