@@ -25,7 +25,8 @@ from services.rules.due import (
     PeriodEnd,
     WorkingDaysAfter,
 )
-from services.rules.pack import Match, Present, RecurrenceSpec, Renewal, Rule
+from services.rules.escalation import EscalationSpec, escalation_problems
+from services.rules.pack import DEFAULT_ESCALATION, Match, Present, RecurrenceSpec, Renewal, Rule
 
 _NUMBER = r"(\d+|\{[a-z_]+\})"
 _FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -138,6 +139,10 @@ class RuleSpec(_HasDue):
     owner: str | None = None
     area: str | None = None
     warn: list[int] = Field(default_factory=list)
+    # Who hears at each warning, at the lapse and after it (the lapse clock); absent, the
+    # owner at warnings and the owner and their line manager at the lapse.
+    escalation: list[EscalationSpec] | None = None
+    business: bool = False  # the ABM is copied at the lapse
 
     @field_validator("warn")
     @classmethod
@@ -256,6 +261,12 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
         owner_field=spec.owner,
         area_field=spec.area,
         warnings=tuple(spec.warn),
+        escalation=(
+            tuple(step.build() for step in spec.escalation)
+            if spec.escalation is not None
+            else DEFAULT_ESCALATION
+        ),
+        business=spec.business,
         unconfirmed=spec.unconfirmed
         or any(_uses_unconfirmed(d, settings) for d in _due_texts(spec)),
     )
@@ -313,6 +324,7 @@ def check_fields(spec: RuleSpec) -> list[str]:
             problems.append("renews: a recurring rule cannot also renew")
     elif periodic:
         problems.append("recurrence: 'end of recurrence period' needs a recurrence block")
+    problems += escalation_problems(spec.escalation, warns=bool(spec.warn))
     return problems
 
 
