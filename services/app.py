@@ -15,6 +15,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
 from services.runtime import Runtime, consumer_name
@@ -92,6 +93,8 @@ class _SideServices:
         self.consumer = StreamConsumer(runtime, self.redis, name)
         self.server: uvicorn.Server | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.alerts = AlertService(runtime, self.redis)
+        self.alerting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.runtime.settings
@@ -100,6 +103,7 @@ class _SideServices:
             asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
         ]
+        self.alerting = asyncio.create_task(self.alerts.run())  # the lapse clock and delivery
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
             config = uvicorn.Config(
@@ -112,7 +116,7 @@ class _SideServices:
         """Before the broker stops: no new reclaims, and a batch waiting out an outage gives
         up (unacknowledged) instead of holding shutdown; a batch being applied completes."""
         self.consumer.stopping.set()
-        for task in self.tasks[:2]:
+        for task in [*self.tasks[:2], *([self.alerting] if self.alerting else [])]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

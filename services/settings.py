@@ -50,6 +50,34 @@ class Settings(BaseSettings):
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
 
+    # The lapse clock and alerts (services/lapse, services/alerts).
+    lapse_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often the clock looks for newly written obligations."
+    )
+    lapse_scan_margin_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Obligations written this long before the last look are read again, so a "
+        "tracker transaction that committed late is never missed.",
+    )
+    alert_hours: str = Field(
+        default="09:00-17:00", description="Working hours (Europe/London, working days)."
+    )
+    alert_digest_minutes: int = Field(
+        default=60, ge=1, description="One digest per recipient per this many minutes."
+    )
+    alert_repeat_days: int = Field(
+        default=5, ge=0, description="Working days between reminders of an unresolved lapse."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Digests are also POSTed here as JSON when set."
+    )
+    alert_delivery_seconds: float = Field(default=5.0, gt=0)
+    alert_retry_seconds: float = Field(
+        default=30.0, gt=0, description="First retry of a failed channel; doubles each time."
+    )
+    alert_retry_max_seconds: float = Field(default=3600.0, gt=0)
+
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return _async_driver(self.database_url)
@@ -62,6 +90,11 @@ class Settings(BaseSettings):
     @property
     def tracker_group(self) -> str:
         return f"{self.namespace}:tracker"
+
+    @property
+    def tracking_stream(self) -> str:
+        """Outbound: obligation-warning, -lapsed, -escalated, -met and alert-sent events."""
+        return f"{self.namespace}:tracking"
 
 
 def _async_driver(url: str) -> str:
