@@ -188,6 +188,9 @@ class LapseClockState(SQLModel, table=True):
     __tablename__ = "lapse_clock"
 
     name: str = Field(primary_key=True)
+    # The clock's first start: alarms that fell due before it are history, not news (a
+    # back-fill of old events raises none), those after it are raised even if late.
+    started_at: datetime = _stamp()
     cursor: datetime = _stamp()
     scanned_to: datetime = _stamp()
     updated_at: datetime = _stamp(default_factory=utcnow)

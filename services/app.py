@@ -103,7 +103,8 @@ class _SideServices:
             asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
         ]
-        self.alerting = asyncio.create_task(self.alerts.run())  # the lapse clock and delivery
+        if settings.alerts_enabled:  # the lapse clock and alert delivery
+            self.alerting = asyncio.create_task(self.alerts.run())
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
             config = uvicorn.Config(

@@ -51,11 +51,14 @@ class Settings(BaseSettings):
     )
 
     # The lapse clock and alerts (services/lapse, services/alerts).
+    alerts_enabled: bool = Field(
+        default=True, description="`serve` runs the lapse clock and alert delivery."
+    )
     lapse_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often the clock looks for newly written obligations."
     )
     lapse_scan_margin_seconds: float = Field(
-        default=60.0,
+        default=10.0,
         ge=0,
         description="Obligations written this long before the last look are read again, so a "
         "tracker transaction that committed late is never missed.",

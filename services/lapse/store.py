@@ -36,7 +36,10 @@ async def load_state(*, session: AsyncSession, now: datetime) -> LapseClockState
         return state
     latest = (await session.execute(select(func.max(col(Obligation.updated_at))))).scalar()
     state = LapseClockState(
-        name=CLOCK, cursor=now, scanned_to=latest or datetime(2000, 1, 1, tzinfo=UTC)
+        name=CLOCK,
+        started_at=now,
+        cursor=now,
+        scanned_to=latest or datetime(2000, 1, 1, tzinfo=UTC),
     )
     session.add(state)
     await session.flush()

@@ -97,14 +97,14 @@ class LapseClock:
         report = TickReport()
         async with self.sessions() as session, session.begin():
             state = await store.load_state(session=session, now=now)
-            start, scanned_to = state.cursor, state.scanned_to
+            start, scanned_to, began = state.cursor, state.scanned_to, state.started_at
         cursor = start
         while days := days_starting_in(cursor, now):
             day = days[0]
             report.alerts += await self._midnight(day, now, report)
             report.midnights.append(day)
             cursor = midnight(day)
-        report.alerts += await self._since(start, scanned_to, now, report)
+        report.alerts += await self._since(start, scanned_to, began, now, report)
         return report
 
     async def _midnight(self, day: date, now: datetime, report: TickReport) -> int:
@@ -136,7 +136,12 @@ class LapseClock:
         return raised
 
     async def _since(
-        self, cursor: datetime, scanned_to: datetime, now: datetime, report: TickReport
+        self,
+        cursor: datetime,
+        scanned_to: datetime,
+        began: datetime,
+        now: datetime,
+        report: TickReport,
     ) -> int:
         calendar = self.context.calendar
         async with self.sessions() as session, session.begin():
@@ -153,7 +158,8 @@ class LapseClock:
                 due = Due.of(row)
                 if due.state == "open" and due.rule in self.context.rules:
                     rule = self.context.rules[due.rule]
-                    found += [(due, s) for s in fallen_due(rule, due.due, calendar, now)]
+                    steps = fallen_due(rule, due.due, calendar, now)
+                    found += [(due, s) for s in steps if s.at >= began]
             found = await self._unheld(session, found, now)
             raised = await raise_alarms(
                 session=session, candidates=found, context=self.context, now=now

@@ -109,6 +109,7 @@ def upgrade() -> None:
     op.create_table(
         "lapse_clock",
         sa.Column("name", sa.String(), nullable=False),
+        sa.Column("started_at", schemas.types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("cursor", schemas.types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("scanned_to", schemas.types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", schemas.types.AwareDateTime(timezone=True), nullable=False),
