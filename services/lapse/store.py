@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -28,19 +28,15 @@ _COLUMNS = (
 )
 
 
-async def load_state(*, session: AsyncSession, now: datetime) -> LapseClockState:
+async def load_state(
+    *, session: AsyncSession, now: datetime, scanned_to: datetime
+) -> LapseClockState:
     """The cursor; on the very first start it begins now, so the clock raises what falls due
     from then on (and whatever is written afterwards), not every lapse in history."""
     state = await session.get(LapseClockState, CLOCK)
     if state is not None:
         return state
-    latest = (await session.execute(select(func.max(col(Obligation.updated_at))))).scalar()
-    state = LapseClockState(
-        name=CLOCK,
-        started_at=now,
-        cursor=now,
-        scanned_to=latest or datetime(2000, 1, 1, tzinfo=UTC),
-    )
+    state = LapseClockState(name=CLOCK, started_at=now, cursor=now, scanned_to=scanned_to)
     session.add(state)
     await session.flush()
     return state

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.alerts.record import Context, Due, met_event, raise_alarms
 from services.alerts.tracking import add_events, flush_tracking
+from services.clock import now as wall_clock
 from services.lapse import store
 from services.lapse.schedule import (
     Step,
@@ -64,8 +65,12 @@ class LapseClock:
         context: Context,
         redis: Redis,
         now: Callable[[], datetime],
+        wall: Callable[[], datetime] = wall_clock,
     ) -> None:
         self.engine, self.sessions, self.settings = engine, sessions, settings
+        # The tracker stamps updated_at from the wall clock, whatever time the clock is told.
+        self.wall = wall
+        self.margin = timedelta(seconds=settings.lapse_scan_margin_seconds)
         self.context, self.redis, self.now = context, redis, now
         self._local = asyncio.Lock()
         self._seen: dict[str, datetime] = {}  # written rows already looked at, by updated_at
@@ -96,7 +101,7 @@ class LapseClock:
     async def _tick(self, now: datetime) -> TickReport:
         report = TickReport()
         async with self.sessions() as session, session.begin():
-            state = await store.load_state(session=session, now=now)
+            state = await self._state(session, now)
             start, scanned_to, began = state.cursor, state.scanned_to, state.started_at
         cursor = start
         while days := days_starting_in(cursor, now):
@@ -130,7 +135,7 @@ class LapseClock:
                     session=session, candidates=found, context=self.context, now=now
                 )
                 if not lapses:
-                    state = await store.load_state(session=session, now=now)
+                    state = await self._state(session, now)
                     state.cursor = midnight(day)
             report.published += await self.publish(now)
         return raised
@@ -148,10 +153,12 @@ class LapseClock:
             found = await self._repeats(session, now)
             ended = await store.snoozes_ended(session=session, after=cursor, upto=now)
             rows = await store.open_by_id(session=session, ids=ended)
-            since = scanned_to - timedelta(seconds=self.settings.lapse_scan_margin_seconds)
+            # A row stamped before `wall - margin` has committed by now (no tracker transaction
+            # lasts that long), so the next look starts there: only the last `margin` of
+            # writes is ever read twice, however many obligations are open.
+            latest = max(scanned_to, self.wall() - self.margin)
             horizon = london_day(now) + self._horizon
-            written = await store.written_since(session=session, since=since, horizon=horizon)
-            latest = max([scanned_to, *(w.updated_at for w in written)])
+            written = await store.written_since(session=session, since=scanned_to, horizon=horizon)
             fresh = [w for w in written if self._seen.get(w.id) != w.updated_at]
             rows += [w for w in fresh if w.state == "open"]
             for row in rows:
@@ -165,11 +172,16 @@ class LapseClock:
                 session=session, candidates=found, context=self.context, now=now
             )
             await self._met(session, [Due.of(w) for w in fresh if w.state != "open"], now)
-            state = await store.load_state(session=session, now=now)
+            state = await self._state(session, now)
             state.cursor, state.scanned_to = max(state.cursor, now), latest
         self._seen = {w.id: w.updated_at for w in written}  # only once it committed
         report.published += await self.publish(now)
         return raised
+
+    async def _state(self, session: AsyncSession, now: datetime) -> Any:
+        return await store.load_state(
+            session=session, now=now, scanned_to=self.wall() - self.margin
+        )
 
     async def _repeats(self, session: AsyncSession, now: datetime) -> list[tuple[Due, Step]]:
         every = self.context.repeat_days
