@@ -28,14 +28,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import hashlib
 import io
 import os
+import pstats
 import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -54,15 +59,61 @@ PROSECUTORS = 50
 
 
 @asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    name = f"bench_lapse_{uuid.uuid4().hex[:10]}"
+async def database(n: int, per_day: int, *, keep: bool) -> AsyncIterator[tuple[str, bool]]:
+    """A database for one size: fresh and dropped afterwards, or with `keep` one named after
+    the size that stays for the next run (yields its URL and whether it is already loaded)."""
     admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    name = (
+        f"bench_lapse_keep_{n}_{per_day}_{_schema()}"
+        if keep
+        else f"bench_lapse_{uuid.uuid4().hex[:10]}"
+    )
+    exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    if not exists:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
+    loaded = bool(exists) and await _loaded(url, n)
     try:
-        yield f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
+        yield url, loaded
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def _schema() -> str:
+    """A fingerprint of the migrations: a kept database made by other ones is not reused (drop
+    stale `bench_lapse_keep_*` databases by hand)."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parents[1] / "schemas/migrations/versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+async def _loaded(url: str, n: int) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM obligations WHERE state = 'open'")
+    except asyncpg.UndefinedTableError:
+        return False
+    finally:
+        await conn.close()
+    return bool(count == n)
+
+
+async def reset(url: str) -> float:
+    """Forget what an earlier run of the clock did on a kept database (the obligations, which
+    the clock never writes, stay); returns seconds taken."""
+    started = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    await conn.execute(
+        "TRUNCATE alarms, alerts, digests, deliveries, lapse_clock, tracking_outbox,"
+        " audit_entries RESTART IDENTITY"
+    )
+    await conn.execute("VACUUM (ANALYZE) obligations")  # as after a load: the rest is new
+    await conn.execute("CHECKPOINT")
+    await conn.close()
+    return time.perf_counter() - started
 
 
 class Clock:
@@ -143,83 +194,144 @@ async def load(url: str, n: int, per_day: int) -> float:
     return time.perf_counter() - started
 
 
-async def measure(n: int, per_day: int) -> dict[str, Any]:
+@dataclass
+class Subject:
+    """One size: its database, clock and figures."""
+
+    n: int
+    settings: Settings
+    service: AlertService
+    clock: Clock
+    redis: Redis
+    prepared: str
+    prepare_s: float
+    profiler: cProfile.Profile | None
+    quiet: list[float] = field(default_factory=list)
+    nights: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    raised: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+async def prepare(
+    stack: AsyncExitStack, n: int, per_day: int, *, keep: bool, profile: bool
+) -> Subject:
+    url, already = await stack.enter_async_context(database(n, per_day, keep=keep))
     namespace = f"bench-lapse-{uuid.uuid4().hex[:8]}"
-    async with fresh_database() as url:
-        settings = Settings(
-            _env_file=None,
-            database_url=url,  # type: ignore[call-arg]
-            redis_url=REDIS_URL,
-            namespace=namespace,
-            alerts_enabled=False,
-        )
-        async with open_runtime(settings) as runtime:
-            loaded = await load(url, n, per_day)
-            redis = Redis.from_url(REDIS_URL)
-            clock = Clock(START)
-            service = AlertService(runtime, redis, now=clock)
-            try:
-                await service.clock.tick()  # first start
-                quiet = []
-                for minute in range(1, 31):
-                    clock.at = START + timedelta(minutes=minute)
-                    began = time.perf_counter()
-                    await service.clock.tick()
-                    quiet.append(time.perf_counter() - began)
-                nights, latencies, lapsed = [], [], 0
-                for instant in MIDNIGHTS:
-                    clock.at = START.replace(day=instant.day - 1, hour=23, minute=59)
-                    await service.clock.tick()
-                    await redis.delete(settings.tracking_stream)
-                    clock.at = instant
-                    crossed = time.time()
-                    report = await service.clock.tick()
-                    nights.append(time.time() - crossed)
-                    entries = await redis.xrange(settings.tracking_stream)
-                    for entry_id, fields in entries:
-                        if b'"type":"obligation-lapsed"' in fields[b"event"]:
-                            ms = int(entry_id.split(b"-")[0])
-                            latencies.append(ms / 1000 - crossed)
-                            lapsed += 1
-                    assert report.midnights == [instant.date()], report
-            finally:
-                keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
-                if keys:
-                    await redis.delete(*keys)
-                await redis.aclose()
-    latencies.sort()
+    settings = Settings(
+        _env_file=None,
+        database_url=url,  # type: ignore[call-arg]
+        redis_url=REDIS_URL,
+        namespace=namespace,
+        alerts_enabled=False,
+    )
+    runtime = await stack.enter_async_context(open_runtime(settings))
+    took = await reset(url) if already else await load(url, n, per_day)
+    redis = Redis.from_url(REDIS_URL)
+    stack.push_async_callback(_forget, redis, namespace)
+    clock = Clock(START)
+    return Subject(
+        n=n,
+        settings=settings,
+        service=AlertService(runtime, redis, now=clock),
+        clock=clock,
+        redis=redis,
+        prepared="reset" if already else "loaded",
+        prepare_s=took,
+        profiler=cProfile.Profile() if profile else None,
+    )
+
+
+async def _forget(redis: Redis, namespace: str) -> None:
+    keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+async def quiet_tick(s: Subject, minute: int) -> None:
+    s.clock.at = START + timedelta(minutes=minute)
+    began = time.perf_counter()
+    await s.service.clock.tick()
+    s.quiet.append(time.perf_counter() - began)
+
+
+async def midnight_tick(s: Subject, instant: datetime) -> None:
+    s.clock.at = START.replace(day=instant.day - 1, hour=23, minute=59)
+    await s.service.clock.tick()
+    stream = s.settings.tracking_stream
+    await s.redis.delete(stream)
+    if s.profiler:
+        s.profiler.enable()
+    s.clock.at = instant
+    crossed = time.time()
+    report = await s.service.clock.tick()
+    s.nights.append(time.time() - crossed)
+    if s.profiler:
+        s.profiler.disable()
+    entries = await s.redis.xrange(stream)
+    lapsed = [
+        int(entry_id.split(b"-")[0]) / 1000 - crossed
+        for entry_id, fields in entries
+        if b'"type":"obligation-lapsed"' in fields[b"event"]
+    ]
+    s.latencies += lapsed
+    s.raised.append((report.alerts, len(lapsed), len(entries)))
+    assert report.midnights == [instant.date()], report
+
+
+def summary(s: Subject) -> dict[str, Any]:
+    latencies = sorted(s.latencies)
     return {
-        "open": n,
-        "load_s": loaded,
-        "quiet_tick_ms": statistics.median(quiet) * 1000,
-        "midnight_tick_s": statistics.median(nights),
-        "lapsed": lapsed,
+        "quiet_tick_ms": statistics.median(s.quiet) * 1000,
+        "midnight_tick_s": statistics.median(s.nights),
         "p50_s": latencies[len(latencies) // 2],
         "p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
     }
 
 
 async def main(args: argparse.Namespace) -> None:
-    results = []
-    for n in (args.small, args.large):
-        print(f"loading and measuring {n:,} open obligations ...", flush=True)
-        result = await measure(n, args.per_day)
-        results.append(result)
+    sizes = [n for n in (args.small, args.large) if n]  # --large 0: the small size only
+    async with AsyncExitStack() as stack:
+        subjects = []
+        for n in sizes:
+            print(f"preparing {n:,} open obligations ...", flush=True)
+            subject = await prepare(
+                stack, n, args.per_day, keep=args.keep, profile=bool(args.profile)
+            )
+            print(f"  {subject.prepared} in {subject.prepare_s:.1f} s", flush=True)
+            subjects.append(subject)
+        # The sizes take turns, tick by tick, so the machine's load falls on both alike.
+        for s in subjects:
+            await s.service.clock.tick()  # first start
+        for minute in range(1, 31):
+            for s in subjects if minute % 2 else subjects[::-1]:
+                await quiet_tick(s, minute)
+        for night, instant in enumerate(MIDNIGHTS):
+            for s in subjects if night % 2 == 0 else subjects[::-1]:
+                await midnight_tick(s, instant)
+    results = [summary(s) for s in subjects]
+    for s, r in zip(subjects, results, strict=True):
+        nights = ", ".join(f"{t:.2f}" for t in s.nights)
+        raised = "; ".join(f"{a} alerts, {lp} lapsed, {e} events" for a, lp, e in s.raised)
         print(
-            f"  {n:>9,} open: loaded in {result['load_s']:.1f} s; quiet tick "
-            f"{result['quiet_tick_ms']:.1f} ms (median of 30); midnight tick "
-            f"{result['midnight_tick_s']:.2f} s (median of 3); due -> obligation-lapsed on the "
-            f"stream for {result['lapsed']} lapses: p50 {result['p50_s'] * 1000:.0f} ms, "
-            f"p99 {result['p99_s'] * 1000:.0f} ms",
+            f"  {s.n:>9,} open: quiet tick {r['quiet_tick_ms']:.1f} ms (median of 30); "
+            f"midnight tick {r['midnight_tick_s']:.2f} s (median of 3); due -> "
+            f"obligation-lapsed on the stream for {len(s.latencies)} lapses: "
+            f"p50 {r['p50_s'] * 1000:.0f} ms, p99 {r['p99_s'] * 1000:.0f} ms\n"
+            f"    midnight ticks {nights} s; raised per midnight: {raised}",
             flush=True,
         )
-    small, large = results
-    print(
-        f"growth {args.small:,} -> {args.large:,}: quiet tick "
-        f"x{large['quiet_tick_ms'] / small['quiet_tick_ms']:.2f}, midnight tick "
-        f"x{large['midnight_tick_s'] / small['midnight_tick_s']:.2f}, "
-        f"p99 x{large['p99_s'] / small['p99_s']:.2f}"
-    )
+        if s.profiler and args.profile:
+            s.profiler.dump_stats(f"{args.profile}.{s.n}")
+            pstats.Stats(s.profiler).sort_stats("cumulative").print_stats(40)
+    if len(results) == 2:
+        small, large = results
+        print(
+            f"growth {args.small:,} -> {args.large:,}: quiet tick "
+            f"x{large['quiet_tick_ms'] / small['quiet_tick_ms']:.2f}, midnight tick "
+            f"x{large['midnight_tick_s'] / small['midnight_tick_s']:.2f}, "
+            f"p99 x{large['p99_s'] / small['p99_s']:.2f}"
+        )
 
 
 if __name__ == "__main__":
@@ -227,4 +339,13 @@ if __name__ == "__main__":
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--per-day", type=int, default=500, help="obligations due each day")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's loaded database (bench_lapse_keep_N_PERDAY) and reuse it next "
+        "time, resetting only what the clock wrote",
+    )
+    parser.add_argument(
+        "--profile", metavar="PATH", help="cProfile the midnight ticks; stats to PATH.N"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from schemas.types import AwareDateTime
@@ -204,6 +204,13 @@ class Alarm(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("obligation_id", "due", "level", name="uq_alarms_step"),
         Index("ix_alarms_repeat_at", "repeat_at"),
+        # Only the alarms whose alerts are still to be recorded: a handful at any time.
+        Index(
+            "ix_alarms_unalerted",
+            "id",
+            postgresql_where=text("alerted_at IS NULL"),
+            sqlite_where=text("alerted_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -218,6 +225,12 @@ class Alarm(SQLModel, table=True):
     # For a lapse: when the next reminder of it falls due while it stays unresolved.
     repeat_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     repeats: int = 0
+    # Who hears, routed when the alarm was raised ([staff_id, role, reason] each), and when
+    # their alerts go out; the alerts are recorded from these in the next transaction, which
+    # sets `alerted_at` (so the tracking stream event need not wait for them).
+    recipients: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    deliver_after: datetime = _stamp()
+    alerted_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class Alert(SQLModel, table=True):
@@ -299,7 +312,7 @@ class TrackingEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(unique=True)
     type: str
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the entry, as sent
     state: str = "pending"  # pending, sent
     attempts: int = 0
     next_attempt_at: datetime = _stamp()

@@ -1,5 +1,6 @@
-"""Raise alarms: each step of an obligation's due date once, its alerts (one per recipient)
-recorded before anything is sent, its tracking-stream event in the same transaction.
+"""Raise alarms: each step of an obligation's due date once, routed to the people it goes to,
+its tracking-stream event in the same transaction; its alerts (one per recipient) are recorded
+from it right after (alerting.py), before anything is sent.
 
 The unique keys decide what is new: an alarm already raised (by an earlier tick, a catch-up
 after a restart, or another clock process) inserts nothing and sends nothing.
@@ -25,12 +26,11 @@ from events.outbound import (
     ObligationWarning,
     outbound_event,
 )
-from schemas.tables import Alarm, Alert
+from schemas.tables import Alarm
 from services.alerts.directory import case_units, load_directory
-from services.alerts.routing import About
-from services.alerts.sql import insert_for
+from services.alerts.routing import About, Recipient
+from services.alerts.sql import insert_rows
 from services.alerts.tracking import add_events
-from services.audit.trail import AuditRecord, append_audit
 from services.lapse.hours import WorkingHours
 from services.lapse.schedule import Step, repeat_step
 from services.rules.calendar import Calendar
@@ -84,116 +84,80 @@ async def raise_alarms(
     context: Context,
     now: datetime,
 ) -> int:
-    """Record the new ones among `candidates`; return how many alerts were raised."""
+    """Record the new ones among `candidates`, each with the people it goes to, and their
+    tracking-stream events; return how many were new. Their alerts are recorded from the
+    alarm rows by `services.alerts.alerting.record_alerts`, in a transaction of their own, so
+    the events (whose latency is promised) need not wait for alerts and audit entries."""
     unique = {(o.id, o.due, s.level): (o, s) for o, s in candidates}
     if not unique:
         return 0
-    table = Alarm.__table__.c  # type: ignore[attr-defined]
-    statement = (
-        insert_for(session, Alarm)
-        .on_conflict_do_nothing(index_elements=["obligation_id", "due", "level"])
-        .returning(table.obligation_id, table.due, table.level)
-    )
-    rows = [_alarm_row(o, s, context, now) for o, s in unique.values()]
-    new = {tuple(r) for r in (await session.execute(statement, rows)).all()}
-    fresh = [pair for key, pair in unique.items() if key in new]
-    if not fresh:
-        return 0
-    return await _alert(session, fresh, context, now)
-
-
-def _alarm_row(o: Due, s: Step, context: Context, now: datetime) -> dict[str, Any]:
-    repeat_at = None
-    if s.kind == "lapse" and context.repeat_days > 0:
-        rule = context.rules[o.rule]
-        repeat_at = repeat_step(rule, o.due, 1, context.repeat_days, context.calendar).at
-    return {
-        "obligation_id": o.id,
-        "due": o.due,
-        "level": s.level,
-        "rule": o.rule,
-        "urn": o.urn,
-        "area": o.area,
-        "fell_due_at": s.at,
-        "raised_at": now,
-        "repeat_at": repeat_at,
-        "repeats": 0,
-    }
-
-
-async def _alert(
-    session: AsyncSession, fresh: list[tuple[Due, Step]], context: Context, now: datetime
-) -> int:
-    units = await case_units(session=session, urns={o.urn for o, _ in fresh if o.urn})
+    pairs = list(unique.values())
+    units = await case_units(session=session, urns={o.urn for o, _ in pairs if o.urn})
     directory = await load_directory(
         session=session,
-        owners={o.owner for o, _ in fresh if o.owner},
-        areas={o.area for o, _ in fresh if o.area},
+        owners={o.owner for o, _ in pairs if o.owner},
+        areas={o.area for o, _ in pairs if o.area},
     )
-    rows: list[dict[str, Any]] = []
-    events: list[Event] = []
-    for o, s in fresh:
-        about = About(o.owner, o.area, units.get(o.urn) if o.urn else None)
-        recipients = directory.route(s.roles, about)
-        if not recipients:
-            log.error(
-                "nobody on record to alert",
-                extra={"obligation_ref": o.ref, "level": s.level, "area": o.area},
-            )
-        deliver_after = context.hours.next_slot(max(s.at, now) if s.kind == "repeat" else s.at)
-        rows += [
+    slots: dict[datetime, datetime] = {}
+    repeats: dict[tuple[str, date], datetime | None] = {}
+    routed: dict[tuple[str, date, str], list[Recipient]] = {}
+    rows = []
+    for key, (o, s) in unique.items():
+        routed[key] = recipients = directory.route(
+            s.roles, About(o.owner, o.area, units.get(o.urn) if o.urn else None)
+        )
+        ready = max(s.at, now) if s.kind == "repeat" else s.at
+        if ready not in slots:
+            slots[ready] = context.hours.next_slot(ready)
+        if s.kind == "lapse" and (o.rule, o.due) not in repeats:
+            repeats[(o.rule, o.due)] = _first_repeat(o, context)
+        rows.append(
             {
                 "obligation_id": o.id,
-                "obligation_ref": o.ref,
                 "due": o.due,
                 "level": s.level,
-                "recipient": r.staff_id,
-                "role": r.role,
-                "reason": r.reason,
                 "rule": o.rule,
                 "urn": o.urn,
                 "area": o.area,
                 "fell_due_at": s.at,
                 "raised_at": now,
-                "deliver_after": deliver_after,
-                "state": "pending",
+                "repeat_at": repeats.get((o.rule, o.due)) if s.kind == "lapse" else None,
+                "repeats": 0,
+                "recipients": [[r.staff_id, r.role, r.reason] for r in recipients],
+                "deliver_after": slots[ready],
+                "alerted_at": None,
             }
-            for r in recipients
-        ]
-        events.append(step_event(o, s, [r.staff_id for r in recipients]))
-    await add_events(session=session, events=events, now=now)
-    if not rows:
-        return 0
-    table = Alert.__table__.c  # type: ignore[attr-defined]
-    statement = (
-        insert_for(session, Alert)
-        .on_conflict_do_nothing(index_elements=["obligation_id", "due", "level", "recipient"])
-        .returning(table.id, table.obligation_ref, table.level, table.recipient, table.role)
-    )
-    raised = (await session.execute(statement, rows)).all()
-    by_key = {(r["obligation_ref"], r["level"], r["recipient"]): r for r in rows}
-    records = [
-        AuditRecord(
-            entity="alert",
-            entity_id=str(alert_id),
-            action="raised" if level.startswith(("warning", "lapse")) else "escalated",
-            actor="lapse-clock",
-            caused_by=f"clock:{by_key[(ref, level, who)]['fell_due_at'].isoformat()}",
-            detail={
-                "obligation_ref": ref,
-                "rule": by_key[(ref, level, who)]["rule"],
-                "urn": by_key[(ref, level, who)]["urn"],
-                "due": by_key[(ref, level, who)]["due"].isoformat(),
-                "level": level,
-                "recipient": who,
-                "role": role,
-                "reason": by_key[(ref, level, who)]["reason"],
-            },
         )
-        for alert_id, ref, level, who, role in raised
-    ]
-    await append_audit(session=session, records=records, at=now)
-    return len(raised)
+    new = await insert_rows(
+        session=session,
+        model=Alarm,
+        rows=rows,
+        conflict=_ALARM_KEY,
+        returning=_ALARM_KEY,
+    )
+    inserted = {tuple(r) for r in new}
+    events: list[Event] = []
+    for key, (o, s) in unique.items():
+        if key not in inserted:
+            continue
+        if not routed[key]:
+            log.error(
+                "nobody on record to alert",
+                extra={"obligation_ref": o.ref, "level": s.level, "area": o.area},
+            )
+        events.append(step_event(o, s, [r.staff_id for r in routed[key]]))
+    await add_events(session=session, events=events, now=now)
+    return len(events)
+
+
+_ALARM_KEY = ("obligation_id", "due", "level")
+
+
+def _first_repeat(o: Due, context: Context) -> datetime | None:
+    if context.repeat_days <= 0:
+        return None
+    rule = context.rules[o.rule]
+    return repeat_step(rule, o.due, 1, context.repeat_days, context.calendar).at
 
 
 def step_event(o: Due, s: Step, recipients: list[str]) -> Event:

@@ -3,7 +3,9 @@
 1. for each London midnight crossed (one at a time, so a long stop catches up day by day):
    for each rule and each of its steps, the open obligations whose due date puts that step on
    that day, found by one index range scan on (rule, state, due) - lapses first, committed and
-   published before the rest, because their latency is promised;
+   published before the rest, because their latency is promised (each alarm is recorded with
+   the people it goes to and its stream event; their alerts are recorded at the end of the
+   tick, see services/alerts/alerting.py);
 2. reminders of unresolved lapses whose time came (alarms.repeat_at);
 3. obligations whose snooze ended, and obligations the tracker wrote since the last look
    (updated_at, less a safety margin): each gets every alarm already fallen due, and a closed
@@ -27,6 +29,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.alerts.alerting import record_alerts
 from services.alerts.record import Context, Due, met_event, raise_alarms
 from services.alerts.tracking import add_events, flush_tracking
 from services.clock import now as wall_clock
@@ -45,12 +48,14 @@ from services.settings import Settings
 
 log = logging.getLogger("followup.lapse")
 _LOCK_ID = 0x6C617073  # "laps": one clock ticks at a time on PostgreSQL
+_PAGE = 1000  # alarms whose alerts are recorded per transaction
 
 
 @dataclass(slots=True)
 class TickReport:
     skipped: bool = False  # another clock process held the lock
     midnights: list[date] = field(default_factory=list)
+    alarms: int = 0
     alerts: int = 0
     published: int = 0
 
@@ -106,14 +111,20 @@ class LapseClock:
         cursor = start
         while days := days_starting_in(cursor, now):
             day = days[0]
-            report.alerts += await self._midnight(day, now, report)
+            await self._midnight(day, now, report)
             report.midnights.append(day)
             cursor = midnight(day)
-        report.alerts += await self._since(start, scanned_to, began, now, report)
-        return report
+        await self._since(start, scanned_to, began, now, report)
+        # The alerts of every alarm raised above (and of any a crash left without theirs).
+        while True:
+            async with self.sessions() as session, session.begin():
+                taken, made = await record_alerts(session=session, now=now, page=_PAGE)
+            report.alerts += made
+            if taken < _PAGE:
+                return report
 
-    async def _midnight(self, day: date, now: datetime, report: TickReport) -> int:
-        raised = 0
+    async def _midnight(self, day: date, now: datetime, report: TickReport) -> None:
+        calendar = self.context.calendar
         for lapses in (True, False):
             async with self.sessions() as session, session.begin():
                 found: list[tuple[Due, Step]] = []
@@ -121,24 +132,26 @@ class LapseClock:
                     for template in templates(rule):
                         if (template.kind == "lapse") != lapses:
                             continue
-                        first, last = due_range(template, (day, day), self.context.calendar)
+                        first, last = due_range(template, (day, day), calendar)
                         if first > last:
                             continue
                         rows = await store.open_due_between(
                             session=session, rule=rule.id, first=first, last=last
                         )
-                        found += [
-                            (Due.of(r), template.step(r.due, self.context.calendar)) for r in rows
-                        ]
+                        steps: dict[date, Step] = {}  # many obligations share a due date
+                        for r in rows:
+                            if r.due not in steps:
+                                steps[r.due] = template.step(r.due, calendar)
+                            found.append((Due.of(r), steps[r.due]))
                 found = await self._unheld(session, found, now)
-                raised += await raise_alarms(
+                report.alarms += await raise_alarms(
                     session=session, candidates=found, context=self.context, now=now
                 )
                 if not lapses:
                     state = await self._state(session, now)
                     state.cursor = midnight(day)
+            # Lapses go out on the stream as soon as they are recorded, before the rest.
             report.published += await self.publish(now)
-        return raised
 
     async def _since(
         self,
@@ -147,7 +160,7 @@ class LapseClock:
         began: datetime,
         now: datetime,
         report: TickReport,
-    ) -> int:
+    ) -> None:
         calendar = self.context.calendar
         async with self.sessions() as session, session.begin():
             found = await self._repeats(session, now)
@@ -168,7 +181,7 @@ class LapseClock:
                     steps = fallen_due(rule, due.due, calendar, now)
                     found += [(due, s) for s in steps if s.at >= began]
             found = await self._unheld(session, found, now)
-            raised = await raise_alarms(
+            report.alarms += await raise_alarms(
                 session=session, candidates=found, context=self.context, now=now
             )
             await self._met(session, [Due.of(w) for w in fresh if w.state != "open"], now)
@@ -176,7 +189,6 @@ class LapseClock:
             state.cursor, state.scanned_to = max(state.cursor, now), latest
         self._seen = {w.id: w.updated_at for w in written}  # only once it committed
         report.published += await self.publish(now)
-        return raised
 
     async def _state(self, session: AsyncSession, now: datetime) -> Any:
         return await store.load_state(

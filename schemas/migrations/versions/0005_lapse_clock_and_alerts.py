@@ -33,6 +33,9 @@ def upgrade() -> None:
         sa.Column("raised_at", schemas.types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("repeat_at", schemas.types.AwareDateTime(timezone=True), nullable=True),
         sa.Column("repeats", sa.Integer(), nullable=False),
+        sa.Column("recipients", sa.JSON(), nullable=False),
+        sa.Column("deliver_after", schemas.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("alerted_at", schemas.types.AwareDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("obligation_id", "due", "level", name="uq_alarms_step"),
     )
@@ -41,6 +44,13 @@ def upgrade() -> None:
             batch_op.f("ix_alarms_obligation_id"), ["obligation_id"], unique=False
         )
         batch_op.create_index("ix_alarms_repeat_at", ["repeat_at"], unique=False)
+        batch_op.create_index(
+            "ix_alarms_unalerted",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("alerted_at IS NULL"),
+            sqlite_where=sa.text("alerted_at IS NULL"),
+        )
 
     op.create_table(
         "alerts",
@@ -120,7 +130,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.String(), nullable=False),
         sa.Column("type", sa.String(), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("state", sa.String(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", schemas.types.AwareDateTime(timezone=True), nullable=False),
@@ -165,6 +175,7 @@ def downgrade() -> None:
 
     op.drop_table("alerts")
     with op.batch_alter_table("alarms", schema=None) as batch_op:
+        batch_op.drop_index("ix_alarms_unalerted")
         batch_op.drop_index("ix_alarms_repeat_at")
         batch_op.drop_index(batch_op.f("ix_alarms_obligation_id"))
 
