@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from schemas.tables import Case, StaffMember
 from services.alerts.routing import Directory, Person
+from services.alerts.sql import among
 
 SENIOR_ROLES = ("unit-head", "dccp", "ccp", "abm")
 
@@ -20,11 +21,13 @@ async def load_directory(
     """The owners, their line managers, and every senior role holder of the areas involved
     (including the owners' own areas)."""
     people: dict[str, Person] = {}
-    found = await _staff(session, col(StaffMember.staff_id).in_(set(owners)))
+    found = await _staff(session, among(session, col(StaffMember.staff_id), sorted(owners)))
     people.update(found)
     managers = {p.line_manager for p in found.values() if p.line_manager} - set(people)
     if managers:
-        people.update(await _staff(session, col(StaffMember.staff_id).in_(managers)))
+        people.update(
+            await _staff(session, among(session, col(StaffMember.staff_id), sorted(managers)))
+        )
     all_areas = set(areas) | {p.area for p in people.values()}
     if all_areas:
         people.update(
@@ -47,5 +50,7 @@ async def _staff(session: AsyncSession, where: object) -> dict[str, Person]:
 async def case_units(*, session: AsyncSession, urns: Collection[str]) -> dict[str, str]:
     if not urns:
         return {}
-    statement = select(col(Case.urn), col(Case.unit)).where(col(Case.urn).in_(set(urns)))
+    statement = select(col(Case.urn), col(Case.unit)).where(
+        among(session, col(Case.urn), sorted(urns))
+    )
     return {str(urn): str(unit) for urn, unit in (await session.execute(statement)).all()}
