@@ -1,25 +1,29 @@
 """The lapse clock at scale (issue 5): latency from due to `obligation-lapsed` on the tracking
 stream, and the clock's cost per tick, with 10,000 and with 1,000,000 open obligations.
 
-    .venv/bin/python -m bench.lapse --small 10000 --large 1000000 --per-day 500
+    .venv/bin/python -m bench.lapse --small 10000 --large 1000000 --per-day 500 [--keep]
 
-For each size, in one run: a fresh PostgreSQL database (migrated), an org chart of one Area,
-and N open `victim-letter` obligations loaded with COPY, `per-day` of them due on each day, the
-due dates centred on the measured week (so the work falling due at a midnight is the same for
-both sizes and only the number of open obligations differs: 10,000 spans 20 days of due dates,
-1,000,000 spans 2,000). The loaded rows are stamped long ago, as a tracker would have left
-them, then VACUUM (ANALYZE) and CHECKPOINT so background work after the load does not land in
-the figures.
+For each size: a PostgreSQL database (migrated), an org chart of one Area, and N open
+`victim-letter` obligations loaded with COPY, `per-day` of them due on each day, the due dates
+centred on the measured week (so the work falling due at a midnight is the same for both sizes
+and only the number of open obligations differs: 10,000 spans 20 days of due dates, 1,000,000
+spans 2,000; the bench prints what each midnight raised, to show it). The loaded rows are
+stamped long ago, as a tracker would have left them, then VACUUM (ANALYZE) and CHECKPOINT so
+background work after the load does not land in the figures. With `--keep` each size's
+database stays (named after the size and the migrations) and the next run only empties what
+the clock wrote, instead of loading 1,000,000 rows again.
 
-Then the real LapseClock (services.lapse.ticker) with an injected clock that starts on a Monday
-at 12:00 and is moved:
+Then, for each size, the real LapseClock (services.lapse.ticker) with an injected clock that
+starts on a Monday at 12:00 and is moved, the two sizes taking turns tick by tick so the
+shared machine's load falls on both alike:
 - quiet ticks: one simulated minute apart in the afternoon (no midnight crossed): the cost of
   a tick with nothing due, which is what every tick but one a day costs;
 - midnight ticks: to 00:00:00 of Tue, Wed and Thu, the instant the obligations due the day
   before lapse, ticking at that instant as `run()` does (it sleeps until the next midnight).
   Each such tick raises that day's lapses (committed and published first), warnings and
-  escalations. Latency = the time of the stream entry (Redis entry id, ms) of each
-  `obligation-lapsed` minus the wall time at which the clock was moved past midnight.
+  escalations, and records their alerts. Latency = the time of the stream entry (Redis entry
+  id, ms) of each `obligation-lapsed` minus the wall time at which the clock was moved past
+  midnight.
 
 Prints p50/p99 latency, tick costs, and the ratios large/small. Not a test.
 """
