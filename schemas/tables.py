@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from schemas.types import AwareDateTime
@@ -109,6 +109,10 @@ class Obligation(SQLModel, table=True):
         # open ones by owner: both read from the index alone (bench/summary.py).
         Index("ix_obligations_area_due", "area", "due", "rule", "state"),
         Index("ix_obligations_area_state_due", "area", "state", "due", "owner"),
+        # The lapse clock: open obligations of a rule due in a date range, and what the
+        # tracker wrote since its last look.
+        Index("ix_obligations_rule_state_due", "rule", "state", "due"),
+        Index("ix_obligations_updated_at", "updated_at"),
     )
 
     id: str = Field(primary_key=True)
@@ -300,3 +304,143 @@ class PublishedSummary(SQLModel, table=True):
     delivered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     claimed_at: datetime = _stamp(default_factory=utcnow)
     sent_at: datetime | None = _stamp(default=None, nullable=True)
+
+
+class LapseClockState(SQLModel, table=True):
+    """The lapse clock's durable cursor: every alarm falling due up to `cursor` has been raised,
+    and obligations written up to `scanned_to` (their `updated_at`) have been looked at."""
+
+    __tablename__ = "lapse_clock"
+
+    name: str = Field(primary_key=True)
+    # The clock's first start: alarms that fell due before it are history, not news (a
+    # back-fill of old events raises none), those after it are raised even if late.
+    started_at: datetime = _stamp()
+    cursor: datetime = _stamp()
+    scanned_to: datetime = _stamp()
+    updated_at: datetime = _stamp(default_factory=utcnow)
+
+
+class Alarm(SQLModel, table=True):
+    """One step (a warning, the lapse, an escalation, a reminder) raised for an obligation's
+    due date, once: the tracking stream's obligation-* events and the alerts hang off it."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "due", "level", name="uq_alarms_step"),
+        Index("ix_alarms_repeat_at", "repeat_at"),
+        # Only the alarms whose alerts are still to be recorded: a handful at any time.
+        Index(
+            "ix_alarms_unalerted",
+            "id",
+            postgresql_where=text("alerted_at IS NULL"),
+            sqlite_where=text("alerted_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: str = Field(index=True)
+    due: date
+    level: str  # warning-N, lapse, escalation-N, repeat-K
+    rule: str
+    urn: str | None = None
+    area: str | None = None
+    fell_due_at: datetime = _stamp()
+    raised_at: datetime = _stamp()
+    # For a lapse: when the next reminder of it falls due while it stays unresolved.
+    repeat_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    repeats: int = 0
+    # Who hears, routed when the alarm was raised ([staff_id, role, reason] each), and when
+    # their alerts go out; the alerts are recorded from these in the next transaction, which
+    # sets `alerted_at` (so the tracking stream event need not wait for them).
+    recipients: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    deliver_after: datetime = _stamp()
+    alerted_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class Alert(SQLModel, table=True):
+    """One person told about one step of one obligation's due date: recorded (exactly once, by
+    its unique key) before anything is sent, then delivered in that person's next digest."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "due", "level", "recipient", name="uq_alerts_key"),
+        Index("ix_alerts_state_deliver_after", "state", "deliver_after"),
+        Index("ix_alerts_obligation_due", "obligation_id", "due"),
+        Index("ix_alerts_snoozed_until", "snoozed_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: str
+    obligation_ref: str  # what alerts carry instead of the id, which holds victim/defendant ids
+    due: date
+    level: str
+    recipient: str  # staff id
+    role: str  # the role the recipient holds for this obligation (owner, legal-manager, ...)
+    reason: str | None = None  # why it went to someone other than the role asked for
+    rule: str
+    urn: str | None = None
+    area: str | None = None
+    fell_due_at: datetime = _stamp()
+    raised_at: datetime = _stamp()
+    deliver_after: datetime = _stamp()
+    state: str = "pending"  # pending, queued (in a digest), sent, withdrawn
+    digest_id: int | None = Field(default=None, index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    acknowledged_by: str | None = None
+    snoozed_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    snoozed_by: str | None = None
+    snooze_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Digest(SQLModel, table=True):
+    """One message per recipient per slot, listing each obligation once."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("recipient", "slot", name="uq_digests_slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str
+    slot: datetime = _stamp()
+    created_at: datetime = _stamp()
+    state: str = "pending"  # pending until every channel has it, then sent
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """A digest on one channel, retried with backoff until it goes: never dropped."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("digest_id", "channel", name="uq_deliveries_channel"),
+        Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int
+    channel: str  # email, webhook
+    state: str = "pending"  # pending, sent
+    attempts: int = 0
+    next_attempt_at: datetime = _stamp()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class TrackingEvent(SQLModel, table=True):
+    """The outbox of the tracking stream: written in the transaction that decides the event,
+    published (XADD) afterwards and retried until Redis takes it."""
+
+    __tablename__ = "tracking_outbox"
+    __table_args__ = (Index("ix_tracking_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)
+    type: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the entry, as sent
+    state: str = "pending"  # pending, sent
+    attempts: int = 0
+    next_attempt_at: datetime = _stamp()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _stamp()
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -15,6 +15,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
 from services.runtime import Runtime, consumer_name
@@ -93,37 +94,42 @@ class _SideServices:
         self.consumer = StreamConsumer(runtime, self.redis, name)
         self.summaries = SummaryPublisher(runtime, self.redis)
         self.server: uvicorn.Server | None = None
-        self.tasks: list[asyncio.Task[None]] = []
+        self.alerts = AlertService(runtime, self.redis)
+        # Cancelled when shutdown begins; the HTTP server is stopped last, on its own.
+        self.background: list[asyncio.Task[None]] = []
+        self.serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.runtime.settings
         await ensure_group(self.redis, stream=settings.events_stream, group=settings.tracker_group)
-        self.tasks = [
+        self.background = [
             asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
             asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
         ]
+        if settings.alerts_enabled:  # the lapse clock and alert delivery
+            self.background.append(asyncio.create_task(self.alerts.run()))
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
             config = uvicorn.Config(
                 api, host=settings.http_host, port=settings.http_port, log_level="warning"
             )
             self.server = _QuietSignalsServer(config)
-            self.tasks.append(asyncio.create_task(self.server.serve()))
+            self.serving = asyncio.create_task(self.server.serve())
 
     async def stopping(self) -> None:
         """Before the broker stops: no new reclaims, and a batch waiting out an outage gives
         up (unacknowledged) instead of holding shutdown; a batch being applied completes."""
         self.consumer.stopping.set()
-        for task in self.tasks[:3]:
+        for task in self.background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def stop(self) -> None:
-        if self.server:
+        if self.server and self.serving:
             self.server.should_exit = True
-            await self.tasks[-1]
+            await self.serving
         await self.redis.aclose()
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:

@@ -554,5 +554,9 @@ def _parse_date(text: str, option: str) -> date:
         raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, not {text!r}") from error
 
 
+from services.alerts.cli import alerts_app  # noqa: E402  (its own module; no cycle)
+
+app.add_typer(alerts_app, name="alerts")
+
 if __name__ == "__main__":
     main()

@@ -84,6 +84,37 @@ class Settings(BaseSettings):
             raise ValueError("name at least one rating")
         return value
 
+    # The lapse clock and alerts (services/lapse, services/alerts).
+    alerts_enabled: bool = Field(
+        default=True, description="`serve` runs the lapse clock and alert delivery."
+    )
+    lapse_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often the clock looks for newly written obligations."
+    )
+    lapse_scan_margin_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Obligations written this long before the last look are read again, so a "
+        "tracker transaction that committed late is never missed.",
+    )
+    alert_hours: str = Field(
+        default="09:00-17:00", description="Working hours (Europe/London, working days)."
+    )
+    alert_digest_minutes: int = Field(
+        default=60, ge=1, description="One digest per recipient per this many minutes."
+    )
+    alert_repeat_days: int = Field(
+        default=5, ge=0, description="Working days between reminders of an unresolved lapse."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Digests are also POSTed here as JSON when set."
+    )
+    alert_delivery_seconds: float = Field(default=5.0, gt=0)
+    alert_retry_seconds: float = Field(
+        default=30.0, gt=0, description="First retry of a failed channel; doubles each time."
+    )
+    alert_retry_max_seconds: float = Field(default=3600.0, gt=0)
+
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return _async_driver(self.database_url)
@@ -99,7 +130,8 @@ class Settings(BaseSettings):
 
     @property
     def tracking_stream(self) -> str:
-        """Where Followup publishes its own events (summary-published, ...)."""
+        """Outbound: obligation-warning, -lapsed, -escalated, -met, alert-sent and
+        summary-published events."""
         return f"{self.namespace}:tracking"
 
 

@@ -57,4 +57,7 @@ def build_api(*, runtime: Runtime, redis: Redis, today: Callable[[], date]) -> F
             raise HTTPException(status_code=404, detail=f"no obligation {obligation_id!r}")
         return found
 
+    from services.alerts.http import add_alert_routes
+
+    add_alert_routes(api, runtime=runtime)
     return api

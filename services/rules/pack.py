@@ -100,6 +100,27 @@ class RecurrenceSpec:
     ends: str
 
 
+ROLES = ("owner", "legal-manager", "unit-head", "dccp", "ccp", "abm")
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """Who hears about an obligation at one point of its life: at each warning, at the lapse,
+    or `after` working days after the lapse. Read by the lapse clock only, never the engine."""
+
+    at: Literal["warning", "lapse", "after"]
+    to: tuple[str, ...]  # roles, from ROLES
+    after: int = 0  # working days after the lapse, for at == "after"
+
+
+# An Area pack that gives a rule no escalation: the owner at each warning, the owner and the
+# owner's line manager at the lapse.
+DEFAULT_ESCALATION = (
+    EscalationStep("warning", ("owner",)),
+    EscalationStep("lapse", ("owner", "legal-manager")),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SampleSpec:
     """Each calendar month, `percent` of the items tracked (per key) are drawn, reproducibly:
@@ -138,6 +159,8 @@ class Rule:
     unconfirmed: bool = False
     sample: SampleSpec | None = None
     owner_from: OwnerFrom | None = None
+    escalation: tuple[EscalationStep, ...] = DEFAULT_ESCALATION
+    business: bool = False  # a business or operational lapse: the ABM is copied at the lapse
 
     def matches(self) -> tuple[Match, ...]:
         described = (self.owner_from.match,) if self.owner_from else ()

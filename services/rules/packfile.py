@@ -26,7 +26,9 @@ from services.rules.due import (
     WorkingDaysAfter,
     WorkingDaysAfterMonthEnd,
 )
+from services.rules.escalation import EscalationSpec, escalation_problems
 from services.rules.pack import (
+    DEFAULT_ESCALATION,
     Match,
     OwnerFrom,
     Present,
@@ -172,6 +174,10 @@ class RuleSpec(_HasDue):
     owner_from: OwnerFromSpec | None = None
     area: str | None = None
     warn: list[int] = Field(default_factory=list)
+    # Who hears at each warning, at the lapse and after it (the lapse clock); absent, the
+    # owner at warnings and the owner and their line manager at the lapse.
+    escalation: list[EscalationSpec] | None = None
+    business: bool = False  # the ABM is copied at the lapse
 
     @field_validator("warn")
     @classmethod
@@ -297,6 +303,12 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
             OwnerFrom(spec.owner_from.build(), spec.owner_from.field) if spec.owner_from else None
         ),
         warnings=tuple(spec.warn),
+        escalation=(
+            tuple(step.build() for step in spec.escalation)
+            if spec.escalation is not None
+            else DEFAULT_ESCALATION
+        ),
+        business=spec.business,
         unconfirmed=spec.unconfirmed
         or any(_uses_unconfirmed(d, settings) for d in _due_texts(spec)),
     )
@@ -379,6 +391,7 @@ def check_fields(spec: RuleSpec) -> list[str]:
             problems.append("renews: a recurring rule cannot also renew")
     elif periodic:
         problems.append("recurrence: 'end of recurrence period' needs a recurrence block")
+    problems += escalation_problems(spec.escalation, warns=bool(spec.warn))
     return problems
 
 

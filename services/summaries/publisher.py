@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from events.reporting import SummaryPublished, summary_published
+from events.outbound import SUMMARIES_SOURCE, SummaryPublished, outbound_event
 from schemas.tables import PublishedSummary
 from services import clock
+from services.alerts.tracking import add_events, flush_tracking
 from services.audit.trail import AuditRecord, append_audit
-from services.broker.streams import ENTRY_FIELD
 from services.mail import Attachment, Email, send_email
 from services.rules.calendar import LONDON
 from services.runtime import Runtime
@@ -152,11 +152,18 @@ class SummaryPublisher:
             done.append(person.staff_id)
             async with self.runtime.sessions() as session, session.begin():
                 await schedule.note_delivered(session=session, row_id=row.id, delivered=done)
-        event = summary_published(_event_data(summary, timeliness, done), time=now)
-        await self.redis.xadd(settings.tracking_stream, {ENTRY_FIELD: event.to_json()})
+        # The id is stable per scope and week: the outbox keeps one, and a consumer of the
+        # tracking stream recognises a resend as the same event.
+        event = outbound_event(
+            event_id=f"summary-published/{row.scope_kind}/{row.scope_id}/{row.week}",
+            source=SUMMARIES_SOURCE,
+            time=now,
+            data=_event_data(summary, timeliness, done),
+        )
         async with self.runtime.sessions() as session, session.begin():
             if not await schedule.mark_sent(session=session, row_id=row.id, now=now):
                 return  # another process finished it after our lease ran out
+            await add_events(session=session, events=[event], now=now)
             await append_audit(
                 session=session,
                 records=[
@@ -175,7 +182,16 @@ class SummaryPublisher:
                 ],
                 at=now,
             )
-        log.info("summary published", extra={"summary": event.subject, "week": row.week})
+        # Published now; if Redis is away, the alert service's outbox loop retries it.
+        await flush_tracking(
+            sessions=self.runtime.sessions,
+            redis=self.redis,
+            stream=settings.tracking_stream,
+            now=now,
+            retry=timedelta(seconds=settings.alert_retry_seconds),
+            retry_max=timedelta(seconds=settings.alert_retry_max_seconds),
+        )
+        log.info("summary published", extra={"summary": event.id, "week": row.week})
 
 
 def _render(summary: Summary, timeliness: Timeliness) -> tuple[bytes, str, str]:

@@ -147,3 +147,49 @@ def test_more_errors_name_the_rule_and_the_field(change: tuple[str, str], expect
     with pytest.raises(RulePackError) as raised:
         parse_pack(PACK_WITH.replace(*change), origin="p.yaml")
     assert f"p.yaml: {expected}" in raised.value.problems, raised.value.problems
+
+
+def test_escalation_is_validated_naming_rule_and_field() -> None:
+    text = """
+version: 1
+rules:
+  - id: letters
+    title: t
+    source: s
+    opens: {event: victim-letter-due, key: [urn, victim_id]}
+    due: +5 working days after decision_date
+    closes: [{event: victim-letter-sent, key: [urn, victim_id], date: sent_date}]
+    escalation:
+      - {at: warning, to: [owner]}
+      - {at: 2 weekdays after lapse, to: [owner]}
+      - {at: 3 working days after lapse, to: [chief]}
+"""
+    with pytest.raises(RulePackError) as caught:
+        parse_pack(text, origin="area.yaml")
+    problems = caught.value.problems
+    assert any(
+        "rule letters: escalation.1.at: cannot read '2 weekdays after lapse'" in p for p in problems
+    )
+    assert any("rule letters: escalation.2.to: unknown role 'chief'" in p for p in problems)
+
+
+def test_escalation_needs_warnings_and_a_lapse_entry() -> None:
+    text = """
+version: 1
+rules:
+  - id: letters
+    title: t
+    source: s
+    opens: {event: victim-letter-due, key: [urn, victim_id]}
+    due: +5 working days after decision_date
+    closes: [{event: victim-letter-sent, key: [urn, victim_id], date: sent_date}]
+    escalation:
+      - {at: warning, to: [owner]}
+    business: true
+"""
+    with pytest.raises(RulePackError) as caught:
+        parse_pack(text, origin="area.yaml")
+    assert caught.value.problems == [
+        "area.yaml: rule letters: escalation.0.at: the rule has no warnings (warn) to escalate at",
+        "area.yaml: rule letters: escalation: name who hears at the lapse ('at: lapse')",
+    ]

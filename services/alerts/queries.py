@@ -1,0 +1,66 @@
+"""Alerts as `followup alerts --json` and GET /alerts show them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from schemas.tables import Alert
+
+STATES = ("pending", "queued", "sent", "withdrawn", "acknowledged", "snoozed")
+
+
+def state_of(alert: Alert, now: datetime) -> str:
+    if alert.acknowledged_at is not None:
+        return "acknowledged"
+    if alert.snoozed_until is not None and alert.snoozed_until > now:
+        return "snoozed"
+    return alert.state
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def alert_json(alert: Alert, now: datetime) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "recipient": alert.recipient,
+        "role": alert.role,
+        "level": alert.level,
+        "obligation": alert.obligation_id,
+        "obligation_ref": alert.obligation_ref,
+        "rule": alert.rule,
+        "urn": alert.urn,
+        "due": alert.due.isoformat(),
+        "state": state_of(alert, now),
+        "reason": alert.reason,
+        "fell_due_at": _iso(alert.fell_due_at),
+        "deliver_after": _iso(alert.deliver_after),
+        "sent_at": _iso(alert.sent_at),
+        "digest_id": alert.digest_id,
+        "acknowledged_by": alert.acknowledged_by,
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "snoozed_by": alert.snoozed_by,
+        "snoozed_until": _iso(alert.snoozed_until),
+        "snooze_reason": alert.snooze_reason,
+    }
+
+
+async def list_alerts(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    state: str | None = None,
+    recipient: str | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    statement = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+    if recipient:
+        statement = statement.where(col(Alert.recipient) == recipient)
+    rows = [alert_json(a, now) for a in (await session.execute(statement)).scalars()]
+    return [r for r in rows if state is None or r["state"] == state]
