@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, PlainValidator, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from events.envelope import EventData, Id, IsoDate, field_error
@@ -22,30 +27,21 @@ def _number(value: object) -> int | str:
 
 DEFAULT_RATINGS = ("achieved", "partially-achieved", "not-achieved", "no-longer-relevant")
 # The follow-up rating words are a convention, not a published HMCPSI scale (domain notes), so
-# the list is a setting (FOLLOWUP_RATINGS) applied by every process when its runtime opens;
-# parsing then refuses any other word, at `followup publish` and in the consumer alike.
-_ratings: tuple[str, ...] = DEFAULT_RATINGS
+# the list is a setting (FOLLOWUP_RATINGS). Whoever validates events with the settings in hand
+# (`followup publish`, dead-letter replay, the consumer) passes the list to `parse_event`,
+# which hands it to pydantic as the validation context; without one, the contract's list.
+RATINGS_CONTEXT = "ratings"
 
 
-def configure_ratings(ratings: Iterable[str]) -> None:
-    global _ratings
-    chosen = tuple(dict.fromkeys(ratings))
-    if not chosen:
-        raise ValueError("the list of follow-up ratings cannot be empty")
-    _ratings = chosen
-
-
-def configured_ratings() -> tuple[str, ...]:
-    return _ratings
-
-
-def _configured_rating(value: str) -> str:
-    if value not in _ratings:
+def _configured_rating(value: str, info: ValidationInfo) -> str:
+    context = info.context
+    allowed = context.get(RATINGS_CONTEXT, DEFAULT_RATINGS) if context else DEFAULT_RATINGS
+    if value not in allowed:
         raise PydanticCustomError(
             "rating",
             "'{value}' is not one of the configured ratings ({allowed}); "
             "the list is set by FOLLOWUP_RATINGS",
-            {"value": value, "allowed": ", ".join(_ratings)},
+            {"value": value, "allowed": ", ".join(allowed)},
         )
     return value
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from events.envelope import Event, coerce_dataversion
 from events.errors import EventRejected
+from events.inspection import RATINGS_CONTEXT
 from events.registry import event_model_for
 
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "data")
@@ -19,14 +20,22 @@ MAX_INT_BITS = 14_000  # about the 4,300 digits Python will convert to or from t
 MAX_DEPTH = 64  # well inside both Python's recursion limit and pydantic's serialiser's
 
 
-def parse_event(raw: str | bytes | Mapping[str, Any], *, plain: bool = True) -> Event:
+def parse_event(
+    raw: str | bytes | Mapping[str, Any],
+    *,
+    plain: bool = True,
+    ratings: Sequence[str] | None = None,
+) -> Event:
     """Validate one structured-mode CloudEvent; raises EventRejected and nothing else.
 
     `plain=False` returns the type-specific envelope as validated (an Event subclass with the
     same fields), skipping the copy into a plain Event: for consumers on the hot path.
+    `ratings`: the follow-up ratings accepted (the FOLLOWUP_RATINGS setting); None, the
+    contract's list.
     """
+    context = None if ratings is None else {RATINGS_CONTEXT: ratings}
     try:
-        return _validate(_decode(raw), plain=plain)
+        return _validate(_decode(raw), plain=plain, context=context)
     except EventRejected:
         raise
     except RecursionError:
@@ -145,7 +154,7 @@ def _fits_json(node: object) -> bool:
     return True
 
 
-def _validate(raw: dict[str, Any], *, plain: bool) -> Event:
+def _validate(raw: dict[str, Any], *, plain: bool, context: dict[str, Any] | None) -> Event:
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in raw]
     if missing:
         raise EventRejected.from_errors([(name, "required attribute missing") for name in missing])
@@ -158,7 +167,7 @@ def _validate(raw: dict[str, Any], *, plain: bool) -> Event:
         raise EventRejected("dataversion", str(exc)) from None
     model = event_model_for(type_name, version)
     try:
-        typed = model.model_validate(raw)
+        typed = model.model_validate(raw, context=context)
     except ValidationError as exc:
         raise EventRejected.from_validation_error(exc) from None
     if not plain:

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from redis.asyncio import Redis
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from events import json_schemas
-from services import logs
 from services.audit.cli import audit_app
-from services.broker.embedded import redis_url
-from services.clock import today_in_london
-from services.rules.pack import Match, Rule
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
 from services.summaries.cli import summary as _summary_command
+
+# Start-up time: `followup --help` must not pay for SQLAlchemy, Alembic, redis, pydantic's
+# event models or the rule engine (about 1.5 s of imports). Typer reads only the commands'
+# signatures, so each command imports what it uses; these names are for annotations only.
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from rich.table import Table
+
+    from services.rules.pack import Match, Rule
+    from services.runtime import Runtime
+    from services.settings import Settings
 
 app = typer.Typer(
     help="Followup: tracked obligations for CPS casework and inspection follow-up.",
@@ -44,6 +44,7 @@ def main() -> None:
 
 def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
     """Run `work` with a runtime and Redis client, both closed before the embedded server stops."""
+    from redis.asyncio import Redis
 
     async def with_client(runtime: Runtime, url: str) -> T:
         redis = Redis.from_url(url)
@@ -57,6 +58,11 @@ def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> 
 
 def _run_at(settings: Settings, work: Callable[[Runtime, str], Awaitable[T]]) -> T:
     """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
+    import asyncio
+
+    from services import logs
+    from services.broker.embedded import redis_url
+    from services.runtime import open_runtime
 
     async def go(url: str) -> T:
         async with open_runtime(settings) as runtime:
@@ -81,6 +87,7 @@ def serve(
     """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM)."""
     from schemas.db import is_sqlite
     from services.app import build_app
+    from services.settings import Settings
     from services.workers import WorkerPool
 
     settings = Settings()
@@ -140,7 +147,10 @@ def publish(
     file: Annotated[str, typer.Argument(help="A JSON Lines file of CloudEvents, or - for stdin.")],
 ) -> None:
     """Validate each line and publish the valid ones; report and keep every rejected line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from services.publishing import publish_lines
+    from services.settings import Settings
 
     settings = Settings()
     handle = sys.stdin if file == "-" else _open_or_fail(file)
@@ -181,6 +191,7 @@ def publish(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Lag (events published but not yet applied) and the dead-letter count."""
+    from services.settings import Settings
     from services.status import read_status
 
     result = _run(Settings(), lambda runtime, redis: read_status(runtime=runtime, redis=redis))
@@ -204,6 +215,8 @@ def obligations(
     ] = None,
 ) -> None:
     """List obligations with their due dates and states."""
+    from services.clock import today_in_london
+    from services.settings import Settings
     from services.tracker.queries import list_obligations
 
     if state is not None and state not in STATES:
@@ -224,6 +237,8 @@ def obligations(
 
 
 def obligations_table(rows: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
     table = Table("id", "owner", "due", "state", "closed on")
     colour = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "dim"}
     for row in rows:
@@ -252,6 +267,7 @@ def demo(
     report what was done on time, late or not at all."""
     from services.demo.report import render
     from services.demo.run import DemoFailed, run_demo
+    from services.settings import Settings
 
     today = _parse_date(as_of, "--as-of")
     settings = Settings()
@@ -287,6 +303,8 @@ def explain(
     ] = None,
 ) -> None:
     """How an obligation's due date was computed, its warnings, and every change to it."""
+    from services.clock import today_in_london
+    from services.settings import Settings
     from services.tracker.queries import explain_obligation
 
     today = _parse_date(as_of, "--as-of") if as_of else today_in_london()
@@ -358,6 +376,8 @@ def rules_check(file: Annotated[Path, typer.Argument(help="A rule pack (YAML).")
 @rules_app.command("list")
 def rules_list() -> None:
     """The active rule pack (FOLLOWUP_RULE_PACK, or the shipped default)."""
+    from services.settings import Settings
+
     rules = _pack_or_exit(Settings().rule_pack)
     print_rules(out, rules)
 
@@ -414,6 +434,9 @@ def dead_letters_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Dead letters with their origin and reason (default: those still dead)."""
+    from rich.table import Table
+
+    from services.settings import Settings
     from services.tracker.dead_letters import STATUSES, dead_letter_json, list_dead_letters
 
     if status != "all" and status not in STATUSES:
@@ -451,6 +474,7 @@ def dead_letters_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """One dead letter with the raw input as received."""
+    from services.settings import Settings
     from services.tracker.dead_letters import dead_letter_json, get_dead_letters
 
     async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
@@ -483,6 +507,7 @@ def dead_letters_replay(
     """Validate again and publish the ones that now pass (after a fix); each is applied
     exactly once. Exits 1 if any is still rejected or not found."""
     from services.publishing import replay_dead_letters
+    from services.settings import Settings
 
     if bool(letter_ids) == replay_all:
         raise typer.BadParameter("give dead-letter ids, or --all (not both)")
@@ -506,6 +531,7 @@ def dead_letters_discard(
     letter_ids: Annotated[list[int], typer.Argument(help="Dead-letter ids.")],
 ) -> None:
     """Mark dead letters as looked at and not to be replayed (they are kept, not deleted)."""
+    from services.settings import Settings
     from services.tracker.dead_letters import get_dead_letters, set_status
 
     async def work(runtime: Runtime, _redis: Redis) -> list[int]:
@@ -532,6 +558,8 @@ app.command("summary")(_summary_command)
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of every event type."""
+    from events import json_schemas
+
     sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
 
 

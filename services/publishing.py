@@ -24,14 +24,17 @@ class PublishReport:
     rejected: list[DeadLetter] = field(default_factory=list)
 
 
-def validate_lines(lines: Iterable[str]) -> Iterator[tuple[bytes | None, DeadLetter | None]]:
-    """Each non-blank line becomes either a payload to publish or a dead letter naming why."""
+def validate_lines(
+    lines: Iterable[str], *, ratings: Sequence[str] | None = None
+) -> Iterator[tuple[bytes | None, DeadLetter | None]]:
+    """Each non-blank line becomes either a payload to publish or a dead letter naming why.
+    `ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's)."""
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text:
             continue
         try:
-            parse_event(text)
+            parse_event(text, ratings=ratings)
         except EventRejected as rejected:
             yield (
                 None,
@@ -64,7 +67,7 @@ async def publish_lines(
         on_progress(len(payloads))
         payloads.clear()
 
-    for payload, dead in validate_lines(lines):
+    for payload, dead in validate_lines(lines, ratings=runtime.settings.ratings):
         if dead is not None:
             report.rejected.append(dead)
             on_progress(1)
@@ -110,7 +113,7 @@ async def replay_dead_letters(
             report.skipped[letter.id] = f"already {letter.status}"
             continue
         try:
-            parse_event(letter.raw)
+            parse_event(letter.raw, ratings=runtime.settings.ratings)
         except EventRejected as rejected:
             report.rejected[letter.id] = str(rejected)
             continue

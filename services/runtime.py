@@ -11,7 +11,6 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from events.inspection import configure_ratings
 from schemas.db import create_engine, migrate, session_factory
 from services.clock import today_in_london
 from services.rules.calendar import Calendar
@@ -35,7 +34,6 @@ async def open_runtime(
     settings: Settings, *, today: Callable[[], date] = today_in_london
 ) -> AsyncIterator[Runtime]:
     rules = load_pack(settings.rule_pack)  # a bad pack stops start-up before anything runs
-    configure_ratings(settings.ratings)
     engine = create_engine(settings.sqlalchemy_url())
     try:
         await migrate(engine)

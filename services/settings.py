@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             value = [word.strip() for word in value.split(",") if word.strip()]
+        if isinstance(value, list | tuple):
+            value = list(dict.fromkeys(value))  # a word named twice is listed once in errors
         if isinstance(value, list | tuple) and not value:
             raise ValueError("name at least one rating")
         return value

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import logs
-from services.clock import today_in_london
-from services.runtime import open_runtime
-from services.settings import Settings
+if TYPE_CHECKING:  # imported by the commands that use them: `followup --help` stays fast
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 audit_app = typer.Typer(help="The tamper-evident audit trail and inspection follow-up reports.")
@@ -28,6 +23,12 @@ err = Console(stderr=True)
 
 def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one read session on the configured database (no broker needed)."""
+    import asyncio
+
+    from services import logs
+    from services.runtime import open_runtime
+    from services.settings import Settings
+
     settings = Settings()
     logs.configure(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,8 @@ def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 
 def _day(text: str | None) -> date:
+    from services.clock import today_in_london
+
     if text is None:
         return today_in_london()
     try:
@@ -125,6 +128,8 @@ def statuses(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every recommendation's follow-up status."""
+    from rich.table import Table
+
     from services.audit.followup import recommendation_statuses
 
     today = _day(as_of)

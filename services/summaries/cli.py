@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services import logs
-from services.settings import Settings
-from services.summaries.weeks import IsoWeek
+# Only typer at import: `followup --help` and `followup summary --help` must start fast, and
+# `followup summary` loads the database and renderers it needs when it runs.
+if TYPE_CHECKING:
+    from services.settings import Settings
+    from services.summaries.weeks import IsoWeek
 
 
 def summary(
@@ -36,7 +37,12 @@ def summary(
     ] = None,
 ) -> None:
     """The weekly conference-call summary for an Area, a unit or a legal manager's team."""
+    import asyncio
+
+    from services import logs
     from services.clock import today_in_london
+    from services.settings import Settings
+    from services.summaries.weeks import IsoWeek
 
     if format_ not in ("md", "html", "json"):
         raise typer.BadParameter(f"--format must be md, html or json, not {format_!r}")
@@ -104,7 +110,10 @@ async def _render(
 
 def write_demo_summary(settings: Settings, *, as_of: date, path: Path) -> None:
     """`followup demo --summary FILE`: the demo week's Area summary as HTML."""
+    import asyncio
+
     from services.demo.week import AREA, WEEK
+    from services.summaries.weeks import IsoWeek
 
     text, _ = asyncio.run(
         _render(settings, AREA, None, None, IsoWeek.of(WEEK[0]), as_of, "html", False)

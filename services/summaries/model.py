@@ -191,7 +191,45 @@ class Custody:
     items: Sequence[CustodyLimit]
 
 
-Section = Timeliness | Breakdown | Lapses | Workload | Custody
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    status: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    staff_id: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationItem:
+    """A recommendation needing attention, as the call discusses it."""
+
+    recommendation_id: str
+    inspection_id: str
+    number: str
+    text: str  # shortened for the page (SHORT_TEXT characters at most)
+    owners: Sequence[Owner]
+    status: str
+    flags: Sequence[str]
+    next_due: date | None  # the earliest open obligation of a committed action
+    final_due: date | None  # the recommendation's due date, else its last dated milestone
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendations:
+    """Inspection follow-up at the as-of date: how many recommendations stand at each status,
+    and those needing attention (docs/contract-additions.md, weekly summaries)."""
+
+    kind: ClassVar[str] = "recommendations"
+    counts: Sequence[StatusCount]  # every status, in STATUS_ORDER, zeros included
+    total: int
+    attention: Sequence[RecommendationItem]
+
+
+Section = Timeliness | Breakdown | Lapses | Workload | Custody | Recommendations
 
 
 @dataclass(frozen=True, slots=True)

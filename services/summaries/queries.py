@@ -145,6 +145,14 @@ async def custody_limits_expiring(
     return list((await session.execute(statement)).all())
 
 
+async def team_members(*, session: AsyncSession, manager: str) -> set[str]:
+    """A legal manager's team: the manager and the staff whose line manager they are."""
+    rows = await session.execute(
+        select(S.c.staff_id).where(or_(S.c.staff_id == manager, S.c.line_manager == manager))
+    )
+    return {manager, *(row.staff_id for row in rows)}
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     name: str

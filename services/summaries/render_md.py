@@ -11,6 +11,7 @@ from services.summaries.model import (
     Counts,
     Custody,
     Lapses,
+    Recommendations,
     Section,
     Summary,
     Timeliness,
@@ -118,12 +119,40 @@ def _custody(section: Custody) -> list[str]:
     return [*out, *table(headers, rows)] if section.items else [*out, "None."]
 
 
+def _recommendations(section: Recommendations) -> list[str]:
+    out = [f"## Inspection recommendations: follow-up status ({section.total})", ""]
+    if not section.total:
+        return [*out, "None recorded."]
+    out += table(
+        (*(c.status for c in section.counts), "all"),
+        [[*(c.count for c in section.counts), section.total]],
+    )
+    out += ["", f"### Needing attention ({len(section.attention)})", ""]
+    rows = (
+        [
+            i.inspection_id,
+            i.number,
+            i.text.replace("|", "/"),
+            ", ".join(_who(o.staff_id, o.name) for o in i.owners) or "-",
+            i.status,
+            _day(i.next_due) if i.next_due else "-",
+            _day(i.final_due) if i.final_due else "-",
+            ", ".join(i.flags) or "-",
+        ]
+        for i in section.attention
+    )
+    headers = ("inspection", "no.", "recommendation", "owners", "status", "next due",
+               "final due", "flags")  # fmt: skip
+    return [*out, *table(headers, rows)] if section.attention else [*out, "None."]
+
+
 RENDERERS: dict[str, Callable[[Any], list[str]]] = {
     "timeliness": _timeliness,
     "breakdown": _breakdown,
     "lapses": _lapses,
     "workload": _workload,
     "custody": _custody,
+    "recommendations": _recommendations,
 }
 
 

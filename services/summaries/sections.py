@@ -1,8 +1,9 @@
 """One small builder per section: `async (*, session, scope, week, as_of) -> Section`.
 
-`SECTIONS` is the page, in order. A section that depends on another capability (the
-escalation level of each lapse from alerts, recommendation follow-up from the audit
-capability) is added by appending a builder here and its rendering beside the others.
+`sections_for` is the page, in order. A section that depends on another capability (the
+escalation level of each lapse from alerts; recommendation follow-up from the audit
+capability, in follow_up.py) is added by appending a builder here and its rendering beside
+the others.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.summaries import queries
+from services.summaries.follow_up import build_recommendations
 from services.summaries.model import (
     ZERO,
     Breakdown,
@@ -197,10 +199,15 @@ async def build_custody(
 
 
 def sections_for(scope: Scope) -> list[SectionBuilder]:
-    """The page for a scope: a unit's page has no per-unit table, a team's no per-team one."""
+    """The page for a scope: a unit's page has no per-unit table and no recommendations, a
+    team's no per-team table."""
     builders: list[SectionBuilder] = [build_timeliness]
     if scope.unit is None and scope.manager is None:
         builders.append(build_units)
     if scope.manager is None:
         builders.append(build_teams)
-    return [*builders, build_lapses, build_workload, build_custody]
+    builders += [build_lapses, build_workload, build_custody]
+    if scope.unit is None:
+        # Recommendations belong to an Area (or a team, by their action owners), never a unit.
+        builders.append(build_recommendations)
+    return builders

@@ -133,6 +133,7 @@ class StreamConsumer:
                 rules=runtime.rules,
                 calendar=runtime.calendar,
                 today=runtime.today(),
+                ratings=runtime.settings.ratings,
             )
         )
 

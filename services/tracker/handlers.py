@@ -36,10 +36,12 @@ async def apply_entries(
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
+    ratings: Sequence[str] | None = None,
 ) -> BatchOutcome:
     """One transaction per batch: the events' effects and the batch's dead letters commit
-    together, and the caller acknowledges the entries only after that."""
-    decoded = decode_entries(entries)
+    together, and the caller acknowledges the entries only after that. `ratings`: the
+    follow-up ratings accepted (settings.ratings; None, the contract's list)."""
+    decoded = decode_entries(entries, ratings=ratings)
     async with sessions() as session:
         async with session.begin():
             outcome = await apply_events(

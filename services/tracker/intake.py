@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from events import Event, EventRejected, parse_event
@@ -16,7 +16,10 @@ class Decoded:
     dead: list[DeadLetter]
 
 
-def decode_entries(entries: list[tuple[bytes, Mapping[bytes, bytes]]]) -> Decoded:
+def decode_entries(
+    entries: list[tuple[bytes, Mapping[bytes, bytes]]], *, ratings: Sequence[str] | None = None
+) -> Decoded:
+    """`ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's)."""
     events: list[Event] = []
     dead: list[DeadLetter] = []
     for entry_id, fields in entries:
@@ -27,7 +30,7 @@ def decode_entries(entries: list[tuple[bytes, Mapping[bytes, bytes]]]) -> Decode
             )
             continue
         try:
-            events.append(parse_event(raw, plain=False))
+            events.append(parse_event(raw, plain=False, ratings=ratings))
         except EventRejected as rejected:
             dead.append(_dead(entry_id, storable(raw), rejected.field, rejected.reason))
     return Decoded(events, dead)

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.integration
 AREA = "thames-and-chiltern"
 W20 = IsoWeek(2018, 20)
 AS_OF = date(2018, 5, 18)
+INSPECTION = "INS-TC-2018"
+CPS = "/cps/thames-and-chiltern/assurance"
 
 
 @pytest.fixture
@@ -89,6 +91,97 @@ def fortnight() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def inspection() -> list[dict[str, Any]]:
+    """An inspection of the Area with seven recommendations, one of each kind of standing as
+    of Friday 18 May (worked out by hand in each comment), and one of another Area's."""
+
+    def e(type_: str, day: str, **data: Any) -> dict[str, Any]:
+        source = "/hmcpsi" if type_ in ("recommendation-issued", "follow-up-assessed") else CPS
+        return event(type_, f"{day}T10:00:00+01:00", source=source, **data)
+
+    def issued(number: int, text: str, **data: Any) -> dict[str, Any]:
+        return e(
+            "recommendation-issued",
+            "2018-01-15",
+            inspection_id=INSPECTION,
+            recommendation_id=f"TC-R{number}",
+            number=number,
+            kind="recommendation",
+            text=text,
+            **data,
+        )
+
+    def committed(number: int, action: str, owner: str, **data: Any) -> dict[str, Any]:
+        return e(
+            "response-committed",
+            "2018-02-01",
+            recommendation_id=f"TC-R{number}",
+            action_id=action,
+            response="agreed",
+            text=f"Action {action}.",
+            owner=owner,
+            **data,
+        )
+
+    def evidence(action: str, day: str, by: str) -> dict[str, Any]:
+        return e(
+            "action-evidence-recorded",
+            day,
+            action_id=action,
+            evidence=f"minutes {day}",
+            recorded_by=by,
+            recorded_date=day,
+        )
+
+    def completed(action: str, day: str, by: str) -> dict[str, Any]:
+        return e("action-completed", day, action_id=action, completed_date=day, completed_by=by)
+
+    return [
+        event("inspection-published", "2018-01-15T10:00:00+00:00", source="/hmcpsi",
+              inspection_id=INSPECTION, title="Area Assurance Inspection: Thames and Chiltern",
+              kind="area-assurance", area=AREA, published_date="2018-01-15"),
+        # R1: its one milestone (P1, due Fri 11 May) not completed: overdue, milestone missed.
+        issued(1, "Improve the quality of   case reviews\nat charge."),
+        committed(1, "TC-A1", "P1", due_date="2018-05-11"),
+        # R2: monthly evidence from March to September (LM2); none for April (due 30 April):
+        # at risk before its due date (30 September), evidence missing; next due 31 May.
+        issued(2, "Analyse all victim communication data monthly.", due_date="2018-09-30"),
+        committed(2, "TC-A2", "LM2", recurrence="monthly", starts="2018-03-01",
+                  ends="2018-09-30"),
+        evidence("TC-A2", "2018-03-20", "LM2"),
+        # R3: completed on 10 May with no evidence: awaiting verification, flagged.
+        issued(3, "Develop a strategy for improving recruitment and retention of lawyers in "
+                  "the Area's magistrates' court unit, with the HR Directorate."),
+        committed(3, "TC-A3", "DCCP1", due_date="2018-06-29"),
+        completed("TC-A3", "2018-05-10", "DCCP1"),
+        # R4: evidence recorded, due 31 July: on track, not listed.
+        issued(4, "Train prosecutors in disclosure."),
+        committed(4, "TC-A4", "P1", due_date="2018-07-31"),
+        evidence("TC-A4", "2018-05-02", "P1"),
+        # R5: done with evidence in March, rated achieved in April: verified, not listed.
+        issued(5, "Review hearing record sheets."),
+        committed(5, "TC-A5", "P2", due_date="2018-03-30"),
+        evidence("TC-A5", "2018-03-28", "P2"),
+        completed("TC-A5", "2018-03-28", "P2"),
+        e("follow-up-assessed", "2018-04-20", recommendation_id="TC-R5", rating="achieved",
+          assessed_by="HMI-1", assessed_date="2018-04-20"),
+        # R6: no response yet: not started, not listed.
+        issued(6, "Publish the Area's witness care plan."),
+        # R7: first milestone completed without evidence (27 April), second open (31 August):
+        # on track, listed for the missing evidence; next due 31 August.
+        issued(7, "Improve the handling of unused material."),
+        committed(7, "TC-A7A", "DCCP1", due_date="2018-04-30"),
+        completed("TC-A7A", "2018-04-27", "DCCP1"),
+        committed(7, "TC-A7B", "DCCP1", due_date="2018-08-31"),
+        # Another Area's recommendation, overdue: not on this Area's page.
+        e("recommendation-issued", "2018-01-15", inspection_id="INS-WX-2018",
+          recommendation_id="WX-R1", number=1, kind="recommendation", text="Elsewhere.",
+          area="wessex"),
+        e("response-committed", "2018-02-01", recommendation_id="WX-R1", action_id="WX-A1",
+          response="agreed", text="Elsewhere.", owner="P1", due_date="2018-03-01"),
+    ]  # fmt: skip
+
+
 async def summarise(pipeline: Pipeline, scope: Scope) -> dict[str, Any]:
     async with pipeline.runtime.sessions() as session:
         found = await build_summary(session=session, scope=scope, week=W20, as_of=AS_OF)
@@ -102,7 +195,7 @@ def counts(due: int, met: int, late: int, lapsed: int, open_: int, pct: float | 
 
 @pytest.fixture
 async def loaded(pipeline: Pipeline) -> Pipeline:
-    report = await pipeline.publish(lines(*fortnight()))
+    report = await pipeline.publish(lines(*fortnight(), *inspection()))
     assert not report.rejected
     await pipeline.settle()
     return pipeline
@@ -179,6 +272,64 @@ async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
             "days_left": 18,
         }
     ]
+
+
+def attention(page: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            i["number"],
+            i["status"],
+            [o["staff_id"] for o in i["owners"]],
+            i["next_due"],
+            i["final_due"],
+            i["flags"],
+        )
+        for i in page["recommendations"]["attention"]
+    ]
+
+
+def by_status(page: dict[str, Any]) -> dict[str, int]:
+    return {c["status"]: c["count"] for c in page["recommendations"]["counts"]}
+
+
+async def test_area_summary_recommendation_follow_up(loaded: Pipeline) -> None:
+    page = await summarise(loaded, Scope(area=AREA))
+    assert by_status(page) == {
+        "overdue": 1, "at-risk": 1, "completed-awaiting-verification": 1, "on-track": 2,
+        "not-started": 1, "verified": 1,
+    }  # fmt: skip
+    assert page["recommendations"]["total"] == 7
+    assert attention(page) == [
+        ("1", "overdue", ["P1"], None, "2018-05-11", ["milestone-missed"]),
+        ("2", "at-risk", ["LM2"], "2018-05-31", "2018-09-30", ["evidence-missing"]),
+        ("3", "completed-awaiting-verification", ["DCCP1"], None, "2018-06-29",
+         ["completed-without-evidence"]),
+        ("7", "on-track", ["DCCP1"], "2018-08-31", "2018-08-31",
+         ["completed-without-evidence"]),
+    ]  # fmt: skip
+    first, _, long_one, _ = page["recommendations"]["attention"]
+    assert (first["inspection_id"], first["recommendation_id"]) == (INSPECTION, "TC-R1")
+    assert first["text"] == "Improve the quality of case reviews at charge."
+    assert first["owners"] == [{"staff_id": "P1", "name": "Name P1"}]
+    assert long_one["text"] == (
+        "Develop a strategy for improving recruitment and retention of lawyers in the Area's\u2026"
+    )
+
+
+async def test_team_summaries_keep_the_recommendations_their_members_own(
+    loaded: Pipeline,
+) -> None:
+    lm1 = await summarise(loaded, Scope(area=AREA, manager="LM1"))  # LM1 and P1
+    assert {k: n for k, n in by_status(lm1).items() if n} == {"overdue": 1, "on-track": 1}
+    assert [row[:2] for row in attention(lm1)] == [("1", "overdue")]
+    lm2 = await summarise(loaded, Scope(area=AREA, manager="LM2"))  # LM2 and P2
+    assert {k: n for k, n in by_status(lm2).items() if n} == {"at-risk": 1, "verified": 1}
+    assert [row[:2] for row in attention(lm2)] == [("2", "at-risk")]
+    unit = await summarise(loaded, Scope(area=AREA, unit="magistrates"))
+    assert "recommendations" not in unit
+    wessex = await summarise(loaded, Scope(area="wessex"))
+    assert wessex["recommendations"]["total"] == 1
+    assert attention(wessex)[0][:2] == ("1", "overdue")
 
 
 async def test_unit_and_team_scopes(loaded: Pipeline) -> None:

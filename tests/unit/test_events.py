@@ -368,6 +368,26 @@ def test_recommendation_number_is_int_or_string(number: Any, ok: bool) -> None:
         assert rejection(raw).field == "data.number"
 
 
+def test_follow_up_ratings_are_the_list_passed_in_else_the_contracts() -> None:
+    area = ("met-fully", "not-met")
+    assert parse_event(with_data("follow-up-assessed", rating="met-fully"), ratings=area)
+    with pytest.raises(EventRejected) as caught:
+        parse_event(with_data("follow-up-assessed", rating="achieved"), ratings=area)
+    assert (caught.value.field, caught.value.reason) == (
+        "data.rating",
+        "'achieved' is not one of the configured ratings (met-fully, not-met); "
+        "the list is set by FOLLOWUP_RATINGS",
+    )
+    # No list given: the contract's, whatever another caller passed before (no state kept).
+    assert parse_event(with_data("follow-up-assessed", rating="achieved"))
+    error = rejection(with_data("follow-up-assessed", rating="met-fully"))
+    assert "(achieved, partially-achieved, not-achieved, no-longer-relevant)" in error.reason
+    # The list reaches only follow-up-assessed.rating: other events validate as before.
+    assert parse_event(envelope("hearing-updated"), ratings=area) == parse_event(
+        envelope("hearing-updated")
+    )
+
+
 def test_ratings_values_are_checked_per_criterion() -> None:
     error = rejection(with_data("inspection-published", ratings={"casework quality": "great"}))
     assert error.field == "data.ratings.casework quality"

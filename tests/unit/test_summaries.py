@@ -4,11 +4,14 @@ arithmetic and the renderers (HTML shows what the JSON says)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
+from services.audit.status import STATUSES, RecommendationStatus
 from services.rules.calendar import LONDON
 from services.summaries.chart import on_time_chart
+from services.summaries.follow_up import STATUS_ORDER, recommendations_section, shorten
 from services.summaries.model import (
     ZERO,
     Breakdown,
@@ -18,9 +21,13 @@ from services.summaries.model import (
     Group,
     Lapse,
     Lapses,
+    Owner,
     PersonLoad,
+    RecommendationItem,
+    Recommendations,
     RuleCounts,
     Scope,
+    StatusCount,
     Summary,
     Unreconciled,
     Workload,
@@ -219,6 +226,36 @@ def example() -> Summary:
                     )
                 ],
             ),
+            Recommendations(
+                counts=[
+                    StatusCount(s, n) for s, n in zip(STATUS_ORDER, (1, 2, 0, 4, 5, 6), strict=True)
+                ],
+                total=18,
+                attention=[
+                    RecommendationItem(
+                        "INS-1-R7",
+                        "INS-1",
+                        "7",
+                        "Improve disclosure.",
+                        [Owner("ABM1", "Lionel F"), Owner("DCCP1", None)],
+                        "overdue",
+                        ["milestone-missed"],
+                        None,
+                        date(2017, 6, 30),
+                    ),
+                    RecommendationItem(
+                        "INS-1-R9",
+                        "INS-1",
+                        "9",
+                        "Analyse VCL data monthly.",
+                        [],
+                        "at-risk",
+                        ["evidence-missing"],
+                        date(2017, 7, 31),
+                        date(2017, 12, 31),
+                    ),
+                ],
+            ),
         ],
     )
 
@@ -230,6 +267,7 @@ def test_every_number_in_the_json_is_in_the_html_table_cells() -> None:
     assert missing_from_html(data, html) == []
     cells = html_cell_numbers(html)
     assert {"68.2", "23", "17", "3"} <= cells  # 15 / (15 + 4 + 3), due 23, CTL 17 days
+    assert {"18", "6", "7", "9"} <= cells  # recommendations: all, verified, numbers
     assert "data:image/png;base64,iVBORyBmYWtl" in html
 
 
@@ -249,7 +287,7 @@ def test_json_shape() -> None:
         "2017-07-28",
     )
     kinds = [s["kind"] for s in data["sections"]]
-    assert kinds == ["timeliness", "breakdown", "lapses", "workload", "custody"]
+    assert kinds == ["timeliness", "breakdown", "lapses", "workload", "custody", "recommendations"]
     week = data["sections"][0]["all"]["week"]
     assert week == {"due": 28, "met": 19, "late": 5, "lapsed": 3, "open": 1, "on_time_pct": 70.4}
 
@@ -261,6 +299,12 @@ def test_markdown_has_every_section() -> None:
     assert "| hearing-record-sheet/U1/H1 | hearing-record-sheet | U1 | Hattie B (P1) |" in text
     assert "| U2 | D1 | P2 | 2017-08-14 | 17 |" in text
     assert "### Previous week 2017-W29" in text
+    assert "| overdue | at-risk | completed-awaiting-verification | on-track |" in text
+    assert "| 1 | 2 | 0 | 4 | 5 | 6 | 18 |" in text
+    assert (
+        "| INS-1 | 7 | Improve disclosure. | Lionel F (ABM1), DCCP1 | overdue | - | 2017-06-30"
+        " | milestone-missed |"
+    ) in text
 
 
 def test_html_escapes_what_came_in_events() -> None:
@@ -280,3 +324,69 @@ def test_the_chart_is_a_png() -> None:
     section = example().sections[0]
     png = on_time_chart(section)  # type: ignore[arg-type]
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+
+
+def _status(number: int, status: str, *flags: str, owners: tuple[str, ...] = ("A",)) -> Any:
+    return RecommendationStatus(
+        recommendation_id=f"R{number}",
+        inspection_id="INS",
+        number=str(number),
+        kind="recommendation",
+        text=f"Recommendation {number}.",
+        area="tc",
+        owners=owners,
+        status=status,
+        flags=flags,
+        next_due=date(2017, 8, number),
+        final_due=date(2017, 9, number),
+    )
+
+
+def test_every_audit_status_has_a_place_in_the_counts() -> None:
+    assert sorted(STATUS_ORDER) == sorted(STATUSES)
+
+
+def test_the_recommendations_section_counts_every_status_and_lists_what_needs_attention() -> None:
+    statuses = [
+        _status(1, "verified", "completed-without-evidence"),  # settled: not listed
+        _status(2, "at-risk", "evidence-missing", owners=("A", "B")),
+        _status(3, "on-track"),
+        _status(4, "on-track", "completed-without-evidence"),
+        _status(5, "completed-awaiting-verification"),
+        _status(6, "overdue", "milestone-missed"),
+        _status(7, "not-started", "no-response", owners=()),
+    ]
+    section = recommendations_section(statuses, names={"A": "Ann", "C": "Col"})
+    assert [(c.status, c.count) for c in section.counts] == [
+        ("overdue", 1), ("at-risk", 1), ("completed-awaiting-verification", 1),
+        ("on-track", 2), ("not-started", 1), ("verified", 1),
+    ]  # fmt: skip
+    assert section.total == 7
+    assert [(i.number, i.status) for i in section.attention] == [
+        ("6", "overdue"),
+        ("2", "at-risk"),
+        ("5", "completed-awaiting-verification"),
+        ("4", "on-track"),
+    ]
+    at_risk = section.attention[1]
+    assert at_risk.owners == [Owner("A", "Ann"), Owner("B", None)]
+    assert (at_risk.flags, at_risk.next_due, at_risk.final_due) == (
+        ["evidence-missing"], date(2017, 8, 2), date(2017, 9, 2),
+    )  # fmt: skip
+
+
+def test_long_recommendation_texts_are_cut_at_a_word() -> None:
+    assert shorten("Short  and\nsweet.") == "Short and sweet."
+    long = "Improve the timeliness, quality and " + "consistency " * 10
+    cut = shorten(long, limit=40)
+    assert cut == "Improve the timeliness, quality and\u2026" and len(cut) <= 40
+    assert shorten("x" * 50, limit=10) == "x" * 9 + "\u2026"
+
+
+def test_an_area_without_recommendations_says_so() -> None:
+    section = recommendations_section([], names={})
+    assert section.total == 0 and all(c.count == 0 for c in section.counts)
+    summary = example()
+    empty = Summary(summary.scope, summary.week, summary.as_of, [*summary.sections[:5], section])
+    assert "None recorded." in summary_markdown(empty)
+    assert "None recorded." in summary_html(empty, chart=b"png")
