@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import fcntl
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,7 +17,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest revision. A process that finds the database already there skips Alembic, whose
+# import and upgrade check cost most of a second on every command; tests/integration/
+# test_migrations.py checks this against Alembic's own head.
+HEAD = "0008"
 _MIGRATION_LOCK_ID = 0x666F6C6C  # any constant; "foll"
 
 
@@ -59,6 +65,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -66,6 +74,8 @@ def alembic_config() -> Config:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; safe when several processes start at once."""
+    if await _at_head(engine):
+        return
     url = engine.url.render_as_string(hide_password=False)
     if is_sqlite(url) and engine.url.database not in (None, "", ":memory:"):
         lock_path = Path(f"{engine.url.database}.migrate.lock")
@@ -76,6 +86,15 @@ async def migrate(engine: AsyncEngine) -> None:
             await asyncio.to_thread(_release_file_lock, lock_path)
         return
     await _upgrade(engine)
+
+
+async def _at_head(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:  # a new database: no alembic_version table yet
+        return False
+    return bool(found == HEAD)
 
 
 async def _upgrade(engine: AsyncEngine) -> None:
@@ -89,6 +108,8 @@ async def _upgrade(engine: AsyncEngine) -> None:
 
 
 def _upgrade_sync(connection: Connection) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

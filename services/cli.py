@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from services.alerts.cli import alerts_app
 from services.audit.cli import audit_app
 from services.summaries.cli import summary as _summary_command
 
@@ -581,8 +582,6 @@ def _parse_date(text: str, option: str) -> date:
     except ValueError as error:
         raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, not {text!r}") from error
 
-
-from services.alerts.cli import alerts_app  # noqa: E402  (its own module; no cycle)
 
 app.add_typer(alerts_app, name="alerts")
 

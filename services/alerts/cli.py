@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from services import logs
-from services.clock import now as wall_clock
-from services.rules.calendar import LONDON
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.commands import run_with_runtime
+
+if TYPE_CHECKING:
+    from services.runtime import Runtime
 
 alerts_app = typer.Typer(
     help="Alerts about obligations near or past their due dates: list, acknowledge, snooze.",
@@ -25,18 +23,6 @@ alerts_app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
-    settings = Settings()
-    logs.configure(settings.log_level)
-
-    async def go() -> T:
-        async with open_runtime(settings) as runtime:
-            return await work(runtime)
-
-    return asyncio.run(go())
 
 
 @alerts_app.callback()
@@ -65,11 +51,9 @@ def alerts_list(
 
     async def work(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.sessions() as session:
-            return await list_alerts(
-                session=session, now=wall_clock(), state=state, recipient=recipient
-            )
+            return await list_alerts(session=session, now=_now(), state=state, recipient=recipient)
 
-    rows = _run(work)
+    rows = run_with_runtime(work)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -95,7 +79,7 @@ def alerts_ack(
     """Acknowledge an alert: escalation of its obligation stops."""
     from services.alerts.actions import acknowledge
 
-    _act(lambda session: acknowledge(session=session, alert_id=alert_id, by=by, now=wall_clock()))
+    _act(lambda session: acknowledge(session=session, alert_id=alert_id, by=by, now=_now()))
 
 
 @alerts_app.command("snooze")
@@ -113,12 +97,14 @@ def alerts_snooze(
     ends = parse_until(until)
     _act(
         lambda session: snooze(
-            session=session, alert_id=alert_id, by=by, reason=reason, until=ends, now=wall_clock()
+            session=session, alert_id=alert_id, by=by, reason=reason, until=ends, now=_now()
         )
     )
 
 
 def parse_until(text: str) -> datetime:
+    from services.rules.calendar import LONDON
+
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -139,8 +125,14 @@ def _act(action: Callable[[Any], Awaitable[dict[str, Any]]]) -> None:
             return await action(session)
 
     try:
-        done = _run(work)
+        done = run_with_runtime(work)
     except AlertActionRefused as error:
         err.print(str(error), highlight=False, markup=False)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(done, indent=2) + "\n")
+
+
+def _now() -> datetime:
+    from services.clock import now
+
+    return now()

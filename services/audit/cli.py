@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -12,32 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from services.commands import run_in_session
+
 if TYPE_CHECKING:  # imported by the commands that use them: `followup --help` stays fast
-    from sqlalchemy.ext.asyncio import AsyncSession
+    pass
 
 T = TypeVar("T")
 audit_app = typer.Typer(help="The tamper-evident audit trail and inspection follow-up reports.")
 out = Console()
 err = Console(stderr=True)
-
-
-def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one read session on the configured database (no broker needed)."""
-    import asyncio
-
-    from services import logs
-    from services.runtime import open_runtime
-    from services.settings import Settings
-
-    settings = Settings()
-    logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-
-    async def go() -> T:
-        async with open_runtime(settings) as runtime, runtime.sessions() as session:
-            return await work(session)
-
-    return asyncio.run(go())
 
 
 def _day(text: str | None) -> date:
@@ -58,7 +40,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     from services.audit.report import chain_json
     from services.audit.trail import verify_chain
 
-    chain = chain_json(_with_session(lambda session: verify_chain(session=session)))
+    chain = chain_json(run_in_session(lambda session: verify_chain(session=session)))
     if as_json:
         out.print_json(json.dumps(chain))
     elif chain["ok"]:
@@ -99,7 +81,7 @@ def report(
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
     today = _day(as_of)
     try:
-        found = _with_session(
+        found = run_in_session(
             lambda session: build_report(session=session, inspection_id=inspection, today=today)
         )
     except InspectionNotFound as error:
@@ -133,7 +115,7 @@ def statuses(
     from services.audit.followup import recommendation_statuses
 
     today = _day(as_of)
-    rows = _with_session(
+    rows = run_in_session(
         lambda session: recommendation_statuses(session=session, area=area, today=today)
     )
     found = [_status_json(asdict(r)) for r in rows]

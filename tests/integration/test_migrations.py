@@ -7,11 +7,12 @@ import asyncio
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401
-from schemas.db import create_engine, migrate
+from schemas.db import HEAD, _at_head, alembic_config, create_engine, migrate
 from services.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -30,5 +31,20 @@ async def test_migrated_schema_matches_the_models(database_url: str) -> None:
         await migrate(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+def test_the_recorded_head_is_alembics_head() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_current_head() == HEAD
+
+
+async def test_a_database_at_head_is_recognised_and_a_new_one_is_not(database_url: str) -> None:
+    engine = create_engine(Settings(_env_file=None, database_url=database_url).sqlalchemy_url())  # type: ignore[call-arg]
+    try:
+        assert not await _at_head(engine)
+        await migrate(engine)
+        assert await _at_head(engine)
     finally:
         await engine.dispose()
