@@ -145,6 +145,9 @@ class Lapse:
     manager: str | None
     due: date
     age_days: int  # calendar days past due at the as-of date
+    # The highest alert step raised for this due date ("lapse", "escalation-3") and the roles
+    # it went to; None while the lapse clock has raised nothing for it.
+    escalation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

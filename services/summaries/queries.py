@@ -17,12 +17,13 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
-from schemas.tables import Case, Obligation, StaffMember
+from schemas.tables import Alert, Case, Obligation, StaffMember
 from services.summaries.model import Scope
 
 OB: Any = Obligation.__table__  # type: ignore[attr-defined]
 C: Any = Case.__table__  # type: ignore[attr-defined]
 S: Any = StaffMember.__table__  # type: ignore[attr-defined]
+AL: Any = Alert.__table__  # type: ignore[attr-defined]
 CUSTODY_RULE = "custody-time-limit"
 
 
@@ -111,6 +112,21 @@ async def lapsed_in(
         .where(OB.c.due >= first, OB.c.due <= last, OB.c.due < as_of, OB.c.state == "open"),
         scope,
     ).order_by(OB.c.due, OB.c.id)
+    return list((await session.execute(statement)).all())
+
+
+async def lapse_alerts(*, session: AsyncSession, ids: Iterable[str]) -> list[Any]:
+    """(obligation_id, due, level, role) of the lapse and escalation alerts raised for these
+    obligations: how far up the chain each lapse has gone."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    statement = (
+        select(AL.c.obligation_id, AL.c.due, AL.c.level, AL.c.role)
+        .where(AL.c.obligation_id.in_(wanted))
+        .where(or_(AL.c.level == "lapse", AL.c.level.like("escalation-%")))
+        .distinct()
+    )
     return list((await session.execute(statement)).all())
 
 

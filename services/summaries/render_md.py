@@ -80,10 +80,20 @@ def _lapses(section: Lapses) -> list[str]:
             i.manager or "-",
             _day(i.due),
             i.age_days,
+            i.escalation or "-",
         ]
         for i in section.items
     )
-    headers = ("obligation", "rule", "case", "owner", "manager", "due", "days past due")
+    headers = (
+        "obligation",
+        "rule",
+        "case",
+        "owner",
+        "manager",
+        "due",
+        "days past due",
+        "escalated to",
+    )
     return [*out, *table(headers, rows)] if section.items else [*out, "None."]
 
 

@@ -123,6 +123,7 @@ async def build_lapses(
     rows = await queries.lapsed_in(
         session=session, scope=scope, first=week.monday, last=week.sunday, as_of=as_of
     )
+    alerts = await queries.lapse_alerts(session=session, ids=[row.id for row in rows])
     items = [
         Lapse(
             obligation_id=row.id,
@@ -133,11 +134,29 @@ async def build_lapses(
             manager=row.manager,
             due=row.due,
             age_days=(as_of - row.due).days,
+            escalation=escalation_of(
+                [(a.level, a.role) for a in alerts if (a.obligation_id, a.due) == (row.id, row.due)]
+            ),
         )
         for row in rows
     ]
     items.sort(key=lambda lapse: (-lapse.age_days, lapse.obligation_id))
     return Lapses(week=str(week), items=items)
+
+
+def escalation_of(alerts: list[tuple[str, str]]) -> str | None:
+    """ "escalation-3: dccp" from the (level, role) pairs raised: the furthest step, with every
+    role told at that step."""
+    if not alerts:
+        return None
+
+    def step(level: str) -> int:
+        return 0 if level == "lapse" else int(level.removeprefix("escalation-"))
+
+    top = max(step(level) for level, _ in alerts)
+    level = "lapse" if top == 0 else f"escalation-{top}"
+    roles = sorted({role for lvl, role in alerts if step(lvl) == top})
+    return f"{level}: {', '.join(roles)}"
 
 
 async def build_workload(

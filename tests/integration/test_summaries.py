@@ -5,11 +5,12 @@ Week 2018-W20 is Mon 14 to Sun 20 May 2018 (no bank holiday), judged as of Frida
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from schemas.tables import Alert
 from services.settings import Settings
 from services.summaries.build import build_summary
 from services.summaries.model import Counts, Scope
@@ -249,6 +250,7 @@ async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
             "manager": "LM1",
             "due": "2018-05-17",
             "age_days": 1,
+            "escalation": None,  # no lapse clock ran in this test
         }
     ]
 
@@ -330,6 +332,29 @@ async def test_team_summaries_keep_the_recommendations_their_members_own(
     wessex = await summarise(loaded, Scope(area="wessex"))
     assert wessex["recommendations"]["total"] == 1
     assert attention(wessex)[0][:2] == ("1", "overdue")
+
+
+async def test_lapses_show_how_far_up_the_chain_each_has_gone(loaded: Pipeline) -> None:
+    lapsed, due = "hearing-record-sheet/M2/H1", date(2018, 5, 17)
+    raised = [
+        ("lapse", "owner", "P1", due),
+        ("lapse", "legal-manager", "LM1", due),
+        ("escalation-1", "unit-head", "UH1", due),
+        # Raised for an earlier due date of the same obligation (since recalculated): not it.
+        ("escalation-3", "dccp", "DCCP1", date(2018, 5, 10)),
+        ("warning-1", "owner", "P1", due),
+    ]
+    moment = datetime(2018, 5, 18, 9, 0, tzinfo=UTC)
+    async with loaded.runtime.sessions() as session, session.begin():
+        session.add_all(
+            Alert(obligation_id=lapsed, obligation_ref="ref", due=on, level=level,
+                  recipient=who, role=role, rule="hearing-record-sheet", urn="M2", area=AREA,
+                  fell_due_at=moment, raised_at=moment, deliver_after=moment)
+            for level, role, who, on in raised
+        )  # fmt: skip
+    page = await summarise(loaded, Scope(area=AREA))
+    [item] = page["lapses"]["items"]
+    assert item["escalation"] == "escalation-1: unit-head"
 
 
 async def test_unit_and_team_scopes(loaded: Pipeline) -> None:

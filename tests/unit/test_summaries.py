@@ -39,6 +39,7 @@ from services.summaries.render_html import summary_html
 from services.summaries.render_json import summary_json
 from services.summaries.render_md import summary_markdown
 from services.summaries.schedule import due_weeks
+from services.summaries.sections import escalation_of
 from services.summaries.weeks import IsoWeek
 from tests.summary_checks import html_cell_numbers, missing_from_html
 
@@ -390,3 +391,14 @@ def test_an_area_without_recommendations_says_so() -> None:
     empty = Summary(summary.scope, summary.week, summary.as_of, [*summary.sections[:5], section])
     assert "None recorded." in summary_markdown(empty)
     assert "None recorded." in summary_html(empty, chart=b"png")
+
+
+def test_the_furthest_escalation_step_names_everyone_told_at_it() -> None:
+    assert escalation_of([]) is None
+    assert escalation_of([("lapse", "owner"), ("lapse", "legal-manager")]) == (
+        "lapse: legal-manager, owner"
+    )
+    assert escalation_of(
+        [("lapse", "owner"), ("escalation-3", "dccp"), ("escalation-3", "ccp"),
+         ("escalation-1", "unit-head")]
+    ) == "escalation-3: ccp, dccp"  # fmt: skip
