@@ -60,6 +60,20 @@ def dialect_of(session: AsyncSession) -> str:
     return (bind if bind is not None else session.get_bind()).dialect.name
 
 
+def insert_for(session: AsyncSession, model: Any) -> Any:
+    """INSERT into `model`'s table with ON CONFLICT support, for whichever database the
+    session is bound to.
+
+    Built on the Core table and executed with a list of rows, so SQLAlchemy compiles it once
+    and batches the rows itself ("insertmanyvalues") instead of compiling a statement with a
+    VALUES clause per row, which cost more than the database work.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    return insert(model.__table__)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas.db import insert_for
 from schemas.tables import Alert, Delivery, Digest
 from services.alerts.record import Due
-from services.alerts.sql import insert_for
 from services.audit.trail import AuditRecord, append_audit
 from services.lapse import store
 from services.lapse.hours import WorkingHours

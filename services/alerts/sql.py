@@ -13,19 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, any_, bindparam, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import dialect_of
+from schemas.db import dialect_of, insert_for
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-def insert_for(session: AsyncSession, model: Any) -> Any:
-    dialect = dialect_of(session)
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
 async def insert_rows(

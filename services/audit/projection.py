@@ -15,10 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import dialect_of
+from schemas.db import insert_for
 from schemas.tables import (
     ActionCompletion,
     ActionEvidence,
@@ -140,7 +139,7 @@ async def _project_records(
         {"source": f.source, "event_id": f.id, "event_time": f.time, **_columns(table, f)}
         for f in facts
     ]
-    statement = _insert(session, table).on_conflict_do_nothing(
+    statement = insert_for(session, table).on_conflict_do_nothing(
         index_elements=["source", "event_id"]
     )
     await session.execute(statement, rows)
@@ -194,7 +193,7 @@ async def _upsert_later(
     if not rows:
         return
     columns = table.__table__.c
-    statement = _insert(session, table)
+    statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[key],
         set_={name: statement.excluded[name] for name in rows[0] if name != key},
@@ -206,8 +205,3 @@ async def _upsert_later(
         ),
     )
     await session.execute(statement, rows)
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = dialect_of(session)
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table.__table__)

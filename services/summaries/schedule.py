@@ -15,10 +15,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import dialect_of
+from schemas.db import insert_for
 from schemas.tables import PublishedSummary, StaffMember
 from services.rules.calendar import LONDON
 from services.summaries.model import Scope
@@ -93,10 +92,9 @@ async def audience_of(*, session: AsyncSession, kind: str, scope_id: str, area: 
 async def claim(*, session: AsyncSession, audience: Audience, due: DueWeek, now: datetime) -> bool:
     """Record that this scope's summary for this week is to be published; False if some
     process (this one before a restart, or another) already did."""
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     scope = audience.scope
     statement = (
-        insert(P)
+        insert_for(session, PublishedSummary)
         .values(
             scope_kind=scope.kind,
             scope_id=scope.id,

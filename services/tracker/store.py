@@ -11,11 +11,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import dialect_of
+from schemas.db import insert_for
 from schemas.tables import (
     Case,
     DeadLetter,
@@ -30,18 +29,6 @@ from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.tracker import bulk, cache
-
-
-def _insert(session: AsyncSession, model: Any) -> Any:
-    """INSERT with ON CONFLICT support, for whichever database the session is bound to.
-
-    Built on the Core table and executed with a list of rows, so SQLAlchemy compiles it once
-    and batches the rows itself ("insertmanyvalues") instead of compiling a statement with a
-    VALUES clause per row, which cost more than the database work.
-    """
-    dialect = dialect_of(session)
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
-
 
 _RECEIVED = bulk.Columns.of(
     "events_received",
@@ -132,7 +119,7 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[s
 async def _upsert_later(
     session: AsyncSession, table: Any, rows: list[dict[str, Any]], key: str
 ) -> list[str]:
-    statement = _insert(session, table)
+    statement = insert_for(session, table)
     columns = table.__table__.c
     updates = {name: statement.excluded[name] for name in rows[0] if name != key}
     statement = statement.on_conflict_do_update(
@@ -304,7 +291,7 @@ async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequenc
         }
         for (rule, link), facts in linked.items()
     ]
-    statement = _insert(session, LinkedFacts)
+    statement = insert_for(session, LinkedFacts)
     statement = statement.on_conflict_do_update(
         index_elements=["rule", "link"],
         set_={"facts": statement.excluded.facts, "updated_at": statement.excluded.updated_at},
