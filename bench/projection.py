@@ -29,8 +29,8 @@ from services.settings import Settings
 from services.tracker.handlers import apply_entries
 
 
-async def _skip(**_: Any) -> None:
-    return None
+async def _skip(**_: Any) -> list[Any]:
+    return []
 
 
 async def timed(lines: list[str], *, projection: bool) -> float:

@@ -136,7 +136,3 @@ def parse_outbound(wire: Mapping[str, Any]) -> Event:
     """Read an outbound event back (consumers, tests): typed by its own registry."""
     model = OUTBOUND_TYPES[(wire["type"], int(wire.get("dataversion", 1)))]
     return Event.model_validate({**wire, "data": model.model_validate(wire["data"])})
-
-
-def outbound_schemas() -> dict[str, dict[str, Any]]:
-    return {model.type_name: model.model_json_schema() for model in OUTBOUND_MODELS}

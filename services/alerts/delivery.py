@@ -19,12 +19,13 @@ from sqlmodel import col
 
 from events.outbound import ALERTS_SOURCE, AlertSent, outbound_event
 from schemas.tables import Alert, Delivery, Digest, StaffMember
-from services.alerts.channels import post_webhook, send_by_email
+from services.alerts.channels import post_webhook
 from services.alerts.digests import gather
 from services.alerts.render import Line, render_email, render_webhook
 from services.alerts.tracking import add_events, backoff
 from services.audit.trail import AuditRecord, append_audit
 from services.lapse.hours import WorkingHours
+from services.mail import send_email
 from services.settings import Settings
 
 log = logging.getLogger("followup.alerts.delivery")
@@ -104,7 +105,7 @@ class Deliverer:
             if delivery.channel == "email":
                 if person is None or not person.email:
                     raise LookupError(f"no email address on record for {digest.recipient}")
-                await send_by_email(
+                await send_email(
                     settings=self.settings,
                     email=render_email(
                         digest_id=digest.id or 0,

@@ -6,17 +6,13 @@ import json
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from services.commands import run_in_session
 
-if TYPE_CHECKING:  # imported by the commands that use them: `followup --help` stays fast
-    pass
-
-T = TypeVar("T")
 audit_app = typer.Typer(help="The tamper-evident audit trail and inspection follow-up reports.")
 out = Console()
 err = Console(stderr=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -27,7 +27,7 @@ from schemas.tables import (
     RecommendationAction,
     utcnow,
 )
-from services.audit.trail import AuditRecord, append_audit
+from services.audit.trail import AuditRecord
 from services.rules.model import Fact
 
 
@@ -78,13 +78,12 @@ async def project(
     *,
     session: AsyncSession,
     facts: Sequence[Fact],
-    at: datetime | None = None,
-) -> None:
-    """Record these newly accepted facts in the caller's transaction; obligation changes are
-    audited by the tracker itself."""
+) -> list[AuditRecord]:
+    """Record these newly accepted facts in the caller's transaction; returns their audit
+    records, which the caller appends with the batch's obligation changes in one append."""
     mine = sorted((f for f in facts if f.type in TYPES), key=lambda f: f.order)
     if not mine:
-        return
+        return []
     audit: list[AuditRecord] = []
     for type_name, keyed in _KEYED.items():
         audit += await _project_keyed(session, keyed, [f for f in mine if f.type == type_name])
@@ -92,7 +91,7 @@ async def project(
         audit += await _project_records(session, spec, [f for f in mine if f.type == type_name])
     order = {f"{f.source}#{f.id}": n for n, f in enumerate(mine)}
     audit.sort(key=lambda r: order[r.caused_by])
-    await append_audit(session=session, records=audit, at=at or utcnow())
+    return audit
 
 
 async def _project_keyed(

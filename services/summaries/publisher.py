@@ -202,7 +202,7 @@ def _render(summary: Summary, timeliness: Timeliness) -> tuple[bytes, str, str]:
 def _event_data(summary: Summary, section: Timeliness, recipients: list[str]) -> SummaryPublished:
     counts, scope = section.all.week, summary.scope
     return SummaryPublished(
-        scope_kind="team" if scope.manager else "unit" if scope.unit else "area",
+        scope_kind=scope.kind,
         scope_id=scope.id,
         area=scope.area,
         week=str(summary.week),

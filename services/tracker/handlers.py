@@ -12,6 +12,7 @@ from events import Event
 from schemas.db import dialect_of
 from schemas.tables import utcnow
 from services.audit import followup
+from services.audit.trail import AuditRecord, append_audit
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
@@ -90,8 +91,8 @@ async def apply_events(
     await store.upsert_cases(
         session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
-    await _save(session, ledger, outcome.changes, now=now)
-    await followup.project(session=session, facts=fresh, at=now)
+    projected = await followup.project(session=session, facts=fresh)
+    await _save(session, ledger, outcome.changes, now=now, audit=projected)
     return outcome
 
 
@@ -185,8 +186,16 @@ async def _fill(
 
 
 async def _save(
-    session: AsyncSession, ledger: Ledger, changes: Sequence[Change], *, now: datetime | None = None
+    session: AsyncSession,
+    ledger: Ledger,
+    changes: Sequence[Change],
+    *,
+    now: datetime | None = None,
+    audit: Sequence[AuditRecord] = (),
 ) -> None:
+    """Everything the batch changed, then its audit entries in one append, the last statement:
+    on PostgreSQL the append holds the chain's lock until commit, so it comes as late as it can."""
+    now = now or utcnow()
     await store.save_tracks(
         session=session, tracks=[ledger.tracks[k] for k in ledger.touched], now=now
     )
@@ -200,3 +209,8 @@ async def _save(
         session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
     )
     await store.record_changes(session=session, changes=changes, now=now)
+    await append_audit(
+        session=session,
+        records=[*map(store.audited, changes), *audit],
+        at=now,
+    )

@@ -24,7 +24,7 @@ from schemas.tables import (
     Track,
     utcnow,
 )
-from services.audit.trail import AuditRecord, append_audit
+from services.audit.trail import AuditRecord
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
@@ -317,9 +317,7 @@ async def record_changes(
     *, session: AsyncSession, changes: Sequence[Change], now: datetime | None = None
 ) -> None:
     """The obligation's history: what changed, from what to what, and which events did it.
-
-    Every change of the batch goes to the audit trail in one append, the batch's last
-    statement: on PostgreSQL that append holds the chain's lock until commit."""
+    (Their audit entries are appended by the caller, with the batch's others: `audited`.)"""
     if not changes:
         return
     at = now or utcnow()
@@ -338,10 +336,9 @@ async def record_changes(
         for c in changes
     ]
     await bulk.insert(session, _CHANGES, rows)
-    await append_audit(session=session, records=[_audited(c) for c in changes], at=at)
 
 
-def _audited(change: Change) -> AuditRecord:
+def audited(change: Change) -> AuditRecord:
     before, after = change.before, change.after
     return AuditRecord(
         entity="obligation",
