@@ -74,6 +74,30 @@ def insert_for(session: AsyncSession, model: Any) -> Any:
     return insert(model.__table__)
 
 
+async def upsert_later(
+    *, session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: str
+) -> list[Any]:
+    """Insert rows, or replace a stored row only with a later event (by time, source, id), so
+    arrival order never decides; returns the keys of the rows written."""
+    from sqlalchemy import tuple_
+
+    if not rows:
+        return []
+    statement = insert_for(session, model)
+    columns = model.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: statement.excluded[name] for name in rows[0] if name != key},
+        where=tuple_(columns.event_time, columns.event_source, columns.event_id)
+        < tuple_(
+            statement.excluded.event_time,
+            statement.excluded.event_source,
+            statement.excluded.event_id,
+        ),
+    ).returning(columns[key])
+    return [row[0] for row in (await session.execute(statement, rows)).all()]
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import insert_for
+from schemas.db import insert_for, upsert_later
 from schemas.tables import (
     ActionCompletion,
     ActionEvidence,
@@ -124,7 +124,7 @@ async def _project_keyed(
             latest[key] = fact
         records.append(_record(fact, keyed.entity, key, action, keyed.actor))
     rows = [_row(keyed.table, fact) for fact in latest.values()]
-    await _upsert_later(session, keyed.table, rows, keyed.key)
+    await upsert_later(session=session, model=keyed.table, rows=rows, key=keyed.key)
     return records
 
 
@@ -183,24 +183,3 @@ def _columns(table: Any, fact: Fact) -> dict[str, Any]:
             value = str(value)
         found[name] = value
     return found
-
-
-async def _upsert_later(
-    session: AsyncSession, table: Any, rows: list[dict[str, Any]], key: str
-) -> None:
-    """Insert, or replace a row only with a later event (by time, source, id)."""
-    if not rows:
-        return
-    columns = table.__table__.c
-    statement = insert_for(session, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_={name: statement.excluded[name] for name in rows[0] if name != key},
-        where=tuple_(columns.event_time, columns.event_source, columns.event_id)
-        < tuple_(
-            statement.excluded.event_time,
-            statement.excluded.event_source,
-            statement.excluded.event_id,
-        ),
-    )
-    await session.execute(statement, rows)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import insert_for
+from schemas.db import insert_for, upsert_later
 from schemas.tables import (
     Case,
     DeadLetter,
@@ -113,26 +113,7 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[s
         }
         for staff_id, f in latest.items()
     ]
-    return set(await _upsert_later(session, StaffMember, rows, "staff_id")) if rows else set()
-
-
-async def _upsert_later(
-    session: AsyncSession, table: Any, rows: list[dict[str, Any]], key: str
-) -> list[str]:
-    statement = insert_for(session, table)
-    columns = table.__table__.c
-    updates = {name: statement.excluded[name] for name in rows[0] if name != key}
-    statement = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_=updates,
-        where=tuple_(columns.event_time, columns.event_source, columns.event_id)
-        < tuple_(
-            statement.excluded.event_time,
-            statement.excluded.event_source,
-            statement.excluded.event_id,
-        ),
-    ).returning(columns[key])
-    return [row[0] for row in (await session.execute(statement, rows)).all()]
+    return set(await upsert_later(session=session, model=StaffMember, rows=rows, key="staff_id"))
 
 
 def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
