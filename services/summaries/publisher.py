@@ -16,8 +16,8 @@ from sqlalchemy import select
 from events.outbound import SUMMARIES_SOURCE, SummaryPublished, outbound_event
 from schemas.tables import PublishedSummary
 from services import clock
-from services.alerts.tracking import add_events, flush_tracking
 from services.audit.trail import AuditRecord, append_audit
+from services.broker.streams import ENTRY_FIELD
 from services.mail import Attachment, Email, send_email
 from services.rules.calendar import LONDON
 from services.runtime import Runtime
@@ -160,10 +160,12 @@ class SummaryPublisher:
             time=now,
             data=_event_data(summary, timeliness, done),
         )
+        # Sent before the row is marked, by the one process holding the lease: the outbox's
+        # flushers do not lock rows on SQLite, so two of them could both send it.
+        await self.redis.xadd(settings.tracking_stream, {ENTRY_FIELD: event.to_json()})
         async with self.runtime.sessions() as session, session.begin():
             if not await schedule.mark_sent(session=session, row_id=row.id, now=now):
                 return  # another process finished it after our lease ran out
-            await add_events(session=session, events=[event], now=now)
             await append_audit(
                 session=session,
                 records=[
@@ -182,15 +184,6 @@ class SummaryPublisher:
                 ],
                 at=now,
             )
-        # Published now; if Redis is away, the alert service's outbox loop retries it.
-        await flush_tracking(
-            sessions=self.runtime.sessions,
-            redis=self.redis,
-            stream=settings.tracking_stream,
-            now=now,
-            retry=timedelta(seconds=settings.alert_retry_seconds),
-            retry_max=timedelta(seconds=settings.alert_retry_max_seconds),
-        )
         log.info("summary published", extra={"summary": event.id, "week": row.week})
 
 
