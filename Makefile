@@ -20,8 +20,10 @@ demo: $(STAMP)
 services:
 	bash .ci/services
 
+# Two processes share the tests; the fault suite stops the shared PostgreSQL, so it runs alone.
 test: $(STAMP) services lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --ignore=tests/faults
+	$(BIN)/python -m pytest tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -70,3 +71,15 @@ async def postgres_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database, for tests that need several writing processes."""
     async with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+async def _no_task_outlives_its_test() -> AsyncIterator[None]:
+    """A task still running when a test's loop closes is a service that did not shut down
+    (one such task, closing a connection of a disposed engine, hung CI for 90 minutes)."""
+    yield
+    me = asyncio.current_task()
+    await asyncio.sleep(0)
+    left = [task for task in asyncio.all_tasks() if task is not me and not task.done()]
+    if left:
+        pytest.fail(f"tasks still running after the test: {left}")

@@ -69,7 +69,12 @@ class AlertService:
 
     async def run(self) -> None:
         settle_heap()
-        await asyncio.gather(self.clock.run(), self._deliver_forever())
+        # A TaskGroup, not gather: cancelled, gather returns as soon as one child has stopped,
+        # leaving the clock closing its database connection after the engine is disposed
+        # (a hang at shutdown, seen in CI).
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.clock.run())
+            group.create_task(self._deliver_forever())
 
     async def _deliver_forever(self) -> None:
         while True:

@@ -176,3 +176,27 @@ async def test_an_unreachable_stream_holds_events_back_and_retries(rt: Runtime) 
     assert (row.state, row.attempts, row.sent_at) == ("sent", 2, clock.at)
     await live.aclose()
     await dead.aclose()
+
+
+async def test_a_cancelled_service_returns_only_when_the_clock_has_stopped(rt: Runtime) -> None:
+    """Shutdown disposes the engine after the service's task ends, so that task must not end
+    while the clock is still closing its connection (a hang at shutdown, seen in CI)."""
+    redis = Redis.from_url(rt.settings.redis_url or "")
+    service = AlertService(rt, redis)
+    clock_stopped = asyncio.Event()
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:  # as SQLAlchemy does, a connection closed under a shield when cancelled
+            await asyncio.shield(asyncio.sleep(0.2))
+            clock_stopped.set()
+
+    service.clock.run = slow_to_stop  # type: ignore[method-assign]
+    running = asyncio.create_task(service.run())
+    await asyncio.sleep(0.1)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert clock_stopped.is_set()
+    await redis.aclose()
