@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -59,8 +59,21 @@ async def list_alerts(
     recipient: str | None = None,
     limit: int = 1000,
 ) -> list[dict[str, Any]]:
+    """The latest `limit` alerts, filtered in SQL so that a state is never cut off by others."""
     statement = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
     if recipient:
         statement = statement.where(col(Alert.recipient) == recipient)
-    rows = [alert_json(a, now) for a in (await session.execute(statement)).scalars()]
-    return [r for r in rows if state is None or r["state"] == state]
+    if state is not None:
+        statement = statement.where(_in_state(state, now))
+    return [alert_json(a, now) for a in (await session.execute(statement)).scalars()]
+
+
+def _in_state(state: str, now: datetime) -> ColumnElement[bool]:
+    """`state_of` as a condition: acknowledged first, then a snooze still running."""
+    acknowledged = col(Alert.acknowledged_at).is_not(None)
+    snoozed = and_(col(Alert.snoozed_until).is_not(None), col(Alert.snoozed_until) > now)
+    if state == "acknowledged":
+        return acknowledged
+    if state == "snoozed":
+        return and_(not_(acknowledged), snoozed)
+    return and_(not_(acknowledged), not_(snoozed), col(Alert.state) == state)

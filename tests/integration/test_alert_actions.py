@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from events import parse_event
+from services.alerts.queries import list_alerts
 from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.runtime import Runtime, open_runtime
@@ -122,6 +123,16 @@ async def test_http_lists_acknowledges_and_snoozes(lapsed: tuple[Runtime, Redis]
         )
         assert held.json()["state"] == "snoozed"
         assert held.json()["snooze_reason"] == "on leave"
+    now = london("2024-01-09 10:00")
+    async with runtime.sessions() as session:
+        # Filtered before the limit: each state's one alert is found among the latest one.
+        for state, expected in [("acknowledged", [by["LM"]]), ("snoozed", [by["P1"]])]:
+            found = await list_alerts(session=session, now=now, state=state, limit=1)
+            assert [a["id"] for a in found] == expected
+        assert await list_alerts(session=session, now=now, state="sent") == []
+        later = london("2099-01-02 00:00")  # the snooze has run out: sent again
+        found = await list_alerts(session=session, now=later, state="sent")
+        assert [a["id"] for a in found] == [by["P1"]]
 
 
 async def test_command_line_lists_and_acknowledges(
