@@ -60,6 +60,16 @@ def dialect_of(session: AsyncSession) -> str:
     return (bind if bind is not None else session.get_bind()).dialect.name
 
 
+async def claim_lock(session: AsyncSession, table: Any) -> None:
+    """Call first in a transaction that reads rows to claim them. PostgreSQL claims with FOR
+    UPDATE SKIP LOCKED, which SQLite ignores (and its driver reads outside any transaction
+    until the first write), so there the transaction takes SQLite's one write lock first with
+    a write that changes nothing: another process waits and then sees the rows claimed."""
+    if dialect_of(session) == "sqlite":
+        key = next(iter(table.primary_key.columns)).name
+        await session.execute(text(f'UPDATE {table.name} SET "{key}" = "{key}" WHERE 0'))
+
+
 def insert_for(session: AsyncSession, model: Any) -> Any:
     """INSERT into `model`'s table with ON CONFLICT support, for whichever database the
     session is bound to.

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert
 from services.alerts.record import obligation_ref
 from services.alerts.sql import among, insert_rows
@@ -41,6 +42,7 @@ async def record_alerts(
 ) -> tuple[int, int]:
     """Record the alerts of up to `page` alarms not yet alerted, oldest first; call inside a
     transaction, again while it returns `page` alarms. Returns (alarms taken, alerts made)."""
+    await claim_lock(session, Alarm.__table__)  # type: ignore[attr-defined]
     claimed = (await session.execute(_waiting(page))).all()
     if not claimed:
         return 0, 0

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from events.outbound import ALERTS_SOURCE, AlertSent, outbound_event
+from schemas.db import claim_lock
 from schemas.tables import Alert, Delivery, Digest, StaffMember
 from services.alerts.channels import post_webhook
 from services.alerts.digests import gather
@@ -70,6 +71,7 @@ class Deliverer:
 
     async def _claim(self, now: datetime) -> list[int]:
         async with self.sessions() as session, session.begin():
+            await claim_lock(session, Delivery.__table__)  # type: ignore[attr-defined]
             rows = list(
                 (
                     await session.execute(

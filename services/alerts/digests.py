@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import insert_for
+from schemas.db import claim_lock, insert_for
 from schemas.tables import Alert, Delivery, Digest
 from services.alerts.record import Due
 from services.audit.trail import AuditRecord, append_audit
@@ -31,6 +31,7 @@ async def gather(
     page: int = 5000,
 ) -> list[int]:
     """Digests made for this slot (their ids); call inside a transaction."""
+    await claim_lock(session, Alert.__table__)  # type: ignore[attr-defined]
     alerts = list(
         (
             await session.execute(

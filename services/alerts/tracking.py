@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from events.envelope import Event
+from schemas.db import claim_lock
 from schemas.tables import TrackingEvent
 from services.alerts.sql import among, insert_rows
 
@@ -62,6 +63,7 @@ async def flush_tracking(
             async with sessions() as session, session.begin():
                 # Locked while they are sent; marked sent only once Redis has them (a failure
                 # rolls back and records the attempt below).
+                await claim_lock(session, TrackingEvent.__table__)  # type: ignore[attr-defined]
                 rows = (await session.execute(_due(now, page))).all()
                 if not rows:
                     return sent

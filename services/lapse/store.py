@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert, LapseClockState, Obligation
 
 CLOCK = "lapse"
@@ -124,6 +125,7 @@ async def snoozes_ended(*, session: AsyncSession, after: datetime, upto: datetim
 
 
 async def repeats_due(*, session: AsyncSession, now: datetime, page: int = 1000) -> list[Alarm]:
+    await claim_lock(session, Alarm.__table__)  # type: ignore[attr-defined]
     statement = (
         select(Alarm)
         .where(col(Alarm.repeat_at) <= now)
