@@ -116,11 +116,11 @@ class Obligation(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True)
-    rule: str = Field(index=True)
+    rule: str  # indexed first in (rule, key) and (rule, state, due)
     key: str
     urn: str | None = Field(default=None, index=True)
     owner: str | None = Field(default=None, index=True)
-    area: str | None = Field(default=None, index=True)
+    area: str | None = None  # indexed first in the two summary indexes
     opened_by: str
     due: date
     # Stored states are open, met, met-late and cancelled; lapsed is open with due < today.

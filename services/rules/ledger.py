@@ -47,6 +47,12 @@ class Ledger:
         self.rules = tuple(rules)
         self.router = Router(self.rules)
         self._by_id = {rule.id: rule for rule in rules}
+        # The rules whose tracks have a link, by their opening event's type: only those events
+        # can give one (link_of), so the others are never asked.
+        self._linking: dict[str, list[Rule]] = defaultdict(list)
+        for rule in self.rules:
+            if rule.link_field:
+                self._linking[rule.opens.type].append(rule)
         self.calendar = calendar
         # Empty in memory; the tracker fills in what a batch touches (hold, linked, cases).
         self.tracks: dict[TrackKey, TrackState] = {}
@@ -108,9 +114,13 @@ class Ledger:
 
     def links_needed(self, facts: Iterable[Fact] = ()) -> set[LinkKey]:
         """The linked facts a derivation may read, of the tracks held and of these new facts."""
-        linking = [rule for rule in self.rules if rule.link_field]
         every = [*facts, *(f for t in self.tracks.values() for f in t.facts)]
-        return {(rule.id, link) for rule in linking for f in every if (link := link_of(rule, f))}
+        return {
+            (rule.id, link)
+            for f in every
+            for rule in self._linking.get(f.type, ())
+            if (link := link_of(rule, f))
+        }
 
     def _register(self, fact: Fact) -> bool:
         urn = fact.data["urn"]

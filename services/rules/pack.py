@@ -178,7 +178,10 @@ class Rule:
                 return due
         return self.due
 
-    @property
-    def link_field(self) -> str | None:
-        """The opening event's field that `via` matches reach this rule's obligations by."""
-        return next((m.link or m.via for m in self.matches() if m.via), None)
+    # The opening event's field that `via` matches reach this rule's obligations by; worked
+    # out once, as every event of a batch asks.
+    link_field: str | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        link = next((m.link or m.via for m in self.matches() if m.via), None)
+        object.__setattr__(self, "link_field", link)
