@@ -50,7 +50,8 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from services.alerts.service import AlertService, settle_heap
+from services.alerts.service import AlertService
+from services.heap import settle_heap
 from services.rules.calendar import LONDON
 from services.runtime import open_runtime
 from services.settings import Settings
@@ -304,7 +305,7 @@ async def main(args: argparse.Namespace) -> None:
             )
             print(f"  {subject.prepared} in {subject.prepare_s:.1f} s", flush=True)
             subjects.append(subject)
-        settle_heap()  # as AlertService.run() does when `followup serve` starts
+        settle_heap()  # as `followup serve` does when it starts
         # The sizes take turns, tick by tick, so the machine's load falls on both alike.
         for s in subjects:
             await s.service.clock.tick()  # first start

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
+from services.heap import settle_heap
 from services.runtime import Runtime, consumer_name
 from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer
@@ -107,6 +108,7 @@ class _SideServices:
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
             asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
         ]
+        settle_heap()  # everything made so far lives as long as the process
         if settings.alerts_enabled:  # the lapse clock and alert delivery
             self.background.append(asyncio.create_task(self.alerts.run()))
         if self.http:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,15 +24,6 @@ def working_hours(runtime: Runtime) -> WorkingHours:
     start, end = parse_hours(runtime.settings.alert_hours)
     interval = timedelta(minutes=runtime.settings.alert_digest_minutes)
     return WorkingHours(runtime.calendar, start, end, interval)
-
-
-def settle_heap() -> None:
-    """Collect once, then put every object alive now (modules, the app, its caches) beyond the
-    cyclic collector: a full collection of the ~150,000 objects `followup serve` starts with
-    took 150-200 ms on the benchmark machine, and one falling inside a midnight's lapse pass
-    delayed every lapse by as much. Objects made later are collected as usual."""
-    gc.collect()
-    gc.freeze()
 
 
 class AlertService:
@@ -68,7 +58,6 @@ class AlertService:
         await self.clock.publish(self.clock.now())
 
     async def run(self) -> None:
-        settle_heap()
         # A TaskGroup, not gather: cancelled, gather returns as soon as one child has stopped,
         # leaving the clock closing its database connection after the engine is disposed
         # (a hang at shutdown, seen in CI).
