@@ -19,16 +19,24 @@ from services.status import read_status, wait_until_applied
 from services.tracker.queries import list_obligations
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_server: str, namespace: str) -> Settings:
+def settings_for(
+    tmp_path: Path, database_url: str, redis_url: str, namespace: str, **more: Any
+) -> Settings:
+    """Settings on the test's own directory, database and Redis namespace, nothing from the
+    environment; `more` sets anything else."""
     return Settings(
         _env_file=None,
         data_dir=tmp_path,
         database_url=database_url,  # type: ignore[call-arg]
-        redis_url=redis_server,
+        redis_url=redis_url,
         namespace=namespace,
-        batch_size=50,
+        **more,
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_server: str, namespace: str) -> Settings:
+    return settings_for(tmp_path, database_url, redis_server, namespace, batch_size=50)
 
 
 @dataclass

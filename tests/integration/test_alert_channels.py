@@ -15,11 +15,11 @@ from events import parse_event
 from schemas.tables import Alert, Delivery
 from services.alerts.service import AlertService
 from services.runtime import Runtime, open_runtime
-from services.settings import Settings
 from services.tracker.handlers import apply_events
 from tests.e2e.conftest import free_port
 from tests.factories import event
 from tests.integration.alerting import SimClock, Webhook, london, start_smtp
+from tests.integration.conftest import settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,12 +29,11 @@ async def runtime(
     tmp_path: Path, database_url: str, redis_server: str, namespace: str
 ) -> AsyncIterator[tuple[Runtime, int, Webhook]]:
     smtp_port, hook = free_port(), Webhook(free_port())
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        database_url=database_url,  # type: ignore[call-arg]
-        redis_url=redis_server,
-        namespace=namespace,
+    settings = settings_for(
+        tmp_path,
+        database_url,
+        redis_server,
+        namespace,
         smtp_host="127.0.0.1",
         smtp_port=smtp_port,
         alert_webhook_url=hook.url,

@@ -21,11 +21,11 @@ from services.alerts.service import AlertService
 from services.audit.trail import verify_chain
 from services.lapse import ticker
 from services.runtime import Runtime, open_runtime
-from services.settings import Settings
 from services.tracker.handlers import apply_events
 from tests.e2e.conftest import free_port
 from tests.factories import event
 from tests.integration.alerting import SimClock, london
+from tests.integration.conftest import settings_for
 
 pytestmark = pytest.mark.integration
 LETTER = "victim-letter/U9/V9"
@@ -35,12 +35,11 @@ LETTER = "victim-letter/U9/V9"
 async def rt(
     tmp_path: Path, database_url: str, redis_server: str, namespace: str
 ) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        database_url=database_url,  # type: ignore[call-arg]
-        redis_url=redis_server,
-        namespace=namespace,
+    settings = settings_for(
+        tmp_path,
+        database_url,
+        redis_server,
+        namespace,
         alert_retry_seconds=30,
     )
     async with open_runtime(settings) as opened:

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from schemas.tables import TrackingEvent
 from services.alerts.tracking import flush_tracking
 from services.runtime import open_runtime
-from services.settings import Settings
+from tests.integration.conftest import settings_for
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2024, 1, 9, 9, 0, tzinfo=UTC)
@@ -21,12 +21,11 @@ NOW = datetime(2024, 1, 9, 9, 0, tzinfo=UTC)
 async def test_two_flushers_send_every_event_exactly_once(
     tmp_path: Path, database_url: str, redis_server: str, namespace: str
 ) -> None:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        database_url=database_url,  # type: ignore[call-arg]
-        redis_url=redis_server,
-        namespace=namespace,
+    settings = settings_for(
+        tmp_path,
+        database_url,
+        redis_server,
+        namespace,
     )
     stream = settings.tracking_stream
     redis = Redis.from_url(redis_server)
