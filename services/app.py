@@ -95,7 +95,8 @@ class _SideServices:
         self.consumer = StreamConsumer(runtime, self.redis, name)
         self.summaries = SummaryPublisher(runtime, self.redis)
         self.server: uvicorn.Server | None = None
-        self.alerts = AlertService(runtime, self.redis)
+        # The lapse clock and alert delivery, unless turned off.
+        self.alerts = AlertService(runtime, self.redis) if runtime.settings.alerts_enabled else None
         # Cancelled when shutdown begins; the HTTP server is stopped last, on its own.
         self.background: list[asyncio.Task[None]] = []
         self.serving: asyncio.Task[None] | None = None
@@ -109,7 +110,7 @@ class _SideServices:
             asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
         ]
         settle_heap()  # everything made so far lives as long as the process
-        if settings.alerts_enabled:  # the lapse clock and alert delivery
+        if self.alerts is not None:
             self.background.append(asyncio.create_task(self.alerts.run()))
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -216,13 +215,13 @@ def obligations(
     ] = None,
 ) -> None:
     """List obligations with their due dates and states."""
-    from services.clock import today_in_london
+    from services.as_of import as_of_day
     from services.settings import Settings
     from services.tracker.queries import list_obligations
 
     if state is not None and state not in STATES:
         raise typer.BadParameter(f"--state must be one of {', '.join(STATES)}, not {state!r}")
-    today = _parse_date(as_of, "--as-of") if as_of else today_in_london()
+    today = as_of_day(as_of)
 
     async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
         async with runtime.sessions() as session:
@@ -266,11 +265,12 @@ def demo(
 ) -> None:
     """Run a week of Thames and Chiltern casework (July 2017) through the real pipeline and
     report what was done on time, late or not at all."""
+    from services.as_of import as_of_day
     from services.demo.report import render
     from services.demo.run import DemoFailed, run_demo
     from services.settings import Settings
 
-    today = _parse_date(as_of, "--as-of")
+    today = as_of_day(as_of)
     settings = Settings()
     if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
         settings = settings.model_copy(update={"log_level": "WARNING"})
@@ -304,11 +304,11 @@ def explain(
     ] = None,
 ) -> None:
     """How an obligation's due date was computed, its warnings, and every change to it."""
-    from services.clock import today_in_london
+    from services.as_of import as_of_day
     from services.settings import Settings
     from services.tracker.queries import explain_obligation
 
-    today = _parse_date(as_of, "--as-of") if as_of else today_in_london()
+    today = as_of_day(as_of)
 
     async def work(runtime: Runtime, _redis: Redis) -> dict[str, Any] | None:
         async with runtime.sessions() as session:
@@ -574,13 +574,6 @@ def _open_or_fail(file: str) -> Any:
 def _count_lines(file: str) -> int:
     with Path(file).open("rb") as handle:
         return sum(1 for line in handle if line.strip())
-
-
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, not {text!r}") from error
 
 
 app.add_typer(alerts_app, name="alerts")

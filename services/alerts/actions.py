@@ -17,6 +17,10 @@ class AlertActionRefused(ValueError):
     """The action cannot be done; the message says why."""
 
 
+class AlertNotFound(AlertActionRefused):
+    """No alert has that id (HTTP 404, where every other refusal is a 409)."""
+
+
 async def acknowledge(
     *, session: AsyncSession, alert_id: int, by: str, now: datetime
 ) -> dict[str, Any]:
@@ -51,7 +55,7 @@ async def snooze(
 async def _alert_and_staff(session: AsyncSession, alert_id: int, by: str) -> Alert:
     alert = await session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
-        raise AlertActionRefused(f"no alert {alert_id}")
+        raise AlertNotFound(f"no alert {alert_id}")
     if await session.get(StaffMember, by) is None:
         raise AlertActionRefused(f"no staff member {by!r} on record (staff-updated)")
     return alert

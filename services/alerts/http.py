@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel
 
-from services.alerts.actions import AlertActionRefused, acknowledge, snooze
+from services.alerts.actions import AlertActionRefused, AlertNotFound, acknowledge, snooze
 from services.alerts.queries import list_alerts
 from services.clock import now
 from services.runtime import Runtime
@@ -57,6 +57,6 @@ def add_alert_routes(api: FastAPI, *, runtime: Runtime) -> None:
             try:
                 done: dict[str, Any] = await action(session)
             except AlertActionRefused as error:
-                status = 404 if str(error).startswith("no alert") else 409
+                status = 404 if isinstance(error, AlertNotFound) else 409
                 raise HTTPException(status_code=status, detail=str(error)) from None
         return done

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,18 +15,6 @@ from services.commands import run_in_session
 audit_app = typer.Typer(help="The tamper-evident audit trail and inspection follow-up reports.")
 out = Console()
 err = Console(stderr=True)
-
-
-def _day(text: str | None) -> date:
-    from services.clock import today_in_london
-
-    if text is None:
-        return today_in_london()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        message = f"{text!r} is not a date (YYYY-MM-DD)"
-        raise typer.BadParameter(message, param_hint="--as-of") from None
 
 
 @audit_app.command("verify")
@@ -70,12 +57,13 @@ def report(
 ) -> None:
     """Per recommendation: text, response, owner, actions, evidence, timeline, lapses, rating,
     status; with the audit chain's verification. Exit 1 if the chain is broken."""
+    from services.as_of import as_of_day
     from services.audit.render import FORMATS, render
     from services.audit.report import InspectionNotFound, build_report
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
-    today = _day(as_of)
+    today = as_of_day(as_of)
     try:
         found = run_in_session(
             lambda session: build_report(session=session, inspection_id=inspection, today=today)
@@ -108,9 +96,10 @@ def statuses(
     """Every recommendation's follow-up status."""
     from rich.table import Table
 
+    from services.as_of import as_of_day
     from services.audit.followup import recommendation_statuses
 
-    today = _day(as_of)
+    today = as_of_day(as_of)
     rows = run_in_session(
         lambda session: recommendation_statuses(session=session, area=area, today=today)
     )

@@ -40,7 +40,7 @@ def summary(
     import asyncio
 
     from services import logs
-    from services.clock import today_in_london
+    from services.as_of import as_of_day
     from services.settings import Settings
     from services.summaries.weeks import IsoWeek
 
@@ -50,12 +50,7 @@ def summary(
         iso_week = IsoWeek.parse(week)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--week") from error
-    try:
-        day = date.fromisoformat(as_of) if as_of else today_in_london()
-    except ValueError as error:
-        raise typer.BadParameter(
-            f"a date YYYY-MM-DD, not {as_of!r}", param_hint="--as-of"
-        ) from error
+    day = as_of_day(as_of)
     settings = Settings()
     logs.configure(settings.log_level)
     text, png = asyncio.run(
