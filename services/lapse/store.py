@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert, LapseClockState, Obligation
+from services.alerts.sql import among
 
 CLOCK = "lapse"
 _COLUMNS = (
@@ -58,7 +59,7 @@ async def open_due_between(
 async def open_by_id(*, session: AsyncSession, ids: Collection[str]) -> list[Any]:
     if not ids:
         return []
-    statement = select(*_COLUMNS).where(col(Obligation.id).in_(set(ids)))
+    statement = select(*_COLUMNS).where(among(session, col(Obligation.id), list(set(ids))))
     return list((await session.execute(statement)).all())
 
 
@@ -77,7 +78,7 @@ async def alarmed(*, session: AsyncSession, keys: Collection[tuple[str, date]]) 
     if not keys:
         return set()
     statement = select(col(Alarm.obligation_id), col(Alarm.due)).where(
-        col(Alarm.obligation_id).in_({k[0] for k in keys})
+        among(session, col(Alarm.obligation_id), list({k[0] for k in keys}))
     )
     wanted = set(keys)
     return {o for o, d in (await session.execute(statement)).all() if (o, d) in wanted}
@@ -101,7 +102,7 @@ async def holds(*, session: AsyncSession, ids: Collection[str], now: datetime) -
         col(Alert.acknowledged_at),
         col(Alert.snoozed_until),
     ).where(
-        col(Alert.obligation_id).in_(set(ids)),
+        among(session, col(Alert.obligation_id), list(set(ids))),
         or_(col(Alert.acknowledged_at).is_not(None), col(Alert.snoozed_until) > now),
     )
     acknowledged: set[tuple[str, date]] = set()
