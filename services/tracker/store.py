@@ -176,18 +176,16 @@ async def load_tracks(
         hit = remembered.take(key, t.version)
         if hit is None:
             missing.append(key)
-            tracks[key] = TrackState(rule=t.rule, key=t.key)
+            tracks[key] = TrackState(
+                rule=t.rule, key=t.key, urn=t.urn, link=t.link, refresh_on=t.refresh_on
+            )
             continue
         tracks[key] = hit.state
         book.update(hit.texts)
     if missing:
-        statement = select(c.rule, c.key, c.urn, c.link, c.refresh_on, c.facts).where(
-            tuple_(c.rule, c.key).in_(missing)
-        )
+        statement = select(c.rule, c.key, c.facts).where(tuple_(c.rule, c.key).in_(missing))
         for t in await session.execute(statement):
-            state = tracks[(t.rule, t.key)]
-            state.urn, state.link, state.refresh_on = t.urn, t.link, t.refresh_on
-            state.facts = tuple(Fact.from_json(raw) for raw in t.facts)
+            tracks[(t.rule, t.key)].facts = tuple(Fact.from_json(raw) for raw in t.facts)
         for row in await _obligations_of(session, missing):
             tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
     return list(tracks.values())
