@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import ColumnElement, and_, event, false, or_, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -58,6 +59,20 @@ def dialect_of(session: AsyncSession) -> str:
     """ "sqlite" or "postgresql"; read off the engine (get_bind() costs far more per call)."""
     bind = session.bind
     return (bind if bind is not None else session.get_bind()).dialect.name
+
+
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """`(first, second) IN pairs`, written as `first = a AND second IN (...)` for each `a`.
+
+    SQLite (3.40) answers a row-value IN by scanning the whole table or index: 45 ms for 500
+    pairs among 200,000 tracks, growing with the table, in every batch. Grouped by the first
+    column (a rule: a handful of values) each term is an index search: 1.6 ms."""
+    grouped: dict[Any, list[Any]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    if not grouped:
+        return false()
+    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
 
 
 async def claim_lock(session: AsyncSession, table: Any) -> None:

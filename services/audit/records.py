@@ -8,10 +8,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas.db import pairs_in
 from schemas.tables import (
     ActionCompletion,
     ActionEvidence,
@@ -105,9 +106,7 @@ async def load_action_obligations(
     if not action_ids:
         return []
     pairs = [(rule, a) for a in action_ids for rule in (ONE_OFF_RULE, RECURRING_RULE)]
-    statement = select(Obligation).where(
-        tuple_(col(Obligation.rule), col(Obligation.key)).in_(pairs)
-    )
+    statement = select(Obligation).where(pairs_in(col(Obligation.rule), col(Obligation.key), pairs))
     return [
         ObligationView(o.id, o.rule, o.key, o.due, o.state, o.closed_on)
         for o in (await session.execute(statement)).scalars()

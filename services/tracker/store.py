@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import insert_for, upsert_later
+from schemas.db import insert_for, pairs_in, upsert_later
 from schemas.tables import (
     Case,
     DeadLetter,
@@ -154,11 +154,11 @@ async def load_tracks(
     remembers (the version matches), else read and parsed."""
     wanted = []
     if keys:
-        wanted.append(tuple_(col(Track.rule), col(Track.key)).in_(list(keys)))
+        wanted.append(pairs_in(col(Track.rule), col(Track.key), keys))
     if urns:
         wanted.append(col(Track.urn).in_(list(urns)))
     if links:
-        wanted.append(tuple_(col(Track.rule), col(Track.link)).in_(list(links)))
+        wanted.append(pairs_in(col(Track.rule), col(Track.link), links))
     if not wanted:
         return []
     # Core rows, not ORM objects: no identity map or instance state per row on the hot path.
@@ -183,7 +183,7 @@ async def load_tracks(
         tracks[key] = hit.state
         book.update(hit.texts)
     if missing:
-        statement = select(c.rule, c.key, c.facts).where(tuple_(c.rule, c.key).in_(missing))
+        statement = select(c.rule, c.key, c.facts).where(pairs_in(c.rule, c.key, missing))
         for t in await session.execute(statement):
             tracks[(t.rule, t.key)].facts = tuple(Fact.from_json(raw) for raw in t.facts)
         for row in await _obligations_of(session, missing):
@@ -195,7 +195,7 @@ async def _obligations_of(session: AsyncSession, keys: list[TrackKey]) -> list[A
     if not keys:
         return []
     table: Any = Obligation.__table__  # type: ignore[attr-defined]
-    statement = select(table).where(tuple_(table.c.rule, table.c.key).in_(keys))
+    statement = select(table).where(pairs_in(table.c.rule, table.c.key, keys))
     return list((await session.execute(statement)).all())
 
 
@@ -250,7 +250,7 @@ async def load_linked(
     if not keys:
         return {}
     statement = select(LinkedFacts).where(
-        tuple_(col(LinkedFacts.rule), col(LinkedFacts.link)).in_(list(keys))
+        pairs_in(col(LinkedFacts.rule), col(LinkedFacts.link), keys)
     )
     return {
         (row.rule, row.link): [Fact.from_json(raw) for raw in row.facts]
