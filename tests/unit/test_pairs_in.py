@@ -1,0 +1,55 @@
+"""Batches look tracks up by (rule, key) pairs; SQLite must answer with index searches, not a
+scan of the whole table that grows with every track ever seen."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, select, text
+from sqlmodel import SQLModel, col
+
+from schemas.db import pairs_in
+from schemas.tables import Track
+
+
+def _plan(where: object) -> list[str]:
+    engine = create_engine("sqlite://")
+    SQLModel.metadata.create_all(engine, tables=[Track.__table__])  # type: ignore[attr-defined]
+    statement = select(col(Track.rule), col(Track.key)).where(where)  # type: ignore[arg-type]
+    compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        rows = connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+    return [row[3] for row in rows]
+
+
+def test_pairs_are_index_searches_per_rule() -> None:
+    pairs = [("victim-letter", f"U{n}/V1") for n in range(50)] + [("hearing-record-sheet", "U1/H1")]
+    plan = _plan(pairs_in(col(Track.rule), col(Track.key), pairs))
+    assert plan and all(step.startswith(("SEARCH", "MULTI-INDEX OR", "INDEX")) for step in plan)
+
+
+def test_the_row_value_in_it_replaces_scans_the_table() -> None:
+    from sqlalchemy import tuple_
+
+    pairs = [("victim-letter", f"U{n}/V1") for n in range(50)]
+    plan = _plan(tuple_(col(Track.rule), col(Track.key)).in_(pairs))
+    assert any(step.startswith("SCAN tracks") for step in plan)
+
+
+def test_exactly_the_pairs_given_are_found() -> None:
+    engine = create_engine("sqlite://")
+    SQLModel.metadata.create_all(engine, tables=[Track.__table__])  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO tracks (rule, key, facts, updated_at) VALUES (:r, :k, '[]', '')"),
+            [{"r": r, "k": k} for r, k in [("r1", "k1"), ("r1", "k2"), ("r2", "k1")]],
+        )
+
+        def found(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+            where = pairs_in(col(Track.rule), col(Track.key), pairs)
+            rows = connection.execute(select(col(Track.rule), col(Track.key)).where(where))
+            return {(r, k) for r, k in rows}
+
+        assert found([("r1", "k2"), ("r2", "k1"), ("r2", "k2"), ("r3", "k1")]) == {
+            ("r1", "k2"),
+            ("r2", "k1"),
+        }
+        assert found([]) == set()
