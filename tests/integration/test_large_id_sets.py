@@ -30,8 +30,8 @@ async def test_the_lapse_store_reads_more_ids_than_a_statement_has_variables(
     now = datetime(2024, 1, 9, tzinfo=UTC)
     async with runtime.sessions() as session:
         assert await store.open_by_id(session=session, ids=ids) == []
-        assert await store.alarmed(
-            session=session, keys=[(i, date(2024, 1, 8)) for i in ids]
-        ) == set()
+        assert (
+            await store.alarmed(session=session, keys=[(i, date(2024, 1, 8)) for i in ids]) == set()
+        )
         held = await store.holds(session=session, ids=ids, now=now)
         assert (held.acknowledged, held.snoozed) == (set(), {})
