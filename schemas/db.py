@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, event, false, or_, text
+from sqlalchemy import ColumnElement, and_, any_, bindparam, event, false, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -73,6 +75,23 @@ def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Colum
     if not grouped:
         return false()
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+
+
+# Beyond this many values SQLite is given one JSON parameter instead of one per value: its limit
+# on variables is 32,766 by default (250,000 in Debian's build), and a clock catching up after
+# a bulk load reads more obligations than that by id.
+_SQLITE_INLINE = 1000
+
+
+def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values` with one parameter however many values (strings or integers):
+    `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
+    if dialect_of(session) == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    if len(values) <= _SQLITE_INLINE:
+        return column.in_(list(values))
+    listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 async def claim_lock(session: AsyncSession, table: Any) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import claim_lock
+from schemas.db import among, claim_lock
 from schemas.tables import Alarm, Alert
 from services.alerts.record import obligation_ref
-from services.alerts.sql import among, insert_rows
+from services.alerts.sql import insert_rows
 from services.audit.trail import AuditRecord, append_audit
 from services.rules.calendar import LONDON
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas.db import among
 from schemas.tables import Case, StaffMember
 from services.alerts.routing import Directory, Person
-from services.alerts.sql import among
 
 SENIOR_ROLES = ("unit-head", "dccp", "ccp", "abm")
 

@@ -12,9 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, any_, bindparam, func, select, text
+from sqlalchemy import JSON, bindparam, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,20 +70,3 @@ async def insert_rows(
         statement = statement.columns(*(table.c[c] for c in returning))
     result = await session.execute(statement, arrays)
     return list(result.all()) if returning else []
-
-
-# Beyond this many values SQLite is given one JSON parameter instead of one per value: its limit
-# on variables is 32,766 by default (250,000 in Debian's build), and a clock catching up after
-# a bulk load reads more obligations than that by id.
-_SQLITE_INLINE = 1000
-
-
-def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
-    """`column IN values` with one parameter however many values (strings or integers):
-    `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
-    if dialect_of(session) == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    if len(values) <= _SQLITE_INLINE:
-        return column.in_(list(values))
-    listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
-    return column.in_(select(listed.c.value))

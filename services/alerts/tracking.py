@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from events.envelope import Event
-from schemas.db import claim_lock
+from schemas.db import among, claim_lock
 from schemas.tables import TrackingEvent
-from services.alerts.sql import among, insert_rows
+from services.alerts.sql import insert_rows
 
 log = logging.getLogger("followup.alerts.tracking")
 

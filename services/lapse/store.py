@@ -13,9 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import claim_lock
+from schemas.db import among, claim_lock
 from schemas.tables import Alarm, Alert, LapseClockState, Obligation
-from services.alerts.sql import among
 
 CLOCK = "lapse"
 _COLUMNS = (
