@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,23 +83,25 @@ def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Colum
 _SQLITE_INLINE = 1000
 
 
-def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
-    """`column IN values` with one parameter however many values (strings or integers):
-    `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> Any:
+    """`column IN values` with one parameter however many values (strings or integers), each
+    sent once: `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
+    unique = list(dict.fromkeys(values))
     if dialect_of(session) == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    if len(values) <= _SQLITE_INLINE:
-        return column.in_(list(values))
-    listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+        return column == any_(bindparam(None, unique, type_=ARRAY(column.type)))
+    if len(unique) <= _SQLITE_INLINE:
+        return column.in_(unique)
+    listed = func.json_each(bindparam(None, json.dumps(unique))).table_valued("value")
     return column.in_(select(listed.c.value))
 
 
-async def claim_lock(session: AsyncSession, table: Any) -> None:
+async def claim_lock(session: AsyncSession, model: Any) -> None:
     """Call first in a transaction that reads rows to claim them. PostgreSQL claims with FOR
     UPDATE SKIP LOCKED, which SQLite ignores (and its driver reads outside any transaction
     until the first write), so there the transaction takes SQLite's one write lock first with
     a write that changes nothing: another process waits and then sees the rows claimed."""
     if dialect_of(session) == "sqlite":
+        table = model.__table__
         key = next(iter(table.primary_key.columns)).name
         await session.execute(text(f'UPDATE {table.name} SET "{key}" = "{key}" WHERE 0'))
 

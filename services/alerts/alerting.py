@@ -42,7 +42,7 @@ async def record_alerts(
 ) -> tuple[int, int]:
     """Record the alerts of up to `page` alarms not yet alerted, oldest first; call inside a
     transaction, again while it returns `page` alarms. Returns (alarms taken, alerts made)."""
-    await claim_lock(session, Alarm.__table__)  # type: ignore[attr-defined]
+    await claim_lock(session, Alarm)
     claimed = (await session.execute(_waiting(page))).all()
     if not claimed:
         return 0, 0

@@ -71,7 +71,7 @@ class Deliverer:
 
     async def _claim(self, now: datetime) -> list[int]:
         async with self.sessions() as session, session.begin():
-            await claim_lock(session, Delivery.__table__)  # type: ignore[attr-defined]
+            await claim_lock(session, Delivery)
             rows = list(
                 (
                     await session.execute(

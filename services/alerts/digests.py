@@ -31,7 +31,7 @@ async def gather(
     page: int = 5000,
 ) -> list[int]:
     """Digests made for this slot (their ids); call inside a transaction."""
-    await claim_lock(session, Alert.__table__)  # type: ignore[attr-defined]
+    await claim_lock(session, Alert)
     alerts = list(
         (
             await session.execute(

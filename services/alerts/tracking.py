@@ -63,7 +63,7 @@ async def flush_tracking(
             async with sessions() as session, session.begin():
                 # Locked while they are sent; marked sent only once Redis has them (a failure
                 # rolls back and records the attempt below).
-                await claim_lock(session, TrackingEvent.__table__)  # type: ignore[attr-defined]
+                await claim_lock(session, TrackingEvent)
                 rows = (await session.execute(_due(now, page))).all()
                 if not rows:
                     return sent

@@ -58,7 +58,7 @@ async def open_due_between(
 async def open_by_id(*, session: AsyncSession, ids: Collection[str]) -> list[Any]:
     if not ids:
         return []
-    statement = select(*_COLUMNS).where(among(session, col(Obligation.id), list(set(ids))))
+    statement = select(*_COLUMNS).where(among(session, col(Obligation.id), ids))
     return list((await session.execute(statement)).all())
 
 
@@ -77,7 +77,7 @@ async def alarmed(*, session: AsyncSession, keys: Collection[tuple[str, date]]) 
     if not keys:
         return set()
     statement = select(col(Alarm.obligation_id), col(Alarm.due)).where(
-        among(session, col(Alarm.obligation_id), list({k[0] for k in keys}))
+        among(session, col(Alarm.obligation_id), (k[0] for k in keys))
     )
     wanted = set(keys)
     return {o for o, d in (await session.execute(statement)).all() if (o, d) in wanted}
@@ -101,7 +101,7 @@ async def holds(*, session: AsyncSession, ids: Collection[str], now: datetime) -
         col(Alert.acknowledged_at),
         col(Alert.snoozed_until),
     ).where(
-        among(session, col(Alert.obligation_id), list(set(ids))),
+        among(session, col(Alert.obligation_id), ids),
         or_(col(Alert.acknowledged_at).is_not(None), col(Alert.snoozed_until) > now),
     )
     acknowledged: set[tuple[str, date]] = set()
@@ -125,7 +125,7 @@ async def snoozes_ended(*, session: AsyncSession, after: datetime, upto: datetim
 
 
 async def repeats_due(*, session: AsyncSession, now: datetime, page: int = 1000) -> list[Alarm]:
-    await claim_lock(session, Alarm.__table__)  # type: ignore[attr-defined]
+    await claim_lock(session, Alarm)
     statement = (
         select(Alarm)
         .where(col(Alarm.repeat_at) <= now)
