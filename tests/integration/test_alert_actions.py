@@ -18,28 +18,20 @@ from services.alerts.queries import list_alerts
 from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.runtime import Runtime, open_runtime
+from services.settings import Settings
 from services.tracker.handlers import apply_events
 from tests.factories import event
 from tests.integration.alerting import SimClock, london
-from tests.integration.conftest import settings_for
 
 pytestmark = pytest.mark.integration
 FOLLOWUP = str(Path(sys.executable).with_name("followup"))
 
 
 @pytest.fixture
-async def lapsed(
-    tmp_path: Path, database_url: str, redis_server: str, namespace: str
-) -> AsyncIterator[tuple[Runtime, Redis]]:
+async def lapsed(settings: Settings) -> AsyncIterator[tuple[Runtime, Redis]]:
     """A victim letter that lapsed at 00:00 Tue 9 Jan 2024, its alerts raised."""
-    settings = settings_for(
-        tmp_path,
-        database_url,
-        redis_server,
-        namespace,
-    )
     async with open_runtime(settings) as runtime:
-        redis = Redis.from_url(redis_server)
+        redis = Redis.from_url(settings.redis_url or "")
         clock = SimClock(london("2024-01-08 08:00"))
         service = AlertService(runtime, redis, now=clock)
         await service.step()

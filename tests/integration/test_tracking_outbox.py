@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from schemas.tables import TrackingEvent
 from services.alerts.tracking import flush_tracking
 from services.runtime import open_runtime
-from tests.integration.conftest import settings_for
+from services.settings import Settings
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2024, 1, 9, 9, 0, tzinfo=UTC)
 
 
-async def test_two_flushers_send_every_event_exactly_once(
-    tmp_path: Path, database_url: str, redis_server: str, namespace: str
-) -> None:
-    settings = settings_for(
-        tmp_path,
-        database_url,
-        redis_server,
-        namespace,
-    )
+async def test_two_flushers_send_every_event_exactly_once(settings: Settings) -> None:
     stream = settings.tracking_stream
-    redis = Redis.from_url(redis_server)
+    redis = Redis.from_url(settings.redis_url or "")
     # Two runtimes, two engines, two connections to the one database: as two processes.
     async with open_runtime(settings) as first, open_runtime(settings) as second:
         async with first.sessions() as session, session.begin():
@@ -43,11 +35,11 @@ async def test_two_flushers_send_every_event_exactly_once(
                 for n in range(300)
             )
 
-        async def flush(runtime_sessions: object) -> int:
+        async def flush(sessions: async_sessionmaker[AsyncSession]) -> int:
             total = 0
             for _ in range(30):
                 total += await flush_tracking(
-                    sessions=runtime_sessions,  # type: ignore[arg-type]
+                    sessions=sessions,
                     redis=redis,
                     stream=stream,
                     now=NOW + timedelta(days=1),
