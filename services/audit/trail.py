@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas import bulk
 from schemas.db import dialect_of
 from schemas.tables import AuditEntry
 
@@ -67,10 +68,13 @@ def entry_hash(
     recorded_at: datetime,
     detail: str,
 ) -> str:
-    body = canonical(
-        [seq, entity, entity_id, action, actor, caused_by, _instant(recorded_at), detail]
+    return _digest(
+        prev_hash, [seq, entity, entity_id, action, actor, caused_by, _instant(recorded_at), detail]
     )
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def _digest(prev_hash: str, fields: list[Any]) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{canonical(fields)}".encode()).hexdigest()
 
 
 def _instant(moment: datetime) -> str:
@@ -94,37 +98,33 @@ async def append_audit(
         )
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    instant = _instant(at)  # the batch's one timestamp, as every hash of it covers it
     rows = []
     for record in records:
         seq += 1
         detail = canonical(dict(record.detail))
-        digest = entry_hash(
-            prev_hash=prev,
-            seq=seq,
-            entity=record.entity,
-            entity_id=record.entity_id,
-            action=record.action,
-            actor=record.actor,
-            caused_by=record.caused_by,
-            recorded_at=at,
-            detail=detail,
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "entity": record.entity,
-                "entity_id": record.entity_id,
-                "action": record.action,
-                "actor": record.actor,
-                "caused_by": record.caused_by,
-                "recorded_at": at,
-                "detail": detail,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
+        fields = [seq, record.entity, record.entity_id, record.action, record.actor]
+        fields += [record.caused_by, instant, detail]
+        digest = _digest(prev, fields)
+        rows.append((*fields[:6], at, detail, prev, digest))
         prev = digest
-    await session.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
+    await bulk.insert(session, _ENTRIES, rows)
+
+
+# The columns in `entry_hash`'s order, then what the hash does not cover.
+_ENTRIES = bulk.Columns.of(
+    "audit_entries",
+    seq="bigint",
+    entity="text",
+    entity_id="text",
+    action="text",
+    actor="text",
+    caused_by="text",
+    recorded_at="timestamptz",
+    detail="text",
+    prev_hash="text",
+    hash="text",
+)
 
 
 async def verify_chain(*, session: AsyncSession, page: int = 5000) -> ChainCheck:

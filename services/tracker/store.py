@@ -14,9 +14,9 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas import bulk
 from schemas.db import insert_for, pairs_in, upsert_later
 from schemas.tables import (
-    Case,
     DeadLetter,
     LinkedFacts,
     Obligation,
@@ -28,7 +28,7 @@ from services.audit.trail import AuditRecord
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
-from services.tracker import bulk, cache
+from services.tracker import cache
 
 _RECEIVED = bulk.Columns.of(
     "events_received",
@@ -126,19 +126,11 @@ def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
 
 
 async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[str, CaseInfo]:
-    if not urns:
-        return {}
-    table: Any = Case.__table__  # type: ignore[attr-defined]
-    result = await session.execute(select(table).where(table.c.urn.in_(list(urns))))
+    query = "SELECT urn, area, unit, owner, event_time, event_source, event_id FROM cases"
+    rows = await bulk.select_keyed(session, query, keys=urns, key="urn")
     return {
-        c.urn: CaseInfo(
-            urn=c.urn,
-            area=c.area,
-            unit=c.unit,
-            owner=c.owner,
-            order=(c.event_time, c.event_source, c.event_id),
-        )
-        for c in result
+        urn: CaseInfo(urn, area, unit, owner, (bulk.timestamp(at), source, event_id))
+        for urn, area, unit, owner, at, source, event_id in rows
     }
 
 
@@ -247,14 +239,11 @@ def _upsert_tail(columns: bulk.Columns, key: tuple[str, ...], keep: tuple[str, .
 async def load_linked(
     *, session: AsyncSession, keys: Collection[LinkKey]
 ) -> dict[LinkKey, list[Fact]]:
-    if not keys:
-        return {}
-    statement = select(LinkedFacts).where(
-        pairs_in(col(LinkedFacts.rule), col(LinkedFacts.link), keys)
-    )
+    query = "SELECT rule, link, facts FROM linked_facts"
+    rows = await bulk.select_keyed(session, query, pairs=keys, key=("rule", "link"))
     return {
-        (row.rule, row.link): [Fact.from_json(raw) for raw in row.facts]
-        for row in (await session.execute(statement)).scalars()
+        (rule, link): [Fact.from_json(raw) for raw in bulk.json_value(facts)]
+        for rule, link, facts in rows
     }
 
 

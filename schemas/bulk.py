@@ -1,5 +1,5 @@
-"""Bulk INSERT for the consumer's hot statements, one round trip per batch, values bound by the
-driver.
+"""Bulk INSERT (and keyed SELECT) for the consumer's hot statements, one round trip per batch,
+values bound by the driver.
 
 SQLAlchemy's executemany builds and type-processes every parameter of every row in Python
 (`construct_params` and a bind processor per value): for a batch of 500 events that cost more
@@ -18,7 +18,8 @@ columns as JSON text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -103,6 +104,68 @@ async def insert(
         if result.returns_rows:
             returned.extend(result.all())
     return returned
+
+
+async def select_keyed(
+    session: AsyncSession,
+    query: str,
+    *,
+    keys: Collection[str] = (),
+    pairs: Collection[tuple[str, str]] = (),
+    key: str | tuple[str, str],
+) -> list[Any]:
+    """`query` (SELECT ... FROM table) for the rows whose text `key` column is among `keys`, or
+    whose two `key` columns are among `pairs`; each value list is one parameter, so the cost
+    does not grow with SQLAlchemy's per-parameter work. Values come back in the driver's types
+    (`timestamp` and `json_value` read them as the ORM would)."""
+    connection = await session.connection()
+    postgres = dialect_of(session) == "postgresql"
+    if isinstance(key, str):
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        values: tuple[Any, ...]
+        if postgres:
+            condition, values = f'"{key}" = ANY($1::text[])', (wanted,)
+        else:
+            condition, values = (
+                f'"{key}" IN (SELECT value FROM json_each(?))',
+                (json.dumps(wanted),),
+            )
+        result = await connection.exec_driver_sql(f"{query} WHERE {condition}", values)
+        return list(result.all())
+    first, second = key
+    grouped: dict[str, list[str]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    if not grouped:
+        return []
+    # One search of the (first, second) index per value of `first` (see schemas.db.pairs_in).
+    if postgres:
+        terms = [
+            f'("{first}" = ${2 * n + 1} AND "{second}" = ANY(${2 * n + 2}::text[]))'
+            for n in range(len(grouped))
+        ]
+        flat: list[Any] = [v for a, bs in grouped.items() for v in (a, bs)]
+    else:
+        terms = [f'("{first}" = ? AND "{second}" IN (SELECT value FROM json_each(?)))'] * len(
+            grouped
+        )
+        flat = [v for a, bs in grouped.items() for v in (a, json.dumps(bs))]
+    statement = f"{query} WHERE {' OR '.join(terms)}"
+    return list((await connection.exec_driver_sql(statement, tuple(flat))).all())
+
+
+def timestamp(value: datetime | str) -> datetime:
+    """A timestamp column read by the driver, as the ORM reads it: aware, in UTC."""
+    if isinstance(value, str):  # SQLite's text, written in UTC
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column read by the driver: text on SQLite (and asyncpg's `json`), parsed."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _sqlite_timestamp(value: datetime) -> str:
