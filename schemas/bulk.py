@@ -22,7 +22,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,54 +106,62 @@ async def insert(
     return returned
 
 
-async def select_keyed(
-    session: AsyncSession,
-    query: str,
-    *,
-    keys: Collection[str] = (),
-    pairs: Collection[tuple[str, str]] = (),
-    key: str | tuple[str, str],
-) -> list[Any]:
-    """`query` (SELECT ... FROM table) for the rows whose text `key` column is among `keys`, or
-    whose two `key` columns are among `pairs`; each value list is one parameter, so the cost
-    does not grow with SQLAlchemy's per-parameter work. Values come back in the driver's types
-    (`timestamp` and `json_value` read them as the ORM would)."""
-    connection = await session.connection()
+@dataclass(frozen=True, slots=True)
+class In:
+    """`column IN values` (text values), for `select_where`."""
+
+    column: str
+    values: Collection[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PairsIn:
+    """`(first, second) IN pairs` (text values), for `select_where`: one search of the
+    (first, second) index per value of `first` (see schemas.db.pairs_in)."""
+
+    first: str
+    second: str
+    pairs: Collection[tuple[str, str]]
+
+
+async def select_where(session: AsyncSession, query: str, *conditions: In | PairsIn) -> list[Any]:
+    """`query` (SELECT ... FROM table) for the rows meeting any of `conditions`. Each list of
+    values is one parameter (an array on PostgreSQL, JSON text on SQLite), so the statement
+    is the same text whatever the number of values: SQLAlchemy built and compiled one with a
+    parameter per value anew for every batch, which cost more than the search. Values come
+    back in the driver's types (`timestamp` and `json_value` read them as the ORM would)."""
     postgres = dialect_of(session) == "postgresql"
-    if isinstance(key, str):
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return []
-        values: tuple[Any, ...]
+    terms: list[str] = []
+    params: list[Any] = []
+
+    def listed(values: list[str]) -> str:
         if postgres:
-            condition, values = f'"{key}" = ANY($1::text[])', (wanted,)
-        else:
-            condition, values = (
-                f'"{key}" IN (SELECT value FROM json_each(?))',
-                (json.dumps(wanted),),
-            )
-        result = await connection.exec_driver_sql(f"{query} WHERE {condition}", values)
-        return list(result.all())
-    first, second = key
-    grouped: dict[str, list[str]] = {}
-    for a, b in pairs:
-        grouped.setdefault(a, []).append(b)
-    if not grouped:
+            params.append(values)
+            return f"ANY(${len(params)}::text[])"
+        params.append(json.dumps(values))
+        return "(SELECT value FROM json_each(?))"
+
+    def equal(value: str) -> str:
+        params.append(value)
+        return f"${len(params)}" if postgres else "?"
+
+    inside = "= " if postgres else "IN "
+    for condition in conditions:
+        if isinstance(condition, In):
+            if values := list(dict.fromkeys(condition.values)):
+                terms.append(f'"{condition.column}" {inside}{listed(values)}')
+            continue
+        grouped: dict[str, list[str]] = {}
+        for a, b in condition.pairs:
+            grouped.setdefault(a, []).append(b)
+        for a, bs in grouped.items():
+            first = f'"{condition.first}" = {equal(a)}'
+            terms.append(f'({first} AND "{condition.second}" {inside}{listed(bs)})')
+    if not terms:
         return []
-    # One search of the (first, second) index per value of `first` (see schemas.db.pairs_in).
-    if postgres:
-        terms = [
-            f'("{first}" = ${2 * n + 1} AND "{second}" = ANY(${2 * n + 2}::text[]))'
-            for n in range(len(grouped))
-        ]
-        flat: list[Any] = [v for a, bs in grouped.items() for v in (a, bs)]
-    else:
-        terms = [f'("{first}" = ? AND "{second}" IN (SELECT value FROM json_each(?)))'] * len(
-            grouped
-        )
-        flat = [v for a, bs in grouped.items() for v in (a, json.dumps(bs))]
+    connection = await session.connection()
     statement = f"{query} WHERE {' OR '.join(terms)}"
-    return list((await connection.exec_driver_sql(statement, tuple(flat))).all())
+    return list((await connection.exec_driver_sql(statement, tuple(params))).all())
 
 
 def timestamp(value: datetime | str) -> datetime:
@@ -161,6 +169,15 @@ def timestamp(value: datetime | str) -> datetime:
     if isinstance(value, str):  # SQLite's text, written in UTC
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@overload
+def day(value: date | str) -> date: ...
+@overload
+def day(value: None) -> None: ...
+def day(value: date | str | None) -> date | None:
+    """A date column read by the driver (ISO text on SQLite)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def json_value(value: Any) -> Any:

@@ -90,14 +90,13 @@ async def append_audit(
         return
     if dialect_of(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
-    head = (
-        await session.execute(
-            select(col(AuditEntry.seq), col(AuditEntry.hash))
-            .order_by(col(AuditEntry.seq).desc())
-            .limit(1)
+    connection = await session.connection()
+    head: Any = (
+        await connection.exec_driver_sql(
+            "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
         )
     ).first()
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     instant = _instant(at)  # the batch's one timestamp, as every hash of it covers it
     rows = []
     for record in records:

@@ -10,12 +10,12 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas import bulk
-from schemas.db import insert_for, pairs_in, upsert_later
+from schemas.db import insert_for, upsert_later
 from schemas.tables import (
     DeadLetter,
     LinkedFacts,
@@ -127,7 +127,7 @@ def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
 
 async def load_cases(*, session: AsyncSession, urns: Collection[str]) -> dict[str, CaseInfo]:
     query = "SELECT urn, area, unit, owner, event_time, event_source, event_id FROM cases"
-    rows = await bulk.select_keyed(session, query, keys=urns, key="urn")
+    rows = await bulk.select_where(session, query, bulk.In("urn", urns))
     return {
         urn: CaseInfo(urn, area, unit, owner, (bulk.timestamp(at), source, event_id))
         for urn, area, unit, owner, at, source, event_id in rows
@@ -144,51 +144,71 @@ async def load_tracks(
     """Tracks by key, every track of these cases, and every track reached through these links,
     each with its obligations: from this process's cache when the database holds the write it
     remembers (the version matches), else read and parsed."""
-    wanted = []
-    if keys:
-        wanted.append(pairs_in(col(Track.rule), col(Track.key), keys))
-    if urns:
-        wanted.append(col(Track.urn).in_(list(urns)))
-    if links:
-        wanted.append(pairs_in(col(Track.rule), col(Track.link), links))
-    if not wanted:
-        return []
-    # Core rows, not ORM objects: no identity map or instance state per row on the hot path.
-    c: Any = Track.__table__.c  # type: ignore[attr-defined]
-    rows = (
-        await session.execute(
-            select(c.rule, c.key, c.urn, c.link, c.refresh_on, c.version).where(or_(*wanted))
-        )
-    ).all()
+    wanted = (
+        bulk.PairsIn("rule", "key", keys),
+        bulk.In("urn", urns),
+        bulk.PairsIn("rule", "link", links),
+    )
+    query = "SELECT rule, key, urn, link, refresh_on, version FROM tracks"
+    rows = await bulk.select_where(session, query, *wanted)
     remembered, book = cache.cache_of(session), cache.texts_of(session)
     tracks: dict[TrackKey, TrackState] = {}
     missing: list[TrackKey] = []
-    for t in rows:
-        key = (t.rule, t.key)
-        hit = remembered.take(key, t.version)
+    for rule, key_, urn, link, refresh_on, version in rows:
+        key = (rule, key_)
+        hit = remembered.take(key, version)
         if hit is None:
             missing.append(key)
             tracks[key] = TrackState(
-                rule=t.rule, key=t.key, urn=t.urn, link=t.link, refresh_on=t.refresh_on
+                rule=rule, key=key_, urn=urn, link=link, refresh_on=bulk.day(refresh_on)
             )
             continue
         tracks[key] = hit.state
         book.update(hit.texts)
     if missing:
-        statement = select(c.rule, c.key, c.facts).where(pairs_in(c.rule, c.key, missing))
-        for t in await session.execute(statement):
-            tracks[(t.rule, t.key)].facts = tuple(Fact.from_json(raw) for raw in t.facts)
-        for row in await _obligations_of(session, missing):
-            tracks[(row.rule, row.key)].obligations[row.id] = to_draft(row)
+        query = "SELECT rule, key, facts FROM tracks"
+        for rule, key_, facts in await bulk.select_where(
+            session, query, bulk.PairsIn("rule", "key", missing)
+        ):
+            tracks[(rule, key_)].facts = tuple(Fact.from_json(r) for r in bulk.json_value(facts))
+        query = f"SELECT {', '.join(_DRAFT)} FROM obligations"
+        for row in await bulk.select_where(session, query, bulk.PairsIn("rule", "key", missing)):
+            draft = _draft_of(row)
+            tracks[(draft.rule, draft.key)].obligations[draft.id] = draft
     return list(tracks.values())
 
 
-async def _obligations_of(session: AsyncSession, keys: list[TrackKey]) -> list[Any]:
-    if not keys:
-        return []
-    table: Any = Obligation.__table__  # type: ignore[attr-defined]
-    statement = select(table).where(pairs_in(table.c.rule, table.c.key, keys))
-    return list((await session.execute(statement)).all())
+_DRAFT = (
+    "id",
+    "rule",
+    "key",
+    "urn",
+    "owner",
+    "area",
+    "opened_by",
+    "due",
+    "state",
+    "closed_on",
+    "explanation",
+)
+
+
+def _draft_of(row: Sequence[Any]) -> ObligationDraft:
+    """From a driver row of the obligations table's `_DRAFT` columns."""
+    id_, rule, key, urn, owner, area, opened_by, due, state, closed_on, explanation = row
+    return ObligationDraft(
+        id=id_,
+        rule=rule,
+        key=key,
+        urn=urn,
+        owner=owner,
+        area=area,
+        opened_by=opened_by,
+        due=bulk.day(due),
+        state=state,
+        closed_on=bulk.day(closed_on),
+        explanation=explanation,
+    )
 
 
 async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
@@ -240,7 +260,7 @@ async def load_linked(
     *, session: AsyncSession, keys: Collection[LinkKey]
 ) -> dict[LinkKey, list[Fact]]:
     query = "SELECT rule, link, facts FROM linked_facts"
-    rows = await bulk.select_keyed(session, query, pairs=keys, key=("rule", "link"))
+    rows = await bulk.select_where(session, query, bulk.PairsIn("rule", "link", keys))
     return {
         (rule, link): [Fact.from_json(raw) for raw in bulk.json_value(facts)]
         for rule, link, facts in rows
@@ -379,20 +399,3 @@ async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> 
 async def add_dead_letters(*, session: AsyncSession, letters: Sequence[DeadLetter]) -> None:
     session.add_all(letters)
     await session.flush()
-
-
-def to_draft(row: Any) -> ObligationDraft:
-    """From an Obligation, or a Core row of the obligations table."""
-    return ObligationDraft(
-        id=row.id,
-        rule=row.rule,
-        key=row.key,
-        urn=row.urn,
-        owner=row.owner,
-        area=row.area,
-        opened_by=row.opened_by,
-        due=row.due,
-        state=row.state,  # the column holds only StoredState values
-        closed_on=row.closed_on,
-        explanation=row.explanation,
-    )
