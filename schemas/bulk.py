@@ -22,6 +22,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any, Literal, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,32 +76,31 @@ async def insert(
         values = tuple(list(column) for column in zip(*rows, strict=True))
         result = await connection.exec_driver_sql(statement, values)
         return list(result.all()) if result.returns_rows else []
-    converters = [_SQLITE[kind] for kind in columns.kinds]
-    if "timestamptz" in columns.kinds:
-        # Most rows share the batch's one `now`: convert each distinct value once.
-        seen: dict[datetime, str] = {}
-        converters = [
-            (lambda v, seen=seen: seen.get(v) or seen.setdefault(v, _sqlite_timestamp(v)))
-            if kind == "timestamptz"
-            else convert
-            for kind, convert in zip(columns.kinds, converters, strict=True)
-        ]
+    # Column by column, converting only the dates and timestamps: a conversion call for every
+    # value of every row cost more than the statement.
+    given = [list(column) for column in zip(*rows, strict=True)]
+    seen: dict[datetime, str] = {}  # most rows share the batch's one `now`: convert it once
+    for n, kind in enumerate(columns.kinds):
+        if kind == "date":
+            given[n] = [None if v is None else v.isoformat() for v in given[n]]
+        elif kind == "timestamptz":
+            given[n] = [
+                None if v is None else seen.get(v) or seen.setdefault(v, _sqlite_timestamp(v))
+                for v in given[n]
+            ]
+    flat = list(chain.from_iterable(zip(*given, strict=True)))
     width = len(columns.names)
     per_chunk = max(1, _SQLITE_VARIABLES // width)
     returned: list[Any] = []
     placeholder = f"({', '.join('?' * width)})"
     for start in range(0, len(rows), per_chunk):
-        chunk = rows[start : start + per_chunk]
+        count = min(per_chunk, len(rows) - start)
         statement = (
             f"INSERT INTO {columns.table} ({names}) "
-            f"VALUES {', '.join([placeholder] * len(chunk))} {tail}"
+            f"VALUES {', '.join([placeholder] * count)} {tail}"
         )
-        flat = [
-            value if value is None or convert is None else convert(value)
-            for row in chunk
-            for value, convert in zip(row, converters, strict=True)
-        ]
-        result = await connection.exec_driver_sql(statement, tuple(flat))
+        values = tuple(flat[start * width : (start + count) * width])
+        result = await connection.exec_driver_sql(statement, values)
         if result.returns_rows:
             returned.extend(result.all())
     return returned
@@ -191,16 +191,3 @@ def _sqlite_timestamp(value: datetime) -> str:
     if value.utcoffset():
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _sqlite_date(value: date) -> str:
-    return value.isoformat()
-
-
-_SQLITE: dict[Kind, Any] = {
-    "text": None,
-    "bigint": None,
-    "json": None,
-    "date": _sqlite_date,
-    "timestamptz": _sqlite_timestamp,
-}

@@ -15,6 +15,7 @@ import holidays
 LONDON = ZoneInfo("Europe/London")
 
 _DAY = timedelta(days=1)
+_REMEMBERED = 100_000  # answers kept per calendar (a few MB); all forgotten when it is full
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ class Calendar:
         # works without preloading a century of dates.
         self._bank_holidays = holidays.country_holidays("GB", subdiv="ENG")
         self._extra = dict(extra_holidays or {})
+        # Each answer is a function of its arguments alone, and the tracker asks the same ones
+        # again and again (every event re-derives its track's due dates).
+        self._answers: dict[tuple[str, date, int, int], Computation] = {}
+
+    def _remember(self, key: tuple[str, date, int, int], answer: Computation) -> Computation:
+        if len(self._answers) >= _REMEMBERED:
+            self._answers.clear()
+        self._answers[key] = answer
+        return answer
 
     def holiday_name(self, day: date) -> str | None:
         if day in self._extra:
@@ -62,6 +72,9 @@ class Calendar:
         return day.weekday() < 5 and self.holiday_name(day) is None
 
     def add_working_days(self, start: date, n: int) -> Computation:
+        known = self._answers.get(("working", start, n, 0))
+        if known is not None:
+            return known
         if n < 0:
             raise ValueError(f"working days to add must not be negative, got {n}")
         day, counted, skipped = start, 0, []
@@ -72,8 +85,11 @@ class Calendar:
             elif day.weekday() < 5:
                 skipped.append(f"{_short(day)} {self.holiday_name(day)}")
         skipping = f", skipping {', '.join(skipped)}" if skipped else ""
-        return Computation(
-            day, f"{start} + {_plural(n, 'working day')}{skipping} = {day.isoformat()}"
+        return self._remember(
+            ("working", start, n, 0),
+            Computation(
+                day, f"{start} + {_plural(n, 'working day')}{skipping} = {day.isoformat()}"
+            ),
         )
 
     def working_days_before(self, end: date, n: int) -> date:
@@ -114,6 +130,9 @@ class Calendar:
         Sunday, Christmas Day, Good Friday or bank holiday ends on the latest earlier day
         that is none of these.
         """
+        known = self._answers.get(("custody", start, days, prior_custody_days))
+        if known is not None:
+            return known
         if days < 0 or prior_custody_days < 0:
             raise ValueError("custody limit and prior custody days must not be negative")
         naive = start + timedelta(days=days - prior_custody_days)
@@ -128,7 +147,7 @@ class Calendar:
         if passed:
             text += f" ({self._ctl_closed_reason(naive)}), rolled back past {', '.join(passed)}"
             text += f" = {day}"
-        return Computation(day, text)
+        return self._remember(("custody", start, days, prior_custody_days), Computation(day, text))
 
     def london_date(self, instant: datetime) -> date:
         if instant.tzinfo is None or instant.utcoffset() is None:

@@ -8,9 +8,10 @@ of two stands. `today` matters only to recurring rules, whose periods exist once
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from services.rules.calendar import Calendar, Computation
 from services.rules.model import CaseInfo, Change, ChangeKind, Fact, ObligationDraft, StoredState
@@ -107,10 +108,26 @@ def track_urn(rule: Rule | None, facts: Sequence[Fact]) -> str | None:
 
 def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> tuple[Fact, ...]:
     """Union by (source, id), in time order: a duplicate event adds nothing."""
+    if isinstance(existing, tuple) and isinstance(new, list | tuple) and len(new) == 1:
+        return add_fact(existing, new[0])
     by_key = {(f.source, f.id): f for f in existing}
     for fact in new:
         by_key.setdefault((fact.source, fact.id), fact)
     return tuple(sorted(by_key.values(), key=lambda f: f.order))
+
+
+def add_fact(facts: tuple[Fact, ...], fact: Fact) -> tuple[Fact, ...]:
+    """`merge_facts(facts, [fact])` for facts already merged (unique and in time order), as a
+    track gains its events one at a time: an insertion instead of a sort of them all."""
+    source, id_ = fact.source, fact.id
+    if any(f.id == id_ and f.source == source for f in facts):
+        return facts
+    at = bisect_right(facts, fact.order, key=_order)
+    return (*facts[:at], fact, *facts[at:])
+
+
+def _order(fact: Fact) -> tuple[datetime, str, str]:
+    return fact.order
 
 
 @dataclass(slots=True)

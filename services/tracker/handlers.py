@@ -80,6 +80,12 @@ async def apply_events(
 ) -> BatchOutcome:
     """Record, dedupe and apply events inside the caller's transaction."""
     facts = [fact_from_event(e) for e in events]
+    # Each fact's stored JSON, from pydantic's serialiser (written in Rust) while the validated
+    # model is at hand: json.dumps of the fact was a tenth of a batch's time.
+    book = cache.texts_of(session)
+    for event, fact in zip(events, facts, strict=True):
+        if (fact.source, fact.id) not in book:
+            book[(fact.source, fact.id)] = cache.text_with(fact, event.data.model_dump_json())
     now = utcnow()  # one timestamp for every row the batch writes
     fresh = await store.record_received(session=session, facts=facts, now=now)
     outcome = BatchOutcome(received=len(fresh), duplicates=len(facts) - len(fresh))

@@ -31,8 +31,9 @@ def lock_id(name: str) -> int:
 
 
 async def lock(session: AsyncSession, names: Iterable[str]) -> None:
-    ids = sorted({lock_id(name) for name in names})
-    if ids and dialect_of(session) == "postgresql":
+    if dialect_of(session) != "postgresql":
+        return
+    if ids := sorted({lock_id(name) for name in names}):
         await session.execute(_LOCK, {"ids": ids})
 
 
