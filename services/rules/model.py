@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 StoredState = Literal["open", "met", "met-late", "cancelled"]
 State = Literal["open", "met", "met-late", "lapsed", "cancelled"]
 STATES: tuple[State, ...] = ("open", "met", "met-late", "lapsed", "cancelled")
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The same instant in UTC. Facts keep their times so: comparing two aware datetimes with
+    different tzinfo objects (a BST event and a GMT one, or pydantic's tzinfo and the standard
+    library's) asks each for its offset, and sorting a batch's facts cost ten times as much."""
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,7 @@ class Fact:
             source=raw["source"],
             id=raw["id"],
             type=raw["type"],
-            time=datetime.fromisoformat(raw["time"]),
+            time=in_utc(datetime.fromisoformat(raw["time"])),
             data=raw["data"],
         )
 

@@ -16,7 +16,7 @@ from services.audit.trail import AuditRecord, append_audit
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
-from services.rules.model import Change, Fact
+from services.rules.model import Change, Fact, in_utc
 from services.rules.pack import Rule
 from services.tracker import cache, locks, store
 from services.tracker.intake import decode_entries
@@ -65,7 +65,7 @@ def fact_from_event(event: Event) -> Fact:
         source=event.source,
         id=event.id,
         type=event.type,
-        time=event.time,
+        time=in_utc(event.time),
         data=event.data.model_dump(mode="json"),
     )
 
