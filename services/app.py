@@ -63,18 +63,7 @@ def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> FastStr
     )
     async def events_arrived(message: RedisBatchStreamMessage) -> None:
         raw = message.raw_message
-        handled = await side.consumer.handle(
-            list(zip(raw["message_ids"], raw["data"], strict=True))
-        )
-        log.info(
-            "batch applied",
-            extra={
-                "received": handled.outcome.received,
-                "duplicates": handled.outcome.duplicates,
-                "dead_letters": handled.outcome.dead_letters,
-                "failed": len(handled.failed),
-            },
-        )
+        await side.consumer.submit(list(zip(raw["message_ids"], raw["data"], strict=True)))
 
     return FastStream(
         broker,
@@ -128,8 +117,10 @@ class _SideServices:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.consumer.drain()
 
     async def stop(self) -> None:
+        await self.consumer.drain()  # a batch the broker handed over while it stopped
         if self.server and self.serving:
             self.server.should_exit = True
             await self.serving

@@ -26,7 +26,7 @@ from services.broker.streams import ENTRY_FIELD
 from services.runtime import Runtime
 from services.tracker import store
 from services.tracker.handlers import BatchOutcome, apply_entries
-from services.tracker.intake import storable
+from services.tracker.intake import Decoded, decode_between, storable
 
 log = logging.getLogger("followup.consumer")
 T = TypeVar("T")
@@ -77,12 +77,48 @@ class StreamConsumer:
         self.failures_key = f"{settings.namespace}:failures"
         self.metrics_key = f"{settings.namespace}:metrics"
         self.stopping = asyncio.Event()
+        self._applying: asyncio.Task[None] | None = None
 
-    async def handle(self, entries: Sequence[Entry]) -> Handled:
-        """Commit what can be committed, acknowledge exactly that, leave the rest pending."""
+    async def submit(self, entries: Sequence[Entry]) -> None:
+        """Take a delivered batch and return before it is applied, so the next one is read
+        and decoded while this one waits on the database: batches are decoded as they come,
+        then applied one at a time, in order, each acknowledged once it has committed."""
+        decoded = await decode_between(list(entries), ratings=self.runtime.settings.ratings)
+        await self.drain()
+        self._applying = asyncio.create_task(self._handle_logged(entries, decoded))
+
+    async def drain(self) -> None:
+        """Until the batch submitted last has been applied (or left pending)."""
+        while (applying := self._applying) is not None:
+            await asyncio.shield(applying)  # a cancelled caller must not cancel the batch
+            if self._applying is applying:
+                self._applying = None
+
+    async def _handle_logged(self, entries: Sequence[Entry], decoded: Decoded) -> None:
+        try:
+            handled = await self.handle(entries, decoded=decoded)
+        except Abandoned:
+            log.warning("shutting down with the database away: batch left pending")
+            return
+        except Exception:  # Redis gone at the acknowledgement: the entries stay pending
+            log.exception("batch not acknowledged", extra={"entries": len(entries)})
+            return
+        log.info(
+            "batch applied",
+            extra={
+                "received": handled.outcome.received,
+                "duplicates": handled.outcome.duplicates,
+                "dead_letters": handled.outcome.dead_letters,
+                "failed": len(handled.failed),
+            },
+        )
+
+    async def handle(self, entries: Sequence[Entry], *, decoded: Decoded | None = None) -> Handled:
+        """Commit what can be committed, acknowledge exactly that, leave the rest pending.
+        `decoded`: the entries already decoded (intake.decode_entries)."""
         started = time.perf_counter()
         handled = Handled()
-        await self._isolate(list(entries), handled)
+        await self._isolate(list(entries), handled, decoded)
         seconds = time.perf_counter() - started
         async with self.redis.pipeline(transaction=False) as pipe:
             if handled.done:
@@ -105,9 +141,11 @@ class StreamConsumer:
             log.warning("entry failed", extra={"entry": entry_id.decode(), "error": error})
         return handled
 
-    async def _isolate(self, entries: list[Entry], handled: Handled) -> None:
+    async def _isolate(
+        self, entries: list[Entry], handled: Handled, decoded: Decoded | None = None
+    ) -> None:
         try:
-            outcome = await self._apply_waiting(entries)
+            outcome = await self._apply_waiting(entries, decoded)
         except (Abandoned, asyncio.CancelledError):
             raise
         except Exception as error:
@@ -124,7 +162,7 @@ class StreamConsumer:
         handled.outcome.duplicates += outcome.duplicates
         handled.outcome.dead_letters += outcome.dead_letters
 
-    async def _apply_waiting(self, entries: list[Entry]) -> BatchOutcome:
+    async def _apply_waiting(self, entries: list[Entry], decoded: Decoded | None) -> BatchOutcome:
         runtime = self.runtime
         return await self._waiting_out_outages(
             lambda: apply_entries(
@@ -134,6 +172,7 @@ class StreamConsumer:
                 calendar=runtime.calendar,
                 today=runtime.today(),
                 ratings=runtime.settings.ratings,
+                decoded=decoded,
             )
         )
 

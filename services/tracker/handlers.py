@@ -19,7 +19,7 @@ from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact, in_utc
 from services.rules.pack import Rule
 from services.tracker import cache, locks, store
-from services.tracker.intake import decode_entries
+from services.tracker.intake import Decoded, decode_entries
 
 
 @dataclass(slots=True)
@@ -38,11 +38,14 @@ async def apply_entries(
     calendar: Calendar,
     today: date,
     ratings: Sequence[str] | None = None,
+    decoded: Decoded | None = None,
 ) -> BatchOutcome:
     """One transaction per batch: the events' effects and the batch's dead letters commit
     together, and the caller acknowledges the entries only after that. `ratings`: the
-    follow-up ratings accepted (settings.ratings; None, the contract's list)."""
-    decoded = decode_entries(entries, ratings=ratings)
+    follow-up ratings accepted (settings.ratings; None, the contract's list). `decoded`: these
+    entries already decoded (intake.decode_entries), if the caller did it beforehand."""
+    if decoded is None:
+        decoded = decode_entries(entries, ratings=ratings)
     async with sessions() as session:
         async with session.begin():
             outcome = await apply_events(
