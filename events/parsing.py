@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from events.envelope import Event, coerce_dataversion
 from events.errors import EventRejected
 from events.inspection import RATINGS_CONTEXT
-from events.registry import event_model_for
+from events.registry import FIRST_VERSIONS, event_model_for
 
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "data")
 MAX_INT_BITS = 14_000  # about the 4,300 digits Python will convert to or from text
@@ -34,6 +34,8 @@ def parse_event(
     contract's list.
     """
     context = None if ratings is None else {RATINGS_CONTEXT: ratings}
+    if isinstance(raw, bytes | str) and (typed := _quickly(raw, context)) is not None:
+        return _plain(typed) if plain else typed
     try:
         return _validate(_decode(raw), plain=plain, context=context)
     except EventRejected:
@@ -170,7 +172,32 @@ def _validate(raw: dict[str, Any], *, plain: bool, context: dict[str, Any] | Non
         typed = model.model_validate(raw, context=context)
     except ValidationError as exc:
         raise EventRejected.from_validation_error(exc) from None
-    if not plain:
-        return typed
-    # Hand back a plain Event so it compares equal to one built directly from the same parts.
+    return _plain(typed) if plain else typed
+
+
+def _plain(typed: Event) -> Event:
+    # A plain Event, so it compares equal to one built directly from the same parts.
     return Event.model_construct(_fields_set=typed.model_fields_set, **dict(typed))
+
+
+def _quickly(raw: bytes | str, context: dict[str, Any] | None) -> Event | None:
+    """The event, read and validated by pydantic in one call (a third of the long way's cost),
+    when it is plainly what the long way would return; None sends it the long way, which says
+    what is wrong. Plainly: no escape in the text (a NUL or lone surrogate can only come as
+    one), not nested deeply, no field beyond the contract's (where NaN, Infinity or an
+    overflowing number could hide), and no integer too long to carry."""
+    try:
+        text = raw if isinstance(raw, bytes) else raw.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if b"\\u" in text or text.count(b"{") + text.count(b"[") > MAX_DEPTH:
+        return None
+    try:
+        typed = FIRST_VERSIONS.validate_json(text, context=context)
+    except ValidationError:
+        return None
+    if typed.__pydantic_extra__ or typed.data.__pydantic_extra__:
+        return None
+    if any(not _fits_json(value) for value in typed.data.__dict__.values()):
+        return None
+    return typed

@@ -893,3 +893,32 @@ def test_generator_is_reproducible_and_mostly_poison() -> None:
         except EventRejected:
             pass
     assert accepted < len(first) // 2
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) The decoder's fast path (pydantic reading the JSON itself) agrees with the long way: it
+# returns the same event or declines, whatever the input.
+
+
+def agrees_with_the_long_way(raw: bytes) -> None:
+    from events.parsing import _decode, _quickly, _validate
+
+    quick = _quickly(raw, None)
+    if quick is None:
+        return
+    assert same_event(quick, _validate(_decode(raw), plain=False, context=None))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_fast_path_returns_what_the_long_way_does(data: st.DataObject) -> None:
+    c = HypothesisChooser(data)
+    base = wire(c.choice(ALL_TYPES))
+    agrees_with_the_long_way(mutated(c, base) if c.integer(0, 4) else json.dumps(base).encode())
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_POISON))
+def test_the_fast_path_declines_named_poison(name: str) -> None:
+    from events.parsing import _quickly
+
+    assert _quickly(NAMED_POISON[name], None) is None
