@@ -87,11 +87,22 @@ def link_of(rule: Rule, fact: Fact) -> str | None:
 
 def standing_opener(rule: Rule, facts: Iterable[Fact]) -> Fact | None:
     """Of the events that open this rule's obligation, the one with the latest `time` stands."""
-    return max(
-        (f for f in facts if rule.opens.accepts(f.type, f.data)),
-        key=lambda f: f.order,
-        default=None,
-    )
+    found = openers(rule, facts)
+    return found[1] if found else None
+
+
+def openers(rule: Rule, facts: Iterable[Fact]) -> tuple[Fact, Fact] | None:
+    """The first and the standing (latest) of the events that open this rule's obligation."""
+    opens = rule.opens
+    first = standing = None
+    for fact in facts:
+        if fact.type == opens.type and opens.accepts(fact.type, fact.data):
+            order = fact.order
+            if first is None or order < first.order:
+                first = fact
+            if standing is None or order > standing.order:
+                standing = fact
+    return None if first is None or standing is None else (first, standing)
 
 
 def track_urn(rule: Rule | None, facts: Sequence[Fact]) -> str | None:
@@ -153,10 +164,13 @@ class _Track:
 
     def matching(self, match: Match) -> list[Fact]:
         pool = self.linked if match.via else self.facts
+        wanted = match.type  # compared first: most facts of a track are of other types
         return [
             f
             for f in pool
-            if match.accepts(f.type, f.data) and (not match.later or f.order > self.standing.order)
+            if f.type == wanted
+            and match.accepts(f.type, f.data)
+            and (not match.later or f.order > self.standing.order)
         ]
 
     def cancels(self) -> list[tuple[Fact, date, Match]]:
@@ -219,10 +233,27 @@ def derive(
     calendar: Calendar,
     today: date,
 ) -> Derivation:
-    standing = standing_opener(rule, facts)
-    if standing is None:
+    opened = openers(rule, facts)
+    if opened is None:
         return Derivation([])
-    first = min((f for f in facts if rule.opens.accepts(f.type, f.data)), key=lambda f: f.order)
+    return derive_opened(
+        rule, key, facts, opened, linked=linked, case=case, calendar=calendar, today=today
+    )
+
+
+def derive_opened(
+    rule: Rule,
+    key: str,
+    facts: Sequence[Fact],
+    opened: tuple[Fact, Fact],
+    *,
+    linked: Sequence[Fact] = (),
+    case: CaseInfo | None,
+    calendar: Calendar,
+    today: date,
+) -> Derivation:
+    """`derive` for a caller that has found the openers already (`openers(rule, facts)`)."""
+    first, standing = opened
     track = _Track(rule, key, facts, linked, first, standing, case, calendar)
     link = link_of(rule, standing)
     if rule.recurrence:

@@ -14,14 +14,15 @@ from datetime import date
 
 from services.rules.calendar import Calendar
 from services.rules.engine import (
+    Derivation,
     LinkRef,
     Router,
     TrackRef,
-    derive,
+    derive_opened,
     diff,
     link_of,
     merge_facts,
-    standing_opener,
+    openers,
     track_urn,
 )
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
@@ -143,17 +144,21 @@ class Ledger:
             if rule is None:
                 continue  # a rule withdrawn from the pack: its obligations stay as they were
             track = self.tracks[key]
-            standing = standing_opener(rule, track.facts)
-            link = link_of(rule, standing) if standing else None
-            derived = derive(
-                rule,
-                track.key,
-                track.facts,
-                linked=self.linked.get((rule.id, link), ()) if link else (),
-                case=self.cases.get(track.urn) if track.urn else None,
-                calendar=self.calendar,
-                today=today,
-            )
+            opened = openers(rule, track.facts)
+            if opened is None:
+                derived = Derivation([])
+            else:
+                link = link_of(rule, opened[1])
+                derived = derive_opened(
+                    rule,
+                    track.key,
+                    track.facts,
+                    opened,
+                    linked=self.linked.get((rule.id, link), ()) if link else (),
+                    case=self.cases.get(track.urn) if track.urn else None,
+                    calendar=self.calendar,
+                    today=today,
+                )
             found = diff(track.obligations, derived.drafts)
             changes.extend(
                 Change(c.kind, c.obligation_id, c.before, c.after, tuple(dict.fromkeys(cause)))
