@@ -29,8 +29,10 @@ log = logging.getLogger("followup.app")
 
 async def _keep_raw_entries(message: Any, original: Any) -> Any:
     """Parse without decoding bodies: FastStream's default decoder raises on a malformed entry
-    and leaves the whole batch pending forever; we decode each entry ourselves instead."""
-    shell = {**message, "data": [{} for _ in message["data"]]}
+    and leaves the whole batch pending forever; we decode each entry ourselves instead. Its
+    parser is given no entries at all: it tried to read each as JSON, which cost a twentieth
+    of the consumer's time, for a body nobody reads (the handler takes `raw_message`)."""
+    shell = {**message, "data": []}
     parsed = await original(shell)
     parsed.raw_message = message
     return parsed
