@@ -164,6 +164,16 @@ async def select_where(session: AsyncSession, query: str, *conditions: In | Pair
     return list((await connection.exec_driver_sql(statement, tuple(params))).all())
 
 
+def bound(session: AsyncSession, value: Any) -> Any:
+    """A parameter of a driver-bound statement, as the column stores it (see the module's
+    docstring): on SQLite, timestamps and dates as text."""
+    if dialect_of(session) == "postgresql":
+        return value
+    if isinstance(value, datetime):
+        return _sqlite_timestamp(value)
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def timestamp(value: datetime | str) -> datetime:
     """A timestamp column read by the driver, as the ORM reads it: aware, in UTC."""
     if isinstance(value, str):  # SQLite's text, written in UTC

@@ -4,7 +4,7 @@ rule due in a date range (rule, state, due), obligations written since the last 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import among, claim_lock
+from schemas import bulk
+from schemas.db import among, claim_lock, dialect_of
 from schemas.tables import Alarm, Alert, LapseClockState, Obligation
 
 CLOCK = "lapse"
@@ -62,14 +63,37 @@ async def open_by_id(*, session: AsyncSession, ids: Collection[str]) -> list[Any
     return list((await session.execute(statement)).all())
 
 
-async def written_since(*, session: AsyncSession, since: datetime, horizon: date) -> list[Any]:
-    """Obligations written after `since` that may need the clock: open ones due soon enough
-    to have an alarm fallen due, and closed ones (the clock may have alerted about them)."""
-    statement = select(*_COLUMNS, col(Obligation.updated_at)).where(
-        col(Obligation.updated_at) > since,
-        or_(col(Obligation.state) != "open", col(Obligation.due) <= horizon),
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Obligations written since the clock's last look: those it has not seen in this state
+    (rows as `open_by_id` gives them), and every one's stamp for the next look."""
+
+    fresh: list[Any]
+    stamps: dict[str, object]
+
+
+async def written_since(
+    *, session: AsyncSession, since: datetime, horizon: date, seen: Mapping[str, object]
+) -> Written:
+    """Obligations written after `since` that may need the clock (open ones due soon enough to
+    have an alarm fallen due, and closed ones: the clock may have alerted about them) and not
+    `seen` with the same stamp. The look reads the last seconds of writes again each time, so
+    it reads only ids and stamps (as the driver gives them), and whole rows for the fresh."""
+    connection = await session.connection()
+    statement = (
+        "SELECT id, updated_at FROM obligations "
+        f"WHERE updated_at > {_param(session, 1)} "
+        f"AND (state != 'open' OR due <= {_param(session, 2)})"
     )
-    return list((await session.execute(statement)).all())
+    params = (bulk.bound(session, since), bulk.bound(session, horizon))
+    result: Any = await connection.exec_driver_sql(statement, params)
+    stamps: dict[str, object] = dict(result.all())
+    fresh = [id_ for id_, stamp in stamps.items() if seen.get(id_) != stamp]
+    return Written(await open_by_id(session=session, ids=fresh), stamps)
+
+
+def _param(session: AsyncSession, n: int) -> str:
+    return f"${n}" if dialect_of(session) == "postgresql" else "?"
 
 
 async def alarmed(*, session: AsyncSession, keys: Collection[tuple[str, date]]) -> set[str]:

@@ -78,7 +78,8 @@ class LapseClock:
         self.margin = timedelta(seconds=settings.lapse_scan_margin_seconds)
         self.context, self.redis, self.now = context, redis, now
         self._local = asyncio.Lock()
-        self._seen: dict[str, datetime] = {}  # written rows already looked at, by updated_at
+        # Written rows already looked at: their updated_at, as the database driver gives it.
+        self._seen: dict[str, object] = {}
         longest = max((t.days for r in context.rules.values() for t in templates(r)), default=0)
         self._horizon = timedelta(days=3 * longest + 14)
 
@@ -171,8 +172,10 @@ class LapseClock:
             # writes is ever read twice, however many obligations are open.
             latest = max(scanned_to, self.wall() - self.margin)
             horizon = london_day(now) + self._horizon
-            written = await store.written_since(session=session, since=scanned_to, horizon=horizon)
-            fresh = [w for w in written if self._seen.get(w.id) != w.updated_at]
+            written = await store.written_since(
+                session=session, since=scanned_to, horizon=horizon, seen=self._seen
+            )
+            fresh = written.fresh
             rows += [w for w in fresh if w.state == "open"]
             for row in rows:
                 due = Due.of(row)
@@ -187,7 +190,7 @@ class LapseClock:
             await self._met(session, [Due.of(w) for w in fresh if w.state != "open"], now)
             state = await self._state(session, now)
             state.cursor, state.scanned_to = max(state.cursor, now), latest
-        self._seen = {w.id: w.updated_at for w in written}  # only once it committed
+        self._seen = written.stamps  # only once it committed
         report.published += await self.publish(now)
 
     async def _state(self, session: AsyncSession, now: datetime) -> Any:
