@@ -35,7 +35,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEngine:
+    """`background_checkpoints`: on SQLite, commits leave the write-ahead log for
+    services.checkpoints to copy back (for `serve`, which runs one); else they copy it back
+    themselves when it grows past 1,000 pages."""
     if not is_sqlite(url):
         return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
     database = make_url(url).database
@@ -45,7 +48,15 @@ def create_engine(url: str) -> AsyncEngine:
     # trades throughput for "database is locked" errors.
     engine = create_async_engine(url, pool_size=1, max_overflow=0)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if background_checkpoints:
+        event.listen(engine.sync_engine, "connect", _no_automatic_checkpoints)
     return engine
+
+
+def _no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
+from services.checkpoints import WalCheckpointer
 from services.heap import settle_heap
 from services.runtime import Runtime, consumer_name
 from services.summaries.publisher import SummaryPublisher
@@ -91,6 +92,7 @@ class _SideServices:
         # Cancelled when shutdown begins; the HTTP server is stopped last, on its own.
         self.background: list[asyncio.Task[None]] = []
         self.serving: asyncio.Task[None] | None = None
+        self.checkpointer: WalCheckpointer | None = None
 
     async def start(self) -> None:
         settings = self.runtime.settings
@@ -100,6 +102,11 @@ class _SideServices:
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
             asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
         ]
+        if self.runtime.background_checkpoints:
+            self.checkpointer = WalCheckpointer(self.runtime.engine.url.database or "")
+            self.background.append(
+                asyncio.create_task(self._every(settings.checkpoint_seconds, self._checkpoint))
+            )
         settle_heap()  # everything made so far lives as long as the process
         if self.alerts is not None:
             self.background.append(asyncio.create_task(self.alerts.run()))
@@ -123,6 +130,8 @@ class _SideServices:
 
     async def stop(self) -> None:
         await self.consumer.drain()  # a batch the broker handed over while it stopped
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
         if self.server and self.serving:
             self.server.should_exit = True
             await self.serving
@@ -151,6 +160,10 @@ class _SideServices:
             group=settings.tracker_group,
             idle_ms=max(10 * settings.reclaim_idle_ms, 600_000),
         )
+
+    async def _checkpoint(self) -> None:
+        assert self.checkpointer is not None
+        await self.checkpointer.step()
 
     async def _let_time_pass(self) -> None:
         """Open recurring periods as they begin, however long the service runs."""

@@ -56,7 +56,12 @@ def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> 
     return _run_at(settings, with_client)
 
 
-def _run_at(settings: Settings, work: Callable[[Runtime, str], Awaitable[T]]) -> T:
+def _run_at(
+    settings: Settings,
+    work: Callable[[Runtime, str], Awaitable[T]],
+    *,
+    background_checkpoints: bool = False,
+) -> T:
     """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
     import asyncio
 
@@ -65,7 +70,7 @@ def _run_at(settings: Settings, work: Callable[[Runtime, str], Awaitable[T]]) ->
     from services.runtime import open_runtime
 
     async def go(url: str) -> T:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, background_checkpoints=background_checkpoints) as runtime:
             return await work(runtime, url)
 
     logs.configure(settings.log_level)
@@ -111,7 +116,8 @@ def serve(
         return application.run()
 
     try:
-        _run_at(settings, start)
+        # The one writer of a SQLite database copies its write-ahead log back in the background.
+        _run_at(settings, start, background_checkpoints=True)
     finally:
         if single_writer:
             single_writer.close()

@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from schemas.db import create_engine, migrate, session_factory
+from schemas.db import create_engine, is_sqlite, migrate, session_factory
 from services.clock import today_in_london
 from services.rules.calendar import Calendar
 from services.rules.pack import Rule
@@ -27,14 +27,22 @@ class Runtime:
     calendar: Calendar
     rules: tuple[Rule, ...]
     today: Callable[[], date] = today_in_london  # injected: replays and tests fix the date
+    # SQLite's write-ahead log is left to services.checkpoints, which the caller must run.
+    background_checkpoints: bool = False
 
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, today: Callable[[], date] = today_in_london
+    settings: Settings,
+    *,
+    today: Callable[[], date] = today_in_london,
+    background_checkpoints: bool = False,
 ) -> AsyncIterator[Runtime]:
+    """`background_checkpoints`: for `serve` on SQLite (see services.checkpoints)."""
     rules = load_pack(settings.rule_pack)  # a bad pack stops start-up before anything runs
-    engine = create_engine(settings.sqlalchemy_url())
+    url = settings.sqlalchemy_url()
+    background_checkpoints = background_checkpoints and is_sqlite(url)
+    engine = create_engine(url, background_checkpoints=background_checkpoints)
     try:
         await migrate(engine)
         yield Runtime(
@@ -44,6 +52,7 @@ async def open_runtime(
             calendar=Calendar(),
             rules=rules,
             today=today,
+            background_checkpoints=background_checkpoints,
         )
     finally:
         await engine.dispose()

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     alerts_enabled: bool = Field(
         default=True, description="`serve` runs the lapse clock and alert delivery."
     )
+    checkpoint_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often `serve` on SQLite copies the write-ahead log back into the "
+        "database file (services/checkpoints.py).",
+    )
     lapse_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often the clock looks for newly written obligations."
     )
