@@ -6,7 +6,7 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -178,37 +178,15 @@ async def load_tracks(
     return list(tracks.values())
 
 
-_DRAFT = (
-    "id",
-    "rule",
-    "key",
-    "urn",
-    "owner",
-    "area",
-    "opened_by",
-    "due",
-    "state",
-    "closed_on",
-    "explanation",
-)
+# The obligations columns a draft is read from: its own fields, in order.
+_DRAFT = tuple(f.name for f in fields(ObligationDraft))
 
 
 def _draft_of(row: Sequence[Any]) -> ObligationDraft:
     """From a driver row of the obligations table's `_DRAFT` columns."""
-    id_, rule, key, urn, owner, area, opened_by, due, state, closed_on, explanation = row
-    return ObligationDraft(
-        id=id_,
-        rule=rule,
-        key=key,
-        urn=urn,
-        owner=owner,
-        area=area,
-        opened_by=opened_by,
-        due=bulk.day(due),
-        state=state,
-        closed_on=bulk.day(closed_on),
-        explanation=explanation,
-    )
+    values = dict(zip(_DRAFT, row, strict=True))
+    values["due"], values["closed_on"] = bulk.day(values["due"]), bulk.day(values["closed_on"])
+    return ObligationDraft(**values)
 
 
 async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
