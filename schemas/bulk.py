@@ -196,6 +196,8 @@ def json_value(value: Any) -> Any:
 
 
 def _sqlite_timestamp(value: datetime) -> str:
+    if value.tzinfo is UTC:  # as facts and `now` are: "...+00:00" written without its offset
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a timestamp column")
     if value.utcoffset():

@@ -151,7 +151,7 @@ class _Segment:
     closes: list[date] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every derivation, and a frozen one is slow to make
 class _Track:
     rule: Rule
     key: str

@@ -79,3 +79,16 @@ def test_remembered_calendar_answers_are_the_computed_ones() -> None:
         limit = remembering.custody_time_limit_expiry(start, 56 + days, days % 3)
         assert remembering.custody_time_limit_expiry(start, 56 + days, days % 3) is limit
         assert limit == fresh.custody_time_limit_expiry(start, 56 + days, days % 3)
+
+
+def test_a_utc_timestamp_is_stored_as_any_other_instant_is() -> None:
+    from datetime import timezone
+
+    from schemas.bulk import _sqlite_timestamp
+
+    for moment in (datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)):
+        in_bst = moment.astimezone(timezone(timedelta(hours=1)))
+        assert _sqlite_timestamp(moment) == _sqlite_timestamp(in_bst)
+        assert _sqlite_timestamp(moment) == moment.replace(tzinfo=None).isoformat(
+            " ", "microseconds"
+        )
