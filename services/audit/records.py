@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -120,18 +120,31 @@ async def staff_names(*, session: AsyncSession, ids: Collection[str]) -> dict[st
     return {s.staff_id: s.name for s in (await session.execute(statement)).scalars()}
 
 
+# What a recommendation's follow-up is made of, as the audit trail names them.
+FOLLOW_UP_ENTITIES = ("recommendation", "action", "obligation")
+
+
 async def audit_entries_about(
     *, session: AsyncSession, entity_ids: Collection[str]
 ) -> list[AuditEntry]:
-    """Audit entries about these things (recommendations, actions, obligation ids), in order."""
+    """Audit entries about these recommendations, actions and obligations (by id), in order.
+
+    By entity and id, so each is a search of the (entity, entity_id) index: by id alone the
+    trail, which grows with every obligation change, was read whole."""
     if not entity_ids:
         return []
-    statement = (
+    return list((await session.execute(entries_about(entity_ids))).scalars())
+
+
+def entries_about(entity_ids: Collection[str]) -> Select[AuditEntry]:
+    return (
         select(AuditEntry)
-        .where(col(AuditEntry.entity_id).in_(list(entity_ids)))
+        .where(
+            col(AuditEntry.entity).in_(FOLLOW_UP_ENTITIES),
+            col(AuditEntry.entity_id).in_(list(entity_ids)),
+        )
         .order_by(col(AuditEntry.seq))
     )
-    return list((await session.execute(statement)).scalars())
 
 
 def _area(row: Recommendation, inspections: dict[str, Inspection]) -> str | None:

@@ -56,12 +56,16 @@ async def build_report(*, session: AsyncSession, inspection_id: str, today: date
     people = {a.owner for r in found.recommendations for a in r.actions}
     names = await staff_names(session=session, ids=people)
     chain = await verify_chain(session=session)
-    recommendations = []
+    about: list[set[str]] = []
     for facts, status in zip(found.recommendations, statuses, strict=True):
         ids = {facts.recommendation_id, *(a.action_id for a in facts.actions)}
-        ids |= {o.id for a in status.actions for o, _ in a.obligations}
-        entries = await audit_entries_about(session=session, entity_ids=ids)
-        recommendations.append(_recommendation(facts, status, names, entries))
+        about.append(ids | {o.id for a in status.actions for o, _ in a.obligations})
+    # One read for the whole inspection, shared out (in trail order) by what each entry is about.
+    every = await audit_entries_about(session=session, entity_ids=set().union(*about))
+    recommendations = [
+        _recommendation(facts, status, names, [e for e in every if e.entity_id in ids])
+        for facts, status, ids in zip(found.recommendations, statuses, about, strict=True)
+    ]
     counts = Counter(s.status for s in statuses)
     return {
         "inspection": {
