@@ -119,8 +119,6 @@ def track_urn(rule: Rule | None, facts: Sequence[Fact]) -> str | None:
 
 def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> tuple[Fact, ...]:
     """Union by (source, id), in time order: a duplicate event adds nothing."""
-    if isinstance(existing, tuple) and isinstance(new, list | tuple) and len(new) == 1:
-        return add_fact(existing, new[0])
     by_key = {(f.source, f.id): f for f in existing}
     for fact in new:
         by_key.setdefault((fact.source, fact.id), fact)

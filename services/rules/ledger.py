@@ -18,10 +18,10 @@ from services.rules.engine import (
     LinkRef,
     Router,
     TrackRef,
+    add_fact,
     derive_opened,
     diff,
     link_of,
-    merge_facts,
     openers,
     track_urn,
 )
@@ -97,7 +97,7 @@ class Ledger:
                 if track is None:
                     track = self.tracks[key] = TrackState(ref.rule, ref.key, ref.urn)
                     index.add(key, track)
-                track.facts = merge_facts(track.facts, [fact])
+                track.facts = add_fact(track.facts, fact)
                 urn = track_urn(self._by_id.get(ref.rule), track.facts)
                 if urn != track.urn:
                     index.moved(key, track.urn, urn)
@@ -134,7 +134,7 @@ class Ledger:
 
     def _link(self, ref: LinkRef, fact: Fact) -> None:
         key = (ref.rule, ref.link)
-        self.linked[key] = merge_facts(self.linked.get(key, ()), [fact])
+        self.linked[key] = add_fact(self.linked.get(key, ()), fact)
         self.touched_links.add(key)
 
     def _rederive(self, causes: Mapping[TrackKey, list[str]], today: date) -> list[Change]:

@@ -41,7 +41,7 @@ def test_adding_facts_one_at_a_time_is_merging_them(arrivals: list[Fact]) -> Non
     merged: tuple[Fact, ...] = ()
     for fact in arrivals:
         one_by_one = add_fact(one_by_one, fact)
-        merged = merge_facts(merged, iter([fact]))  # an iterator: the general form
+        merged = merge_facts(merged, [fact])
     first_of_each: dict[tuple[str, str], Fact] = {}
     for fact in arrivals:
         first_of_each.setdefault((fact.source, fact.id), fact)
