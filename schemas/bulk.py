@@ -28,6 +28,7 @@ from typing import Any, Literal, overload
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.db import dialect_of
+from schemas.types import stored_utc
 
 Kind = Literal["text", "bigint", "date", "timestamptz", "json"]
 # SQLite allows 32,766 variables per statement (3.32 and later); stay well inside it.
@@ -143,7 +144,7 @@ async def select_where(session: AsyncSession, query: str, *conditions: In | Pair
 
     def equal(value: str) -> str:
         params.append(value)
-        return f"${len(params)}" if postgres else "?"
+        return mark(session, len(params))
 
     inside = "= " if postgres else "IN "
     for condition in conditions:
@@ -164,6 +165,11 @@ async def select_where(session: AsyncSession, query: str, *conditions: In | Pair
     return list((await connection.exec_driver_sql(statement, tuple(params))).all())
 
 
+def mark(session: AsyncSession, n: int) -> str:
+    """The placeholder of a driver-bound statement's `n`th parameter (from 1)."""
+    return f"${n}" if dialect_of(session) == "postgresql" else "?"
+
+
 def bound(session: AsyncSession, value: Any) -> Any:
     """A parameter of a driver-bound statement, as the column stores it (see the module's
     docstring): on SQLite, timestamps and dates as text."""
@@ -176,9 +182,7 @@ def bound(session: AsyncSession, value: Any) -> Any:
 
 def timestamp(value: datetime | str) -> datetime:
     """A timestamp column read by the driver, as the ORM reads it: aware, in UTC."""
-    if isinstance(value, str):  # SQLite's text, written in UTC
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return stored_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 @overload

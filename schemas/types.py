@@ -30,4 +30,9 @@ class AwareDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return stored_utc(value)
+
+
+def stored_utc(value: datetime) -> datetime:
+    """A timestamp as a column gives it back, aware and in UTC: naive ones were written in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas import bulk
-from schemas.db import among, claim_lock, dialect_of
+from schemas.db import among, claim_lock
 from schemas.tables import Alarm, Alert, LapseClockState, Obligation
 
 CLOCK = "lapse"
@@ -82,18 +82,14 @@ async def written_since(
     connection = await session.connection()
     statement = (
         "SELECT id, updated_at FROM obligations "
-        f"WHERE updated_at > {_param(session, 1)} "
-        f"AND (state != 'open' OR due <= {_param(session, 2)})"
+        f"WHERE updated_at > {bulk.mark(session, 1)} "
+        f"AND (state != 'open' OR due <= {bulk.mark(session, 2)})"
     )
     params = (bulk.bound(session, since), bulk.bound(session, horizon))
     result: Any = await connection.exec_driver_sql(statement, params)
     stamps: dict[str, object] = dict(result.all())
     fresh = [id_ for id_, stamp in stamps.items() if seen.get(id_) != stamp]
     return Written(await open_by_id(session=session, ids=fresh), stamps)
-
-
-def _param(session: AsyncSession, n: int) -> str:
-    return f"${n}" if dialect_of(session) == "postgresql" else "?"
 
 
 async def alarmed(*, session: AsyncSession, keys: Collection[tuple[str, date]]) -> set[str]:
