@@ -53,3 +53,30 @@ def test_exactly_the_pairs_given_are_found() -> None:
             ("r2", "k1"),
         }
         assert found([]) == set()
+
+
+async def test_the_batch_lookup_of_tracks_is_index_searches() -> None:
+    # The consumer's own lookup (driver-bound, one JSON parameter per list of keys), asked
+    # for its plan on SQLite by putting EXPLAIN QUERY PLAN before its SELECT.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from schemas import bulk
+    from schemas.db import session_factory
+
+    engine = create_async_engine("sqlite+aiosqlite://")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.create_all, tables=[Track.__table__])
+        async with session_factory(engine)() as session:
+            rows = await bulk.select_where(
+                session,
+                "EXPLAIN QUERY PLAN SELECT rule, key, version FROM tracks",
+                bulk.PairsIn("rule", "key", [("victim-letter", "U1/V1"), ("ctl", "U2/D1")]),
+                bulk.In("urn", ["U1", "U3"]),
+                bulk.PairsIn("rule", "link", [("finalisation-check", "S-1")]),
+            )
+    finally:
+        await engine.dispose()
+    plan = [row[3] for row in rows]
+    assert any(step.startswith("SEARCH tracks") for step in plan)
+    assert not any(step.startswith("SCAN tracks") for step in plan), plan
