@@ -94,6 +94,7 @@ class Timing:
     seconds: float
     publish_seconds: float
     half_seconds: float  # until half the events were applied
+    cpu: Cpu | None = None  # the consumer's and the machine's CPU while it ran (Linux)
 
     @property
     def halves(self) -> str:
@@ -104,6 +105,59 @@ class Timing:
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+
+@dataclass
+class Cpu:
+    process: float  # seconds of CPU the consumer process used
+    machine: float  # seconds of CPU every process used, over all cores
+    cores: int
+    threads: list[float]  # seconds of CPU of each of its threads (the busiest first)
+
+    def describe(self, events: int, seconds: float) -> str:
+        busy = ", ".join(f"{t / seconds:.0%}" for t in self.threads if t > 0.02 * seconds)
+        return (
+            f"consumer CPU {self.process / events * 1e6:.0f} us/event "
+            f"({self.process / seconds:.0%} of one core; by thread {busy}); machine busy "
+            f"{self.machine / seconds / self.cores:.0%} of {self.cores} cores"
+        )
+
+
+@dataclass
+class CpuReading:
+    process: float
+    machine: float
+    threads: dict[int, float]
+
+    def since(self, before: CpuReading) -> Cpu:
+        threads = [t - before.threads.get(tid, 0.0) for tid, t in self.threads.items()]
+        return Cpu(
+            self.process - before.process,
+            self.machine - before.machine,
+            os.cpu_count() or 1,
+            sorted(threads, reverse=True),
+        )
+
+
+def cpu_now(pid: int) -> CpuReading | None:
+    """CPU seconds of `pid`, of each of its threads and of the whole machine, from /proc
+    (Linux); None elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(stat: Path) -> float:
+        fields = stat.read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        process = used(Path(f"/proc/{pid}/stat"))
+        threads = {
+            int(task.name): used(task / "stat") for task in Path(f"/proc/{pid}/task").iterdir()
+        }
+        machine = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, ValueError):
+        return None
+    busy = sum(int(v) for i, v in enumerate(machine[:8]) if i not in (3, 4))  # not idle, iowait
+    return CpuReading(process, busy / tick, threads)
 
 
 @dataclass
@@ -156,6 +210,7 @@ async def time_drain(
     events: int,
     within: float = 600,
     alive: Callable[[], None] = lambda: None,
+    pid: int | None = None,
 ) -> Timing:
     """From the first publish until the group has delivered and acked every entry; with
     --backlog, the entries were published before the consumer started, and the clock runs from
@@ -168,8 +223,10 @@ async def time_drain(
             alive()
             await asyncio.sleep(POLL_S / 10)
         start, published = time.perf_counter(), 0.0
+        before = cpu_now(pid) if pid else None
     else:
         start = time.perf_counter()
+        before = cpu_now(pid) if pid else None
         await publish()
         published = time.perf_counter() - start
     halfway = None
@@ -184,7 +241,9 @@ async def time_drain(
         alive()
         await asyncio.sleep(POLL_S)
     took = time.perf_counter() - start
-    return Timing(events, took, published, took if halfway is None else halfway)
+    after = cpu_now(pid) if pid else None
+    cpu = after.since(before) if before and after else None
+    return Timing(events, took, published, took if halfway is None else halfway, cpu)
 
 
 def raw_publisher(redis: Redis, stream: str, payloads: Sequence[bytes]) -> Callable[[], Any]:
@@ -242,8 +301,9 @@ async def run_baseline(
     async with child(command, env=os.environ.copy(), log=None) as process:
         await wait_for_reader(redis, before)
         return await time_drain(
-            redis, stream, group, publish, len(payloads), alive=lambda: _alive(process)
-        )
+            redis, stream, group, publish, len(payloads),
+            alive=lambda: _alive(process), pid=process.pid,
+        )  # fmt: skip
 
 
 def baseline_worker(stream: str, group: str) -> None:
@@ -328,8 +388,9 @@ async def run_followup(
                 await wait_for_reader(redis, before)
                 async with sampled(py_spy, process.pid, settings.data_dir) as report:
                     timing = await time_drain(
-                        redis, stream, group, publish, len(lines), alive=lambda: _alive(process)
-                    )
+                        redis, stream, group, publish, len(lines),
+                        alive=lambda: _alive(process), pid=process.pid,
+                    )  # fmt: skip
             if report:
                 print("\n".join(report))
             complaints = [
@@ -665,9 +726,11 @@ def print_result(r: Result, unique: int) -> None:
         f"{r.database}: {f.events} events\n"
         f"  baseline (FastStream, do nothing): {b.rate:9,.0f} events/s "
         f"({b.seconds:.2f}s, publishing {b.publish_seconds:.2f}s)\n"
-        f"  followup end to end:               {f.rate:9,.0f} events/s "
+        + (f"  {b.cpu.describe(b.events, b.seconds)}\n" if b.cpu else "")
+        + f"  followup end to end:               {f.rate:9,.0f} events/s "
         f"({f.seconds:.2f}s, publishing {f.publish_seconds:.2f}s; {f.halves})\n"
-        f"  ratio followup/baseline: {r.ratio:.2f}\n"
+        + (f"  {f.cpu.describe(f.events, f.seconds)}\n" if f.cpu else "")
+        + f"  ratio followup/baseline: {r.ratio:.2f}\n"
         f"  target >= {TARGET_RATE:,} events/s: {rate_ok}; ratio >= {TARGET_RATIO}: {ratio_ok}\n"
         f"  obligations {sum(r.obligations.values())} ({states}); events recorded "
         f"{r.received} of {unique} distinct; dead letters {r.dead_letters}"

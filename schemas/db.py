@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from schemas import inline_sqlite
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -35,20 +37,26 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEngine:
-    """`background_checkpoints`: on SQLite, commits leave the write-ahead log for
-    services.checkpoints to copy back (for `serve`, which runs one); else they copy it back
-    themselves when it grows past 1,000 pages."""
+def create_engine(url: str, *, sole_writer: bool = False) -> AsyncEngine:
+    """`sole_writer`: this process is the SQLite database's one writer and its only connection
+    on this event loop, as `serve` is (it holds the database's lock file, and runs
+    services.checkpoints): commits leave the write-ahead log for the checkpointer to copy back
+    (else they copy it back themselves when it grows past 1,000 pages), and the connection's
+    calls run on the event loop's thread (schemas.inline_sqlite). Two such connections on one
+    loop would deadlock, one waiting for the write lock the other holds across an await."""
     if not is_sqlite(url):
         return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-    database = make_url(url).database
-    if database and database != ":memory:":
+    database = make_url(url).database or ":memory:"
+    if database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One writer connection: SQLite allows a single writer, and a pool of them only
     # trades throughput for "database is locked" errors.
-    engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0}
+    if sole_writer:
+        options["async_creator"] = inline_sqlite.creator(database)
+    engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    if background_checkpoints:
+    if sole_writer:
         event.listen(engine.sync_engine, "connect", _no_automatic_checkpoints)
     return engine
 

@@ -102,7 +102,7 @@ class _SideServices:
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
             asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
         ]
-        if self.runtime.background_checkpoints:
+        if self.runtime.sole_writer:
             self.checkpointer = WalCheckpointer(self.runtime.engine.url.database or "")
             self.background.append(
                 asyncio.create_task(self._every(settings.checkpoint_seconds, self._checkpoint))

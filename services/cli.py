@@ -60,7 +60,7 @@ def _run_at(
     settings: Settings,
     work: Callable[[Runtime, str], Awaitable[T]],
     *,
-    background_checkpoints: bool = False,
+    sole_writer: bool = False,
 ) -> T:
     """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
     import asyncio
@@ -70,7 +70,7 @@ def _run_at(
     from services.runtime import open_runtime
 
     async def go(url: str) -> T:
-        async with open_runtime(settings, background_checkpoints=background_checkpoints) as runtime:
+        async with open_runtime(settings, sole_writer=sole_writer) as runtime:
             return await work(runtime, url)
 
     logs.configure(settings.log_level)
@@ -116,8 +116,9 @@ def serve(
         return application.run()
 
     try:
-        # The one writer of a SQLite database copies its write-ahead log back in the background.
-        _run_at(settings, start, background_checkpoints=True)
+        # The one writer of a SQLite database: it copies the write-ahead log back in the
+        # background, and its connection works on the event loop's thread.
+        _run_at(settings, start, sole_writer=True)
     finally:
         if single_writer:
             single_writer.close()

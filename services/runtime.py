@@ -27,8 +27,9 @@ class Runtime:
     calendar: Calendar
     rules: tuple[Rule, ...]
     today: Callable[[], date] = today_in_london  # injected: replays and tests fix the date
-    # SQLite's write-ahead log is left to services.checkpoints, which the caller must run.
-    background_checkpoints: bool = False
+    # The SQLite database's one writer (schemas.db.create_engine): its write-ahead log is left
+    # to services.checkpoints, which the caller must run.
+    sole_writer: bool = False
 
 
 @asynccontextmanager
@@ -36,13 +37,13 @@ async def open_runtime(
     settings: Settings,
     *,
     today: Callable[[], date] = today_in_london,
-    background_checkpoints: bool = False,
+    sole_writer: bool = False,
 ) -> AsyncIterator[Runtime]:
-    """`background_checkpoints`: for `serve` on SQLite (see services.checkpoints)."""
+    """`sole_writer`: for `serve` on SQLite (see schemas.db.create_engine)."""
     rules = load_pack(settings.rule_pack)  # a bad pack stops start-up before anything runs
     url = settings.sqlalchemy_url()
-    background_checkpoints = background_checkpoints and is_sqlite(url)
-    engine = create_engine(url, background_checkpoints=background_checkpoints)
+    sole_writer = sole_writer and is_sqlite(url)
+    engine = create_engine(url, sole_writer=sole_writer)
     try:
         await migrate(engine)
         yield Runtime(
@@ -52,7 +53,7 @@ async def open_runtime(
             calendar=Calendar(),
             rules=rules,
             today=today,
-            background_checkpoints=background_checkpoints,
+            sole_writer=sole_writer,
         )
     finally:
         await engine.dispose()

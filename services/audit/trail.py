@@ -90,13 +90,8 @@ async def append_audit(
         return
     if dialect_of(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
-    connection = await session.connection()
-    head: Any = (
-        await connection.exec_driver_sql(
-            "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
-        )
-    ).first()
-    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    head = await bulk.run(session, "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1")
+    seq, prev = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS)
     instant = _instant(at)  # the batch's one timestamp, as every hash of it covers it
     rows = []
     for record in records:

@@ -79,15 +79,13 @@ async def written_since(
     have an alarm fallen due, and closed ones: the clock may have alerted about them) and not
     `seen` with the same stamp. The look reads the last seconds of writes again each time, so
     it reads only ids and stamps (as the driver gives them), and whole rows for the fresh."""
-    connection = await session.connection()
     statement = (
         "SELECT id, updated_at FROM obligations "
         f"WHERE updated_at > {bulk.mark(session, 1)} "
         f"AND (state != 'open' OR due <= {bulk.mark(session, 2)})"
     )
     params = (bulk.bound(session, since), bulk.bound(session, horizon))
-    result: Any = await connection.exec_driver_sql(statement, params)
-    stamps: dict[str, object] = dict(result.all())
+    stamps: dict[str, object] = dict(await bulk.run(session, statement, params))
     fresh = [id_ for id_, stamp in stamps.items() if seen.get(id_) != stamp]
     return Written(await open_by_id(session=session, ids=fresh), stamps)
 

@@ -16,9 +16,9 @@ from services.audit.trail import AuditRecord, append_audit
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
-from services.rules.model import Change, Fact, in_utc
+from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import cache, locks, store
+from services.tracker import cache, intake, locks, store
 from services.tracker.intake import Decoded, decode_entries
 
 
@@ -54,23 +54,13 @@ async def apply_entries(
                 rules=rules,
                 calendar=calendar,
                 today=today,
+                facts=decoded.facts,
+                texts=decoded.texts,
             )
             await store.add_dead_letters(session=session, letters=decoded.dead)
         cache.committed(session)
     outcome.dead_letters = len(decoded.dead)
     return outcome
-
-
-def fact_from_event(event: Event) -> Fact:
-    # Defaults filled in (a VRR request without `stage` is at local resolution), so the rules
-    # see the same data whether a sender spelled a default out or left it to the contract.
-    return Fact(
-        source=event.source,
-        id=event.id,
-        type=event.type,
-        time=in_utc(event.time),
-        data=event.data.model_dump(mode="json"),
-    )
 
 
 async def apply_events(
@@ -80,15 +70,19 @@ async def apply_events(
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
+    facts: Sequence[Fact | None] = (),
+    texts: Mapping[cache.FactKey, str] | None = None,
 ) -> BatchOutcome:
-    """Record, dedupe and apply events inside the caller's transaction."""
-    facts = [fact_from_event(e) for e in events]
-    # Each fact's stored JSON, from pydantic's serialiser (written in Rust) while the validated
-    # model is at hand: json.dumps of the fact was a tenth of a batch's time.
+    """Record, dedupe and apply events inside the caller's transaction. `facts`, `texts`: what
+    intake made of `events` beforehand (intake.Decoded); a fact missing there is made here."""
     book = cache.texts_of(session)
-    for event, fact in zip(events, facts, strict=True):
-        if (fact.source, fact.id) not in book:
-            book[(fact.source, fact.id)] = cache.text_with(fact, event.data.model_dump_json())
+    if texts:
+        book.update((key, text) for key, text in texts.items() if key not in book)
+    made = []
+    for event, fact in zip(events, facts or [None] * len(events), strict=True):
+        # Its stored JSON is pydantic's, not json.dumps of the fact (a tenth of a batch's time).
+        made.append(fact or intake.prepare(event, book) or intake.fact_from_event(event))
+    facts = made
     now = utcnow()  # one timestamp for every row the batch writes
     fresh = await store.record_received(session=session, facts=facts, now=now)
     outcome = BatchOutcome(received=len(fresh), duplicates=len(facts) - len(fresh))

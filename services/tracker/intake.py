@@ -4,17 +4,50 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from events import Event, EventRejected, parse_event
 from schemas.tables import DeadLetter
 from services.broker.streams import ENTRY_FIELD
+from services.rules.model import Fact, in_utc
+from services.tracker.cache import FactKey, text_with
 
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
     events: list[Event]
     dead: list[DeadLetter]
+    # Each event as the rules read it (None where making it failed: it is made again inside
+    # the batch's transaction, where a failure is pinned to its entry), and each fact's stored
+    # JSON text. Made here because the consumer decodes a batch while the one before waits on
+    # the database, so this work costs the batch's transaction nothing.
+    facts: list[Fact | None] = field(default_factory=list)
+    texts: dict[FactKey, str] = field(default_factory=dict)
+
+
+def fact_from_event(event: Event) -> Fact:
+    # Defaults filled in (a VRR request without `stage` is at local resolution), so the rules
+    # see the same data whether a sender spelled a default out or left it to the contract.
+    return Fact(
+        source=event.source,
+        id=event.id,
+        type=event.type,
+        time=in_utc(event.time),
+        data=event.data.model_dump(mode="json"),
+    )
+
+
+def prepare(event: Event, texts: dict[FactKey, str]) -> Fact | None:
+    """The event's fact, its JSON text added to `texts` (the first content of a key stands, as
+    events_received keeps it); None if that failed."""
+    try:
+        fact = fact_from_event(event)
+        if (fact.source, fact.id) not in texts:
+            # pydantic's own serialiser (written in Rust) while the validated model is at hand
+            texts[(fact.source, fact.id)] = text_with(fact, event.data.model_dump_json())
+    except Exception:
+        return None
+    return fact
 
 
 def decode_entries(
@@ -55,9 +88,12 @@ def _decode_one(
         decoded.dead.append(_dead(entry_id, storable(repr(dict(fields))), None, reason))
         return
     try:
-        decoded.events.append(parse_event(raw, plain=False, ratings=ratings))
+        event = parse_event(raw, plain=False, ratings=ratings)
     except EventRejected as rejected:
         decoded.dead.append(_dead(entry_id, storable(raw), rejected.field, rejected.reason))
+        return
+    decoded.events.append(event)
+    decoded.facts.append(prepare(event, decoded.texts))
 
 
 def storable(raw: bytes | str, limit: int = 1_000_000) -> str:

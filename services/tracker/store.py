@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas import bulk
-from schemas.db import insert_for, upsert_later
+from schemas.db import dialect_of, insert_for, upsert_later
 from schemas.tables import (
     DeadLetter,
     LinkedFacts,
@@ -50,15 +50,24 @@ async def record_received(
         return []
     at = now or utcnow()
     book = cache.texts_of(session)
-    rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in unique]
-    returned = await bulk.insert(
-        session,
-        _RECEIVED,
-        rows,
-        tail="ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id",
-    )
-    fresh = {(s, i) for s, i in returned}
-    return [f for f in unique if (f.source, f.id) in fresh]
+    if dialect_of(session) == "postgresql":
+        # Workers may race for an event: the one whose row went in applies it.
+        tail = "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
+        rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in unique]
+        fresh = {(s, i) for s, i in await bulk.insert(session, _RECEIVED, rows, tail=tail)}
+        return [f for f in unique if (f.source, f.id) in fresh]
+    # SQLite: the stored are looked up first and the rest inserted, a statement returning no
+    # rows. Each row a statement returns costs aiosqlite's thread a hand-back of the GIL, which
+    # it waits for while the event loop decodes the next batch: returning every row took three
+    # times the insert's own work. A process that stored one of these events in between makes
+    # the insert fail on the key and the batch go again, finding it stored.
+    query = "SELECT source, event_id FROM events_received"
+    keys = bulk.PairsIn("source", "event_id", [(f.source, f.id) for f in unique])
+    stored = {(s, i) for s, i in await bulk.select_where(session, query, keys)}
+    fresh_facts = [f for f in unique if (f.source, f.id) not in stored]
+    rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in fresh_facts]
+    await bulk.insert(session, _RECEIVED, rows)
+    return fresh_facts
 
 
 _CASES = bulk.Columns.of(

@@ -25,7 +25,7 @@ async def test_commits_leave_the_log_to_the_checkpointer_which_restarts_it(
 ) -> None:
     path = tmp_path / "followup.db"
     url = f"sqlite+aiosqlite:///{path}"
-    engine = create_engine(url, background_checkpoints=True)
+    engine = create_engine(url, sole_writer=True)
     checkpointer = WalCheckpointer(str(path), restart_pages=500)
     try:
         async with engine.begin() as connection:

@@ -26,8 +26,7 @@ from schemas.tables import DeadLetter
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.packfile import load_pack
-from services.tracker.handlers import fact_from_event
-from services.tracker.intake import decode_entries
+from services.tracker.intake import decode_entries, fact_from_event
 from tests.unit.test_events import EXAMPLES
 
 T = TypeVar("T")

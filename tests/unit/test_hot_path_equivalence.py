@@ -16,7 +16,7 @@ from services.rules.calendar import Calendar
 from services.rules.engine import add_fact, merge_facts
 from services.rules.model import Fact
 from services.tracker import cache
-from services.tracker.handlers import fact_from_event
+from services.tracker.intake import fact_from_event
 
 _START = datetime(2026, 1, 1, tzinfo=UTC)
 # Few sources, ids and times, so that ties on time and repeated keys are common.
