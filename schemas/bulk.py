@@ -11,8 +11,8 @@ connection and inside its transaction):
   statement text (and asyncpg's prepared statement) is the same whatever the row count;
 - SQLite: `INSERT ... VALUES (?, ...), (?, ...)` in chunks under SQLite's limit on variables.
 
-Every statement here goes through `run`, which on SQLite makes one call to aiosqlite's thread
-where SQLAlchemy makes four.
+Every statement here goes through `run`, which on SQLite makes one call to aiosqlite where
+SQLAlchemy makes four.
 
 Values are stored exactly as the ORM stores them (the tables are read through it): timestamps
 in UTC, on SQLite as SQLAlchemy's `YYYY-MM-DD HH:MM:SS.ffffff` text, dates as ISO text, JSON
@@ -166,11 +166,11 @@ async def run(session: AsyncSession, statement: str, params: Sequence[Any] = ())
     """`statement` as written, its `params` bound by the driver, on the session's connection
     and inside its transaction; the rows it returns (none for a plain INSERT).
 
-    On SQLite in one call to the thread aiosqlite runs the connection in: through SQLAlchemy
-    a statement is four (cursor, execute, fetch, close), each a hand-over between threads and
-    back that took longer than most statements (the serving consumer waited on 53 of them per
-    batch, the thread busy for under half of that time). Errors are SQLAlchemy's, as from
-    any other statement, so callers tell a locked database from a bad row the same way."""
+    On SQLite one call to aiosqlite where SQLAlchemy makes four (cursor, execute, fetch,
+    close): where aiosqlite runs the connection on a thread of its own (every process but
+    `serve`, see schemas.inline_sqlite), each call is a hand-over to it and back, which took
+    longer than most statements. Errors are SQLAlchemy's, as from any other statement, so
+    callers tell a locked database from a bad row the same way."""
     connection = await session.connection()
     if dialect_of(session) == "postgresql":
         result = await connection.exec_driver_sql(statement, tuple(params))
