@@ -4,10 +4,11 @@
 
 For each database, in one run and on the same N lines of bench.mix (validated beforehand):
 
-1. baseline: a FastStream RedisBroker with StreamSub(batch=True, max_records=500) whose handler
-   only counts the messages; the lines are XADDed pipelined (field `event`, as `followup
-   publish` does) and the clock runs from the first XADD until the group has no lag and nothing
-   pending (everything delivered and acked).
+1. baseline: a FastStream RedisBroker with StreamSub(batch=True, max_records=1000, the default
+   FOLLOWUP_BATCH_SIZE that followup reads too) whose handler only counts the messages; the
+   lines are XADDed pipelined (field `event`, as `followup publish` does) and the clock runs
+   from the first XADD until the group has no lag and nothing pending (everything delivered and
+   acked).
 2. followup: the real app (build_app over open_runtime, a fresh database, a unique namespace),
    timed the same way until `lag` is 0 (services.broker.streams.group_lag, as `status` reads).
 
@@ -21,8 +22,8 @@ services.publishing.publish_lines, which parses every line again before publishi
 from its first delivery. `--no-hiredis` hides the hiredis parser from redis-py in every process
 of the run. `--py-spy PATH` samples the followup consumer process (subprocess mode) with py-spy
 and prints its hotspots; the throughput of a sampled run is not comparable. `--profile N`
-instead calls services.tracker.handlers.apply_entries on N pre-built entries (batches of 500)
-on fresh databases: once timing every SQL statement, once under cProfile.
+instead calls services.tracker.handlers.apply_entries on N pre-built entries (batches of that
+size) on fresh databases: once timing every SQL statement, once under cProfile.
 
 `--repeat N` measures each database N times (baseline then followup each time, the databases
 alternating) and prints the median rate and ratio: on a shared machine one run can be far off.
@@ -78,7 +79,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET_RATE = 10_000  # events/s end to end (issue 4)
 TARGET_RATIO = 0.4  # of the do-nothing consumer's rate (issue 4)
-MAX_RECORDS = 500
+# Both consumers read batches of the size `serve` reads by default (FOLLOWUP_BATCH_SIZE).
+MAX_RECORDS: int = Settings.model_fields["batch_size"].default
 POLLING_MS = 200  # the same XREADGROUP block as services.app
 POLL_S = 0.01  # how often the bench reads the group's lag
 SPY_RATE = 250  # py-spy samples per second
@@ -561,10 +563,10 @@ def _ours(frame: str) -> bool:
 
 
 async def profile_apply(lines: Sequence[str], kind: str, top: int = 30) -> None:
-    """apply_entries on pre-built entries in batches of 500, as the consumer calls it: once
-    with each SQL statement timed (driver and server time, by statement), then again on another
-    fresh database under cProfile (event loop thread only: SQLite's own time runs in the
-    aiosqlite thread and shows as the loop's wait in epoll, as does PostgreSQL's)."""
+    """apply_entries on pre-built entries in batches of MAX_RECORDS, as the consumer calls it:
+    once with each SQL statement timed (driver and server time, by statement), then again on
+    another fresh database under cProfile (event loop thread only: SQLite's own time runs in
+    the aiosqlite thread and shows as the loop's wait in epoll, as does PostgreSQL's)."""
     from services.tracker.handlers import apply_entries
 
     entries: list[tuple[bytes, Mapping[bytes, bytes]]] = [
