@@ -54,7 +54,7 @@ async def apply_entries(
                 rules=rules,
                 calendar=calendar,
                 today=today,
-                facts=decoded.facts,
+                prepared=decoded.facts,
                 texts=decoded.texts,
             )
             await store.add_dead_letters(session=session, letters=decoded.dead)
@@ -70,19 +70,20 @@ async def apply_events(
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
-    facts: Sequence[Fact | None] = (),
+    prepared: Sequence[Fact | None] = (),
     texts: Mapping[cache.FactKey, str] | None = None,
 ) -> BatchOutcome:
-    """Record, dedupe and apply events inside the caller's transaction. `facts`, `texts`: what
-    intake made of `events` beforehand (intake.Decoded); a fact missing there is made here."""
+    """Record, dedupe and apply events inside the caller's transaction. `prepared`, `texts`:
+    the facts and stored texts intake made of `events` beforehand (intake.Decoded); a fact
+    missing there is made here."""
     book = cache.texts_of(session)
     if texts:
         book.update((key, text) for key, text in texts.items() if key not in book)
-    made = []
-    for event, fact in zip(events, facts or [None] * len(events), strict=True):
+    facts = [
         # Its stored JSON is pydantic's, not json.dumps of the fact (a tenth of a batch's time).
-        made.append(fact or intake.prepare(event, book) or intake.fact_from_event(event))
-    facts = made
+        fact or intake.prepare(event, book) or intake.fact_from_event(event)
+        for event, fact in zip(events, prepared or [None] * len(events), strict=True)
+    ]
     now = utcnow()  # one timestamp for every row the batch writes
     fresh = await store.record_received(session=session, facts=facts, now=now)
     outcome = BatchOutcome(received=len(fresh), duplicates=len(facts) - len(fresh))
