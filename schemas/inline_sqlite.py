@@ -19,6 +19,7 @@ short write.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Generator
 from typing import Any
@@ -46,6 +47,10 @@ class InlineConnection(aiosqlite.Connection):
         return self
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # Let the loop's other tasks go on between calls: above all the stream's next read,
+        # so the next batch is being decoded in the helper process (services.tracker.decoding)
+        # while this one is applied. Other sessions wait for the pool's one connection.
+        await asyncio.sleep(0)
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)

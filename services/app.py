@@ -23,6 +23,7 @@ from services.heap import settle_heap
 from services.runtime import Runtime, consumer_name
 from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer
+from services.tracker.decoding import Decoder
 from services.tracker.handlers import refresh_tracks
 
 log = logging.getLogger("followup.app")
@@ -84,7 +85,10 @@ class _SideServices:
     def __init__(self, runtime: Runtime, redis_url: str, name: str, *, http: bool) -> None:
         self.runtime, self.http = runtime, http
         self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
-        self.consumer = StreamConsumer(runtime, self.redis, name)
+        self.decoder = Decoder(
+            ratings=runtime.settings.ratings, helper=runtime.settings.decode_helper
+        )
+        self.consumer = StreamConsumer(runtime, self.redis, name, decoder=self.decoder)
         self.summaries = SummaryPublisher(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.
@@ -96,6 +100,7 @@ class _SideServices:
 
     async def start(self) -> None:
         settings = self.runtime.settings
+        helper_ready = asyncio.ensure_future(self.decoder.start())  # it starts meanwhile
         await ensure_group(self.redis, stream=settings.events_stream, group=settings.tracker_group)
         self.background = [
             asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
@@ -107,6 +112,7 @@ class _SideServices:
             self.background.append(
                 asyncio.create_task(self._every(settings.checkpoint_seconds, self._checkpoint))
             )
+        await helper_ready
         settle_heap()  # everything made so far lives as long as the process
         if self.alerts is not None:
             self.background.append(asyncio.create_task(self.alerts.run()))
@@ -130,6 +136,7 @@ class _SideServices:
 
     async def stop(self) -> None:
         await self.consumer.drain()  # a batch the broker handed over while it stopped
+        self.decoder.close()
         if self.checkpointer is not None:
             await self.checkpointer.close()
         if self.server and self.serving:

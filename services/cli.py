@@ -98,6 +98,10 @@ def serve(
     settings = Settings()
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
+    if workers > 1:
+        # The workers share the cores already: each decodes its own batches (so do the
+        # children, told by WorkerPool), rather than each starting a decoding helper.
+        settings = settings.model_copy(update={"decode_helper": False})
     single_writer = None
     if is_sqlite(settings.sqlalchemy_url()):
         if workers > 1:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # 20,000 events, 1,000 against 500 was 9% faster on SQLite and 13% on PostgreSQL
     # (BENCHMARKS.md, session 6). A batch is a limit: a quiet stream delivers smaller ones.
     batch_size: int = Field(default=1000, ge=1, le=10_000)
+    # `serve` reads each batch's events in a helper process, on another core, while its event
+    # loop applies the batch before (services.tracker.decoding); off, on the event loop.
+    decode_helper: bool = True
     # An entry pending this long is taken over by another worker's reclaimer (a crashed or
     # stuck worker, or a failed entry due another try): longer than any batch takes.
     reclaim_idle_ms: int = Field(default=60_000, ge=100)

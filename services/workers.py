@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -25,7 +26,8 @@ class WorkerPool:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "services.cli", "serve", "--no-http", "--workers", "1"]
-        return subprocess.Popen(command)  # same environment, so the same settings
+        # The same environment, so the same settings, but no decoding helper (see cli.serve).
+        return subprocess.Popen(command, env={**os.environ, "FOLLOWUP_DECODE_HELPER": "false"})
 
     async def start(self) -> None:
         self.children = [self._spawn() for _ in range(self.count)]

@@ -25,8 +25,9 @@ from schemas.tables import DeadLetter
 from services.broker.streams import ENTRY_FIELD
 from services.runtime import Runtime
 from services.tracker import store
+from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries
-from services.tracker.intake import Decoded, decode_between, storable
+from services.tracker.intake import Decoded, storable
 
 log = logging.getLogger("followup.consumer")
 T = TypeVar("T")
@@ -37,6 +38,9 @@ _RETRY_FIRST, _RETRY_MAX = 0.2, 10.0
 # conflict between workers), insufficient resources, operator intervention (shutting down or
 # starting up), system error.
 _TRANSIENT_CLASSES = {"08", "40", "53", "57", "58"}
+# How long a batch waits for the stream's next read before being applied: Redis answers a
+# read of a backlog within a few milliseconds; an idle stream does not answer at all.
+_READ_AHEAD_SECONDS = 0.01
 
 
 class Abandoned(Exception):
@@ -70,21 +74,28 @@ class Handled:
 
 
 class StreamConsumer:
-    def __init__(self, runtime: Runtime, redis: Redis, consumer: str) -> None:
+    def __init__(
+        self, runtime: Runtime, redis: Redis, consumer: str, *, decoder: Decoder | None = None
+    ) -> None:
         self.runtime, self.redis, self.consumer = runtime, redis, consumer
+        # Without one given, batches are decoded on the event loop.
+        self.decoder = decoder or Decoder(ratings=runtime.settings.ratings, helper=False)
         settings = runtime.settings
         self.stream, self.group = settings.events_stream, settings.tracker_group
         self.failures_key = f"{settings.namespace}:failures"
         self.metrics_key = f"{settings.namespace}:metrics"
         self.stopping = asyncio.Event()
         self._applying: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()  # a batch delivered since the last one went to apply
 
     async def submit(self, entries: Sequence[Entry]) -> None:
         """Take a delivered batch and return before it is applied, so the next one is read
         and decoded while this one waits on the database: batches are decoded as they come,
         then applied one at a time, in order, each acknowledged once it has committed."""
-        decoded = await decode_between(list(entries), ratings=self.runtime.settings.ratings)
+        self._arrived.set()
+        decoded = await self.decoder.decode(entries)
         await self.drain()
+        self._arrived.clear()
         self._applying = asyncio.create_task(self._handle_logged(entries, decoded))
 
     async def drain(self) -> None:
@@ -95,6 +106,11 @@ class StreamConsumer:
                 self._applying = None
 
     async def _handle_logged(self, entries: Sequence[Entry], decoded: Decoded) -> None:
+        if self.decoder.helper:
+            # Let the stream's next read come in first, so its batch is decoded in the helper
+            # while this one is applied: applying on SQLite gives the loop few chances to read.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), _READ_AHEAD_SECONDS)
         try:
             handled = await self.handle(entries, decoded=decoded)
         except Abandoned:

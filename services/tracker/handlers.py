@@ -50,7 +50,7 @@ async def apply_entries(
         async with session.begin():
             outcome = await apply_events(
                 session=session,
-                events=decoded.events,
+                events=decoded.unprepared,
                 rules=rules,
                 calendar=calendar,
                 today=today,
@@ -66,23 +66,22 @@ async def apply_entries(
 async def apply_events(
     *,
     session: AsyncSession,
-    events: Sequence[Event],
+    events: Sequence[Event] = (),
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
-    prepared: Sequence[Fact | None] = (),
+    prepared: Sequence[Fact] = (),
     texts: Mapping[cache.FactKey, str] | None = None,
 ) -> BatchOutcome:
-    """Record, dedupe and apply events inside the caller's transaction. `prepared`, `texts`:
-    the facts and stored texts intake made of `events` beforehand (intake.Decoded); a fact
-    missing there is made here."""
+    """Record, dedupe and apply events inside the caller's transaction: `events`, and the facts
+    intake made of others beforehand (`prepared`, with their stored `texts`: intake.Decoded)."""
     book = cache.texts_of(session)
     if texts:
         book.update((key, text) for key, text in texts.items() if key not in book)
     facts = [
+        *prepared,
         # Its stored JSON is pydantic's, not json.dumps of the fact (a tenth of a batch's time).
-        fact or intake.prepare(event, book) or intake.fact_from_event(event)
-        for event, fact in zip(events, prepared or [None] * len(events), strict=True)
+        *(intake.prepare(event, book) or intake.fact_from_event(event) for event in events),
     ]
     now = utcnow()  # one timestamp for every row the batch writes
     fresh = await store.record_received(session=session, facts=facts, now=now)

@@ -23,20 +23,32 @@ def settings_for(
     tmp_path: Path, database_url: str, redis_url: str, namespace: str, **more: Any
 ) -> Settings:
     """Settings on the test's own directory, database and Redis namespace, nothing from the
-    environment; `more` sets anything else."""
+    environment; `more` sets anything else. Batches are decoded on the event loop unless
+    `more` says otherwise: a decoding helper process costs a second to start, and
+    test_decoding_helper.py, the pipeline test that asks for it and every `serve` of the e2e
+    and fault tests run one."""
     return Settings(
         _env_file=None,
         data_dir=tmp_path,
         database_url=database_url,  # type: ignore[call-arg]
         redis_url=redis_url,
         namespace=namespace,
-        **more,
+        **{"decode_helper": False, **more},
     )
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_server: str, namespace: str) -> Settings:
-    return settings_for(tmp_path, database_url, redis_server, namespace, batch_size=50)
+def settings(
+    tmp_path: Path,
+    database_url: str,
+    redis_server: str,
+    namespace: str,
+    request: pytest.FixtureRequest,
+) -> Settings:
+    """A test changes more settings with `@pytest.mark.parametrize("settings", [{...}],
+    indirect=True)`."""
+    more = {"batch_size": 50, **getattr(request, "param", {})}
+    return settings_for(tmp_path, database_url, redis_server, namespace, **more)
 
 
 @dataclass

@@ -18,6 +18,8 @@ HRS = f"hearing-record-sheet/{URN}/H1"
 VL = f"victim-letter/{URN}/V1"
 
 
+# Decoded in a helper process, as `serve` does (the other tests decode on the event loop).
+@pytest.mark.parametrize("settings", [{"decode_helper": True}], indirect=True)
 async def test_events_in_obligations_out(pipeline: Pipeline) -> None:
     await pipeline.publish(
         lines(
@@ -113,6 +115,7 @@ async def test_case_registered_late_fills_owner_and_area(pipeline: Pipeline) -> 
     assert (await pipeline.obligations(date(2018, 2, 1)))[VL]["owner"] == "P-7"
 
 
+@pytest.mark.parametrize("settings", [{"decode_helper": True}], indirect=True)
 async def test_poison_entries_become_dead_letters_and_the_rest_is_applied(
     pipeline: Pipeline,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from schemas.tables import DeadLetter, ReceivedEvent
 from services.broker.embedded import redis_url
 from services.broker.streams import ensure_group, publish_entries
 from services.publishing import replay_dead_letters
-from services.rules.model import Fact
+from services.rules.ledger import Ledger
+from services.rules.model import Change, Fact
 from services.runtime import open_runtime
 from services.settings import Settings
 from services.status import prometheus_text
@@ -42,13 +44,13 @@ async def received(pipeline: Pipeline) -> int:
         return int(await session.scalar(select(func.count()).select_from(ReceivedEvent)) or 0)
 
 
-async def test_an_event_that_cannot_be_applied_does_not_hold_up_the_batch(
+# Batches decoded on the event loop (as in every test here but the next): the patch reaches
+# this process only, not a decoding helper's.
+async def test_an_event_whose_fact_cannot_be_made_does_not_hold_up_the_batch(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Valid by the contract, but applying it raises every time inside the batch's transaction,
-    # as an engine bug tripping on one event would.
-    # (The consumer makes facts while decoding and, where that failed, again in the
-    # transaction: this fails both times.)
+    # Valid by the contract, but making its fact raises, while decoding and again inside the
+    # batch's transaction, where the failure is pinned to its entry.
     real = intake.fact_from_event
 
     def trips_on_poison(event: Event) -> Fact:
@@ -57,6 +59,28 @@ async def test_an_event_that_cannot_be_applied_does_not_hold_up_the_batch(
         return real(event)
 
     monkeypatch.setattr(intake, "fact_from_event", trips_on_poison)
+    await _poison_is_dead_lettered(pipeline, "OverflowError: date value out of range")
+
+
+@pytest.mark.parametrize("settings", [{"decode_helper": True}], indirect=True)
+async def test_an_event_the_rules_cannot_apply_does_not_hold_up_the_batch(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Decoded (in the helper process) and recorded, but applying it raises every time inside
+    # the batch's transaction, as an engine bug tripping on one event would.
+    real = Ledger.apply
+
+    def trips_on_poison(self: Ledger, given: Iterable[Fact], *, today: date) -> list[Change]:
+        facts = list(given)
+        if any(f.id == "poison" for f in facts):
+            raise OverflowError("date value out of range")
+        return real(self, facts, today=today)
+
+    monkeypatch.setattr(Ledger, "apply", trips_on_poison)
+    await _poison_is_dead_lettered(pipeline, "OverflowError: date value out of range")
+
+
+async def _poison_is_dead_lettered(pipeline: Pipeline, error: str) -> None:
     poison = hearing("held", "2018-01-05", time="2018-01-05T10:00:00+00:00", id_="poison")
     good = [letter_due(f"2018-02-{day:02d}", victim_id=f"V{day}") for day in range(1, 21)]
     await pipeline.publish(lines(*good[:10], poison, *good[10:]))
@@ -70,7 +94,7 @@ async def test_an_event_that_cannot_be_applied_does_not_hold_up_the_batch(
         [letter] = (await session.execute(select(DeadLetter))).scalars().all()
     assert letter.origin == "stream"
     assert letter.reason.startswith("gave up after 4 deliveries; last error: ")
-    assert "OverflowError: date value out of range" in letter.reason
+    assert error in letter.reason
     assert json.loads(letter.raw)["id"] == "poison"
     metrics = await pipeline.redis.hgetall(f"{pipeline.runtime.settings.namespace}:metrics")
     assert int(metrics[b"events_applied"]) == 20

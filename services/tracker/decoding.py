@@ -1,0 +1,109 @@
+"""Decoding batches in a helper process, beside the consumer's event loop.
+
+`serve` on SQLite is one thread on one core, and reading each event (pydantic's validation,
+then the fact's JSON text) was a fifth to a quarter of its time. A helper process does that
+part (`intake.read_outcomes`) on another core while the loop applies the batch before; the loop
+then reads the facts back from their texts, all of a batch in one json.loads
+(`intake.assemble`), for about a quarter of what reading them cost.
+
+Nothing depends on the helper: if it dies or fails, the batch is decoded on the loop, as
+without one, and a new helper is started for the next batch. The helper ignores SIGINT (a
+Ctrl-C reaches every process of the terminal's group; `serve` shuts it down itself) and exits
+when `serve` does, however `serve` ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from services.tracker import intake
+from services.tracker.intake import Decoded
+
+log = logging.getLogger("followup.decoding")
+
+Entry = tuple[bytes, Mapping[bytes, bytes]]
+
+
+def _helper_started() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The helper holds both ends of its task queue's pipe, so it never reads an end of file
+    # there: it watches for `serve` to exit instead, however that happens (SIGKILL included).
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
+
+
+class Decoder:
+    """Decodes batches in one helper process, or on the event loop where `helper` is False
+    (`decode_between`, letting the batch before go on between events)."""
+
+    def __init__(self, *, ratings: Sequence[str] | None, helper: bool) -> None:
+        self.ratings = list(ratings) if ratings is not None else None
+        self.helper = helper
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the helper and wait until it is ready (it takes a second to import what it
+        needs), rather than hold up the first batch."""
+        if not self.helper:
+            return
+        try:
+            await asyncio.wrap_future(self._read([]))
+        except Exception as error:  # each batch tries again, and is decoded here meanwhile
+            self._failed(error)
+            return
+        log.info("decoding helper ready", extra={"pid": self.helper_pid})
+
+    @property
+    def helper_pid(self) -> int | None:
+        """The helper process's id, once it has started."""
+        processes = self._pool._processes if self._pool is not None else None
+        return next(iter(processes), None) if processes else None
+
+    def _failed(self, error: BaseException) -> None:
+        log.warning(
+            "decoding helper failed; batches are decoded here until a new one starts",
+            extra={"error": f"{type(error).__name__}: {error}"},
+        )
+        self._stop()
+
+    async def decode(self, entries: Sequence[Entry]) -> Decoded:
+        if not self.helper:
+            return await intake.decode_between(entries, ratings=self.ratings)
+        try:
+            outcomes = await asyncio.wrap_future(self._read(intake.raw_events(entries)))
+        except Exception as error:  # the helper died or could not start
+            self._failed(error)
+            return intake.decode_entries(entries, ratings=self.ratings)
+        return intake.assemble(entries, outcomes, ratings=self.ratings)
+
+    def _read(self, raws: list[bytes]) -> Future[list[intake.Outcome]]:
+        if self._pool is None:
+            # "spawn": a fork of this process would copy its threads' locks mid-use.
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_helper_started,
+            )
+        return self._pool.submit(intake.read_outcomes, raws, self.ratings)
+
+    def close(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
