@@ -115,13 +115,20 @@ class Cpu:
     machine: float  # seconds of CPU every process used, over all cores
     cores: int
     threads: list[float]  # seconds of CPU of each of its threads (the busiest first)
+    children: float = 0.0  # seconds of CPU of its child processes (decoding helper, workers)
 
     def describe(self, events: int, seconds: float) -> str:
         busy = ", ".join(f"{t / seconds:.0%}" for t in self.threads if t > 0.02 * seconds)
+        children = (
+            f"; its child processes {self.children / events * 1e6:.0f} us/event "
+            f"({self.children / seconds:.0%} of one core)"
+            if self.children > 0.01 * seconds
+            else ""
+        )
         return (
             f"consumer CPU {self.process / events * 1e6:.0f} us/event "
-            f"({self.process / seconds:.0%} of one core; by thread {busy}); machine busy "
-            f"{self.machine / seconds / self.cores:.0%} of {self.cores} cores"
+            f"({self.process / seconds:.0%} of one core; by thread {busy}){children}; "
+            f"machine busy {self.machine / seconds / self.cores:.0%} of {self.cores} cores"
         )
 
 
@@ -130,14 +137,17 @@ class CpuReading:
     process: float
     machine: float
     threads: dict[int, float]
+    children: dict[int, float] = field(default_factory=dict)
 
     def since(self, before: CpuReading) -> Cpu:
         threads = [t - before.threads.get(tid, 0.0) for tid, t in self.threads.items()]
+        children = [c - before.children.get(pid, 0.0) for pid, c in self.children.items()]
         return Cpu(
             self.process - before.process,
             self.machine - before.machine,
             os.cpu_count() or 1,
             sorted(threads, reverse=True),
+            sum(children),
         )
 
 
@@ -156,10 +166,19 @@ def cpu_now(pid: int) -> CpuReading | None:
             int(task.name): used(task / "stat") for task in Path(f"/proc/{pid}/task").iterdir()
         }
         machine = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        kids = {
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        }
     except (OSError, ValueError):
         return None
+    children: dict[int, float] = {}
+    for kid in kids:
+        with contextlib.suppress(OSError, ValueError):  # it may have just exited
+            children[kid] = used(Path(f"/proc/{kid}/stat"))
     busy = sum(int(v) for i, v in enumerate(machine[:8]) if i not in (3, 4))  # not idle, iowait
-    return CpuReading(process, busy / tick, threads)
+    return CpuReading(process, busy / tick, threads, children)
 
 
 @dataclass
