@@ -19,7 +19,6 @@ import secrets
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,15 +104,6 @@ def text_of(fact: Fact, book: dict[FactKey, str]) -> str:
     if text is None:
         text = book[(fact.source, fact.id)] = dumps(fact.to_json())
     return text
-
-
-def text_with(fact: Fact, data: str) -> str:
-    """The fact's JSON text (what `dumps(fact.to_json())` would read back as) given its data's
-    JSON text."""
-    return (
-        f'{{"source": {_string(fact.source)}, "id": {_string(fact.id)}, '
-        f'"type": {_string(fact.type)}, "time": "{fact.time.isoformat()}", "data": {data}}}'
-    )
 
 
 def dumps(value: Any) -> str:

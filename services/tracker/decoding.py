@@ -2,7 +2,7 @@
 
 `serve` on SQLite is one thread on one core, and reading each event (pydantic's validation,
 then the fact's JSON text) was a fifth to a quarter of its time. A helper process does that
-part (`intake.read_outcomes`) on another core while the loop applies the batch before; the loop
+part (`reading.read_outcomes`) on another core while the loop applies the batch before; the loop
 then reads the facts back from their texts, all of a batch in one json.loads
 (`intake.assemble`), for about a quarter of what reading them cost.
 
@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from services.tracker import intake
+from services.tracker import intake, reading
 from services.tracker.intake import Decoded
 
 log = logging.getLogger("followup.decoding")
@@ -90,7 +90,7 @@ class Decoder:
             return intake.decode_entries(entries, ratings=self.ratings)
         return intake.assemble(entries, outcomes, ratings=self.ratings)
 
-    def _read(self, raws: list[bytes]) -> Future[list[intake.Outcome]]:
+    def _read(self, raws: list[bytes]) -> Future[list[reading.Outcome]]:
         if self._pool is None:
             # "spawn": a fork of this process would copy its threads' locks mid-use.
             self._pool = ProcessPoolExecutor(
@@ -98,7 +98,7 @@ class Decoder:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_helper_started,
             )
-        return self._pool.submit(intake.read_outcomes, raws, self.ratings)
+        return self._pool.submit(reading.read_outcomes, raws, self.ratings)
 
     def close(self) -> None:
         self._stop()

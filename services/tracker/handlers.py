@@ -18,7 +18,7 @@ from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import cache, intake, locks, store
+from services.tracker import cache, intake, locks, reading, store
 from services.tracker.intake import Decoded, decode_entries
 
 
@@ -81,7 +81,7 @@ async def apply_events(
     facts = [
         *prepared,
         # Its stored JSON is pydantic's, not json.dumps of the fact (a tenth of a batch's time).
-        *(intake.prepare(event, book) or intake.fact_from_event(event) for event in events),
+        *(intake.prepare(event, book) or reading.fact_from_event(event) for event in events),
     ]
     now = utcnow()  # one timestamp for every row the batch writes
     fresh = await store.record_received(session=session, facts=facts, now=now)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from events import Event, EventRejected, parse_event
 from schemas.tables import DeadLetter
 from services.broker.streams import ENTRY_FIELD
-from services.rules.model import Fact, in_utc
-from services.tracker.cache import FactKey, text_with
+from services.rules.model import Fact
+from services.tracker import reading
+from services.tracker.cache import FactKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,65 +28,25 @@ class Decoded:
     unprepared: list[Event] = field(default_factory=list)
 
 
-# What reading one entry's event gives, in a form cheap to send between processes: the fact's
-# JSON text; the field and reason it was refused for; or None, the fact could not be made.
-Outcome = str | tuple[str | None, str] | None
-
-
-def fact_from_event(event: Event) -> Fact:
-    # Defaults filled in (a VRR request without `stage` is at local resolution), so the rules
-    # see the same data whether a sender spelled a default out or left it to the contract.
-    return Fact(
-        source=event.source,
-        id=event.id,
-        type=event.type,
-        time=in_utc(event.time),
-        data=event.data.model_dump(mode="json"),
-    )
-
-
 def prepare(event: Event, texts: dict[FactKey, str]) -> Fact | None:
     """The event's fact, its JSON text added to `texts` (the first content of a key stands, as
     events_received keeps it); None if that failed."""
     try:
-        fact = fact_from_event(event)
+        fact = reading.fact_from_event(event)
         if (fact.source, fact.id) not in texts:
-            texts[(fact.source, fact.id)] = text_of_event(fact, event)
+            texts[(fact.source, fact.id)] = reading.text_of_event(fact, event)
     except Exception:
         return None
     return fact
 
 
-def text_of_event(fact: Fact, event: Event) -> str:
-    # pydantic's own serialiser (written in Rust) while the validated model is at hand
-    return text_with(fact, event.data.model_dump_json())
-
-
-def read_outcomes(raws: Sequence[bytes], ratings: Sequence[str] | None) -> list[Outcome]:
-    """Each raw event read and, if accepted, made into its fact's JSON text. The costly part
-    of decoding (pydantic's validation and serialising), with nothing in what it returns that
-    is costly to pickle: `serve` runs it in a helper process (services.tracker.decoding)."""
-    outcomes: list[Outcome] = []
-    for raw in raws:
-        try:
-            event = parse_event(raw, plain=False, ratings=ratings)
-        except EventRejected as rejected:
-            outcomes.append((rejected.field, rejected.reason))
-            continue
-        try:
-            outcomes.append(text_of_event(fact_from_event(event), event))
-        except Exception:
-            outcomes.append(None)
-    return outcomes
-
-
 def assemble(
     entries: Sequence[tuple[bytes, Mapping[bytes, bytes]]],
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[reading.Outcome],
     *,
     ratings: Sequence[str] | None = None,
 ) -> Decoded:
-    """The batch decoded, from `read_outcomes` of the entries' events (those with an event
+    """The batch decoded, from `reading.read_outcomes` of the entries' events (those with an event
     field, in order). Facts are read back from their texts, all in one json.loads: a quarter
     of what making them from the events cost."""
     decoded = Decoded()
@@ -120,7 +81,8 @@ def assemble(
 
 
 def raw_events(entries: Sequence[tuple[bytes, Mapping[bytes, bytes]]]) -> list[bytes]:
-    """The event field of each entry that has one, as `read_outcomes` and `assemble` take them."""
+    """The event field of each entry that has one, as `reading.read_outcomes` and `assemble`
+    take them."""
     return [raw for _, fields in entries if (raw := fields.get(ENTRY_FIELD)) is not None]
 
 
@@ -130,7 +92,7 @@ def decode_entries(
     ratings: Sequence[str] | None = None,
 ) -> Decoded:
     """`ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's)."""
-    return assemble(entries, read_outcomes(raw_events(entries), ratings), ratings=ratings)
+    return assemble(entries, reading.read_outcomes(raw_events(entries), ratings), ratings=ratings)
 
 
 async def decode_between(
@@ -142,9 +104,9 @@ async def decode_between(
     """`decode_entries`, letting other tasks run every `every` events: the batch before,
     waiting on the database between its statements, goes on meanwhile."""
     raws = raw_events(entries)
-    outcomes: list[Outcome] = []
+    outcomes: list[reading.Outcome] = []
     for start in range(0, len(raws), every):
-        outcomes += read_outcomes(raws[start : start + every], ratings)
+        outcomes += reading.read_outcomes(raws[start : start + every], ratings)
         await asyncio.sleep(0)
     return assemble(entries, outcomes, ratings=ratings)
 

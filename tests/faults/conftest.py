@@ -602,7 +602,7 @@ def expected_state(lines: Iterable[str], *, today: date) -> EndState:
     from services.rules.calendar import Calendar
     from services.rules.ledger import Ledger
     from services.rules.packfile import load_pack
-    from services.tracker.intake import fact_from_event
+    from services.tracker.reading import fact_from_event
 
     state = EndState()
     facts = []

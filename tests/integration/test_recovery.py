@@ -23,7 +23,7 @@ from services.rules.model import Change, Fact
 from services.runtime import open_runtime
 from services.settings import Settings
 from services.status import prometheus_text
-from services.tracker import intake
+from services.tracker import reading
 from services.tracker.consumer import StreamConsumer
 from services.tracker.store import add_dead_letters
 from tests.factories import hearing, letter_due, lines
@@ -51,14 +51,14 @@ async def test_an_event_whose_fact_cannot_be_made_does_not_hold_up_the_batch(
 ) -> None:
     # Valid by the contract, but making its fact raises, while decoding and again inside the
     # batch's transaction, where the failure is pinned to its entry.
-    real = intake.fact_from_event
+    real = reading.fact_from_event
 
     def trips_on_poison(event: Event) -> Fact:
         if event.id == "poison":
             raise OverflowError("date value out of range")
         return real(event)
 
-    monkeypatch.setattr(intake, "fact_from_event", trips_on_poison)
+    monkeypatch.setattr(reading, "fact_from_event", trips_on_poison)
     await _poison_is_dead_lettered(pipeline, "OverflowError: date value out of range")
 
 

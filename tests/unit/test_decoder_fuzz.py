@@ -27,7 +27,8 @@ from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact
 from services.rules.packfile import load_pack
-from services.tracker.intake import decode_entries, fact_from_event
+from services.tracker.intake import decode_entries
+from services.tracker.reading import fact_from_event
 from tests.unit.test_events import EXAMPLES
 
 T = TypeVar("T")

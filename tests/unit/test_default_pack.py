@@ -13,7 +13,7 @@ from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Change, Fact, ObligationDraft
 from services.rules.packfile import load_pack
-from services.tracker.intake import fact_from_event
+from services.tracker.reading import fact_from_event
 
 CAL = Calendar()
 RULES = load_pack()

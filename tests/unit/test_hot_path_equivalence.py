@@ -15,8 +15,7 @@ from events import parse_event
 from services.rules.calendar import Calendar
 from services.rules.engine import add_fact, merge_facts
 from services.rules.model import Fact
-from services.tracker import cache
-from services.tracker.intake import fact_from_event
+from services.tracker.reading import fact_from_event, text_with
 
 _START = datetime(2026, 1, 1, tzinfo=UTC)
 # Few sources, ids and times, so that ties on time and repeated keys are common.
@@ -64,7 +63,7 @@ def test_a_facts_text_reads_back_as_the_fact() -> None:
     for line in [*lines, json.dumps(extra)]:
         event = parse_event(line, plain=False)
         fact = fact_from_event(event)
-        text = cache.text_with(fact, event.data.model_dump_json())
+        text = text_with(fact, event.data.model_dump_json())
         assert json.loads(text) == fact.to_json()
         assert Fact.from_json(json.loads(text)) == fact
 
