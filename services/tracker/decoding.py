@@ -56,8 +56,8 @@ class Decoder:
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
-        """Start the helper and wait until it is ready (it takes a second to import what it
-        needs), rather than hold up the first batch."""
+        """Start the helper and wait until it is ready (it imports pydantic and the wire
+        contracts: half a second of CPU), rather than hold up the first batch."""
         if not self.helper:
             return
         try:
