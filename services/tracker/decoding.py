@@ -7,9 +7,9 @@ then reads the facts back from their texts, all of a batch in one json.loads
 (`intake.assemble`), for about a quarter of what reading them cost.
 
 Nothing depends on the helper: if it dies or fails, the batch is decoded on the loop, as
-without one, and a new helper is started for the next batch. The helper ignores SIGINT (a
-Ctrl-C reaches every process of the terminal's group; `serve` shuts it down itself) and exits
-when `serve` does, however `serve` ends.
+without one, and so are the next few seconds' batches before a new helper is started. The
+helper ignores SIGINT (a Ctrl-C reaches every process of the terminal's group; `serve` shuts
+it down itself) and exits when `serve` does, however `serve` ends.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -30,6 +31,9 @@ from services.tracker.intake import Decoded
 log = logging.getLogger("followup.decoding")
 
 Entry = tuple[bytes, Mapping[bytes, bytes]]
+# After a helper fails, batches are decoded on the loop this long before a new one is tried:
+# a helper that cannot start would otherwise be tried (and logged) for every batch.
+_RESTART_SECONDS = 5.0
 
 
 def _helper_started() -> None:
@@ -50,10 +54,18 @@ class Decoder:
     """Decodes batches in one helper process, or on the event loop where `helper` is False
     (`decode_between`, letting the batch before go on between events)."""
 
-    def __init__(self, *, ratings: Sequence[str] | None, helper: bool) -> None:
+    def __init__(
+        self,
+        *,
+        ratings: Sequence[str] | None,
+        helper: bool,
+        restart_after: float = _RESTART_SECONDS,
+    ) -> None:
         self.ratings = list(ratings) if ratings is not None else None
         self.helper = helper
+        self.restart_after = restart_after
         self._pool: ProcessPoolExecutor | None = None
+        self._paused_until = 0.0  # after a failure: no new helper before this (monotonic)
 
     async def start(self) -> None:
         """Start the helper and wait until it is ready (it imports pydantic and the wire
@@ -76,12 +88,13 @@ class Decoder:
     def _failed(self, error: BaseException) -> None:
         log.warning(
             "decoding helper failed; batches are decoded here until a new one starts",
-            extra={"error": f"{type(error).__name__}: {error}"},
+            extra={"error": f"{type(error).__name__}: {error}", "retry_in": self.restart_after},
         )
         self._stop()
+        self._paused_until = time.monotonic() + self.restart_after
 
     async def decode(self, entries: Sequence[Entry]) -> Decoded:
-        if not self.helper:
+        if not self.helper or (self._pool is None and time.monotonic() < self._paused_until):
             return await intake.decode_between(entries, ratings=self.ratings)
         try:
             outcomes = await asyncio.wrap_future(self._read(intake.raw_events(entries)))

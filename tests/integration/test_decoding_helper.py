@@ -4,6 +4,7 @@ event loop, a helper that dies replaced without losing the batch, and no helper 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -84,13 +85,16 @@ async def test_the_helper_decodes_as_the_event_loop_does() -> None:
 async def test_a_helper_that_dies_is_replaced_and_its_batch_decoded_here() -> None:
     batch = entries()
     expected = decode_entries(batch, ratings=RATINGS)
-    decoder = Decoder(ratings=RATINGS, helper=True)
+    decoder = Decoder(ratings=RATINGS, helper=True, restart_after=0.5)
     try:
         await decoder.start()
         first = decoder.helper_pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
         same(await decoder.decode(batch), expected)  # decoded here: the helper is gone
+        same(await decoder.decode(batch), expected)  # here again, within `restart_after`
+        assert decoder.helper_pid is None
+        await asyncio.sleep(0.5)
         same(await decoder.decode(batch), expected)  # by a new helper
         assert decoder.helper_pid not in (None, first)
     finally:
