@@ -27,12 +27,11 @@ from services.runtime import Runtime
 from services.tracker import store
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries
-from services.tracker.intake import Decoded, storable
+from services.tracker.intake import Decoded, Entry, storable
 
 log = logging.getLogger("followup.consumer")
 T = TypeVar("T")
 
-Entry = tuple[bytes, Mapping[bytes, bytes]]
 _RETRY_FIRST, _RETRY_MAX = 0.2, 10.0
 # SQLSTATE classes: connection exception, transaction rollback (deadlock, serialisation
 # conflict between workers), insufficient resources, operator intervention (shutting down or

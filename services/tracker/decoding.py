@@ -22,15 +22,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from services.tracker import intake, reading
-from services.tracker.intake import Decoded
+from services.tracker.intake import Decoded, Entry
 
 log = logging.getLogger("followup.decoding")
 
-Entry = tuple[bytes, Mapping[bytes, bytes]]
 # After a helper fails, batches are decoded on the loop this long before a new one is tried:
 # a helper that cannot start would otherwise be tried (and logged) for every batch.
 _RESTART_SECONDS = 5.0

@@ -19,7 +19,7 @@ from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
 from services.tracker import cache, intake, locks, reading, store
-from services.tracker.intake import Decoded, decode_entries
+from services.tracker.intake import Decoded, Entry, decode_entries
 
 
 @dataclass(slots=True)
@@ -33,7 +33,7 @@ class BatchOutcome:
 async def apply_entries(
     *,
     sessions: async_sessionmaker[AsyncSession],
-    entries: list[tuple[bytes, Mapping[bytes, bytes]]],
+    entries: list[Entry],
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,

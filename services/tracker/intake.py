@@ -14,6 +14,9 @@ from services.rules.model import Fact
 from services.tracker import reading
 from services.tracker.cache import FactKey
 
+# A stream entry as redis-py reads it: its id and its fields.
+Entry = tuple[bytes, Mapping[bytes, bytes]]
+
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
@@ -41,7 +44,7 @@ def prepare(event: Event, texts: dict[FactKey, str]) -> Fact | None:
 
 
 def assemble(
-    entries: Sequence[tuple[bytes, Mapping[bytes, bytes]]],
+    entries: Sequence[Entry],
     outcomes: Sequence[reading.Outcome],
     *,
     ratings: Sequence[str] | None = None,
@@ -80,14 +83,14 @@ def assemble(
     return decoded
 
 
-def raw_events(entries: Sequence[tuple[bytes, Mapping[bytes, bytes]]]) -> list[bytes]:
+def raw_events(entries: Sequence[Entry]) -> list[bytes]:
     """The event field of each entry that has one, as `reading.read_outcomes` and `assemble`
     take them."""
     return [raw for _, fields in entries if (raw := fields.get(ENTRY_FIELD)) is not None]
 
 
 def decode_entries(
-    entries: Sequence[tuple[bytes, Mapping[bytes, bytes]]],
+    entries: Sequence[Entry],
     *,
     ratings: Sequence[str] | None = None,
 ) -> Decoded:
@@ -96,7 +99,7 @@ def decode_entries(
 
 
 async def decode_between(
-    entries: Sequence[tuple[bytes, Mapping[bytes, bytes]]],
+    entries: Sequence[Entry],
     *,
     ratings: Sequence[str] | None = None,
     every: int = 50,
