@@ -50,7 +50,8 @@ async def record_received(
         return []
     at = now or utcnow()
     book = cache.texts_of(session)
-    if dialect_of(session) == "postgresql":
+    racing = dialect_of(session) == "postgresql"
+    if racing:
         # Workers may race for an event: the one whose row went in applies it.
         tail = "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
         candidates = list(unique)
@@ -67,7 +68,7 @@ async def record_received(
         tail, candidates = "", [f for f in unique if (f.source, f.id) not in stored]
     rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in candidates]
     returned = await bulk.insert(session, _RECEIVED, rows, tail=tail)
-    if not tail:
+    if not racing:
         return candidates
     fresh = {(s, i) for s, i in returned}
     return [f for f in candidates if (f.source, f.id) in fresh]
