@@ -1,5 +1,5 @@
 """Events of the Area's own assurance checks (additions to the contract: see
-docs/contract-additions.md).
+docs/contract.md, section 2, "Added event types").
 
 A legal manager checks that a case was finalised correctly on CMS; each month a share of those
 checks is sampled for a senior manager to check again (the "10% check of managers' checks",

@@ -1,5 +1,5 @@
 """A recommendation's follow-up status: a pure function of its facts, its actions' obligations
-and `today` (docs/contract-additions.md, "Recommendation status", says what each one means).
+and `today` (docs/contract.md, section 8, "Recommendation status", says what each one means).
 
 Precedence, first that holds:
   verified                         a follow-up rating is recorded

@@ -224,7 +224,7 @@ class RecommendationItem:
 @dataclass(frozen=True, slots=True)
 class Recommendations:
     """Inspection follow-up at the as-of date: how many recommendations stand at each status,
-    and those needing attention (docs/contract-additions.md, weekly summaries)."""
+    and those needing attention (docs/contract.md, section 9)."""
 
     kind: ClassVar[str] = "recommendations"
     counts: Sequence[StatusCount]  # every status, in STATUS_ORDER, zeros included
