@@ -1,4 +1,4 @@
-"""The seed inspections (data/inspections) for `followup demo`: their events, and the status
+"""The seed inspections (services/audit/seeds) for `followup demo`: their events, and the status
 of their recommendations as of the demo's date."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -14,18 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.followup import recommendation_statuses
 from services.audit.status import STATUSES
-
-SEEDS = Path(__file__).resolve().parents[2] / "data" / "inspections"
-
-
-def seed_lines(folder: Path = SEEDS) -> list[str]:
-    """Every event line of every seed file, in file order."""
-    return [
-        line
-        for path in sorted(folder.glob("*.jsonl"))
-        for line in path.read_text("utf-8").splitlines()
-        if line.strip()
-    ]
 
 
 def seed_inspection_ids(lines: list[str]) -> list[str]:

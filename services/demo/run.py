@@ -15,7 +15,8 @@ from sqlmodel import col
 
 from schemas.tables import StaffMember
 from services.app import build_app
-from services.demo.inspections import inspection_statuses, seed_inspection_ids, seed_lines
+from services.audit.seeds import seed_lines
+from services.demo.inspections import inspection_statuses, seed_inspection_ids
 from services.demo.week import AREA, demo_week
 from services.publishing import publish_lines
 from services.rules.model import STATES
@@ -31,7 +32,7 @@ class DemoResult:
     obligations: list[dict[str, Any]]  # the demo's own, as `followup obligations --json`
     counts: dict[str, dict[str, int]]  # rule -> state -> how many, every state present
     staff: dict[str, dict[str, str | None]]  # staff_id -> name, role, line_manager
-    # The seed inspections (data/inspections): events published, and per inspection how many
+    # The seed inspections (services/audit/seeds): events published, and per inspection how many
     # recommendations have each status as of `as_of`.
     inspection_events: int = 0
     inspections: dict[str, dict[str, int]] | None = None

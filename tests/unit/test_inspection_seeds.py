@@ -1,4 +1,4 @@
-"""The seed inspections in data/inspections: every line is a valid event, and what they hold
+"""The seed inspections in services/audit/seeds: every line is a valid event, and what they hold
 matches the published documents (counts, ratings, the recurring commitments named)."""
 
 from __future__ import annotations
@@ -8,17 +8,37 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
+from services.audit import seeds
 from services.publishing import validate_lines
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact
 from services.rules.packfile import load_pack
 
-SEEDS = Path(__file__).parents[2] / "data" / "inspections"
+SEEDS = Path(seeds.__file__).parent
 
 
 def _events(name: str) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in (SEEDS / name).read_text().splitlines() if line]
+
+
+def test_missing_seed_files_are_an_error_not_an_empty_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seeds, "files", lambda _: tmp_path)
+    with pytest.raises(seeds.SeedsMissing, match="reinstall followup"):
+        seeds.seed_lines()
+
+
+def test_the_package_reads_every_seed_file() -> None:
+    assert [path.name for path in seeds.seed_files()] == sorted(
+        path.name for path in SEEDS.glob("*.jsonl")
+    )
+    assert len(seeds.seed_lines()) == sum(
+        1 for path in SEEDS.glob("*.jsonl") for line in path.read_text().splitlines() if line
+    )
 
 
 def test_every_line_of_every_seed_file_is_accepted() -> None:
