@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from events import Event
 from schemas.db import dialect_of
 from schemas.tables import utcnow
-from services.audit import followup
-from services.audit.trail import AuditRecord, append_audit
+from services.audit import projection
+from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
@@ -94,7 +94,7 @@ async def apply_events(
     await store.upsert_cases(
         session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
-    projected = await followup.project(session=session, facts=fresh)
+    projected = await projection.project(session=session, facts=fresh)
     await _save(session, ledger, outcome.changes, now=now, audit=projected)
     return outcome
 

@@ -53,9 +53,7 @@ def test_the_installed_wheel_runs_the_demo_and_the_report_from_an_empty_folder(
 ) -> None:
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", str(venv), cwd=tmp_path)
-    site = Path(
-        sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)})
-    )
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
     # The dependencies come from the test's own environment as a plain path: its .pth files
     # (the checkout's editable install among them) are not read, so `services` can only come
     # from the wheel.

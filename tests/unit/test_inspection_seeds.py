@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from services.audit import seeds
-from services.publishing import validate_lines
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact
 from services.rules.packfile import load_pack
+from services.tracker.publishing import validate_lines
 
 SEEDS = Path(seeds.__file__).parent
 
