@@ -276,9 +276,9 @@ def demo(
 ) -> None:
     """Run a week of Thames and Chiltern casework (July 2017) through the real pipeline and
     report what was done on time, late or not at all."""
+    from services.entrypoints.cli.as_of import as_of_day
     from services.entrypoints.demo.report import render
     from services.entrypoints.demo.run import DemoFailed, run_demo
-    from services.entrypoints.cli.as_of import as_of_day
     from services.platform.settings import Settings
 
     today = as_of_day(as_of)
