@@ -181,7 +181,7 @@ def alembic_config() -> Config:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; safe when several processes start at once."""
-    if await _at_head(engine):
+    if await schema_at_head(engine):
         return
     url = engine.url.render_as_string(hide_password=False)
     if is_sqlite(url) and engine.url.database not in (None, "", ":memory:"):
@@ -195,7 +195,8 @@ async def migrate(engine: AsyncEngine) -> None:
     await _upgrade(engine)
 
 
-async def _at_head(engine: AsyncEngine) -> bool:
+async def schema_at_head(engine: AsyncEngine) -> bool:
+    """Whether the database's schema is this version's newest revision."""
     try:
         async with engine.connect() as conn:
             found = await conn.scalar(text("SELECT version_num FROM alembic_version"))

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401
-from schemas.db import HEAD, _at_head, alembic_config, create_engine, migrate
+from schemas.db import HEAD, alembic_config, create_engine, migrate, schema_at_head
 from services.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -43,8 +43,8 @@ def test_the_recorded_head_is_alembics_head() -> None:
 async def test_a_database_at_head_is_recognised_and_a_new_one_is_not(database_url: str) -> None:
     engine = create_engine(Settings(_env_file=None, database_url=database_url).sqlalchemy_url())  # type: ignore[call-arg]
     try:
-        assert not await _at_head(engine)
+        assert not await schema_at_head(engine)
         await migrate(engine)
-        assert await _at_head(engine)
+        assert await schema_at_head(engine)
     finally:
         await engine.dispose()

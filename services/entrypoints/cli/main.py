@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Followup: tracked obligations for CPS casework and inspection follow-up.",
     no_args_is_help=True,
-    add_completion=False,
+    # Failures are told in one line by main(); a traceback only with --debug.
+    pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
 out = Console()
@@ -39,7 +40,43 @@ STATES = ("open", "met", "met-late", "lapsed", "cancelled")
 
 
 def main() -> None:
-    app()
+    """The `followup` command: every failure one line and a documented exit code
+    (services/entrypoints/cli/failures.py), unless --debug asks for the traceback."""
+    from services.entrypoints.cli.failures import describe
+
+    args = sys.argv[1:]
+    debug = "--debug" in args
+    try:
+        app(args=[arg for arg in args if arg != "--debug"], prog_name="followup")
+    except Exception as error:
+        if debug:
+            raise
+        code, line = describe(error)
+        err.print(f"followup: {line}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(code)
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version
+
+        out.print(f"followup {version('followup')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    _show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    _debug: Annotated[
+        bool, typer.Option("--debug", help="On a failure, print the traceback.")
+    ] = False,
+) -> None:
+    """Followup: tracked obligations for CPS casework and inspection follow-up."""
 
 
 def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
@@ -565,6 +602,23 @@ def dead_letters_discard(
 
 
 app.command("summary")(_summary_command)
+
+
+@app.command()
+def doctor() -> None:
+    """Check settings, database, migrations, Redis, rule pack, mail and the lapse clock's
+    cursor: each OK or what is wrong. Exit 1 if any is wrong. Changes nothing."""
+    from services.entrypoints.cli.doctor import examine
+    from services.platform.clock import now
+    from services.platform.settings import Settings
+
+    findings = examine(Settings(), now=now())
+    marks = {"ok": "[green]OK  [/]", "warn": "[yellow]WARN[/]", "fail": "[red]FAIL[/]"}
+    for finding in findings:
+        out.print(f"{marks[finding.verdict]} {finding.part}: ", end="")
+        out.print(finding.detail, highlight=False, markup=False, soft_wrap=True)
+    if any(finding.verdict == "fail" for finding in findings):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,0 +1,84 @@
+"""The command line's conventions, as processes: one line and a documented exit code for each
+kind of failure (a traceback only with --debug), `--version`, and `followup doctor`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REDIS_URL
+from tests.e2e.conftest import Followup, free_port
+
+pytestmark = pytest.mark.e2e
+
+UNREACHABLE_POSTGRES = "postgresql://127.0.0.1:1/nothing"
+
+
+def followup_in(tmp_path: Path, **env: str) -> Followup:
+    return Followup({"FOLLOWUP_DATA_DIR": str(tmp_path / "var"), **env}, tmp_path)
+
+
+def test_version() -> None:
+    done = Followup({}, Path.cwd()).run("--version")
+    assert done.stdout.startswith("followup 0.")
+
+
+def test_a_bad_setting_is_one_line_naming_it_and_exit_2(tmp_path: Path) -> None:
+    done = followup_in(tmp_path, FOLLOWUP_HTTP_PORT="eighty").run("status", check=False)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "FOLLOWUP_HTTP_PORT" in lines[0] and "'eighty'" in lines[0]
+
+
+def test_an_unreachable_database_is_one_line_naming_it_and_exit_4(tmp_path: Path) -> None:
+    followup = followup_in(tmp_path, FOLLOWUP_DATABASE_URL=UNREACHABLE_POSTGRES,
+                           FOLLOWUP_REDIS_URL=REDIS_URL)  # fmt: skip
+    done = followup.run("obligations", check=False)
+    assert done.returncode == 4
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "127.0.0.1:1" in line and "FOLLOWUP_DATABASE_URL" in line
+
+    debug = followup.run("--debug", "obligations", check=False)
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr
+
+
+def test_an_unreachable_redis_is_one_line_naming_it_and_exit_4(tmp_path: Path) -> None:
+    port = free_port()
+    followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    done = followup.run("status", check=False)
+    assert done.returncode == 4, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert f"127.0.0.1:{port}" in line and "FOLLOWUP_REDIS_URL" in line
+
+
+def test_doctor_reports_each_part_and_fails_on_an_unreachable_database(tmp_path: Path) -> None:
+    healthy = followup_in(tmp_path, FOLLOWUP_REDIS_URL=REDIS_URL)
+    healthy.run("rules", "list")  # nothing opens the database yet: doctor says so
+    fresh = healthy.run("doctor", check=False)
+    assert fresh.returncode == 1
+    assert "FAIL database: no database at" in " ".join(fresh.stdout.split())
+
+    healthy.run("obligations")  # creates and migrates the SQLite file
+    found = healthy.run("doctor")
+    parts = {line.split()[1].rstrip(":"): line.split()[0] for line in found.stdout.splitlines()}
+    assert parts == {
+        "settings": "OK",
+        "database": "OK",
+        "migrations": "OK",
+        "clock": "WARN",  # never run: no `serve` yet
+        "redis": "OK",
+        "rule": "OK",
+        "mail": "OK",
+    }, found.stdout
+
+    broken = followup_in(tmp_path, FOLLOWUP_REDIS_URL=REDIS_URL,
+                         FOLLOWUP_DATABASE_URL=UNREACHABLE_POSTGRES)  # fmt: skip
+    failed = broken.run("doctor", check=False)
+    assert failed.returncode == 1
+    assert "FAIL database: postgresql://127.0.0.1:1/nothing: cannot connect" in " ".join(
+        failed.stdout.split()
+    )
