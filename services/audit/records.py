@@ -113,6 +113,13 @@ async def load_action_obligations(
     ]
 
 
+async def inspection_ids(*, session: AsyncSession) -> list[str]:
+    """Every inspection recorded (or named by a recommendation), in id order."""
+    published = select(col(Inspection.inspection_id))
+    named = select(col(Recommendation.inspection_id))
+    return sorted(set((await session.scalars(published.union(named))).all()))
+
+
 async def staff_names(*, session: AsyncSession, ids: Collection[str]) -> dict[str, str]:
     if not ids:
         return {}

@@ -15,11 +15,15 @@ class WeekNotBegun(ValueError):
     """A summary is for a past or the current week: this one starts after the as-of date."""
 
 
+def check_week_begun(week: IsoWeek, as_of: date) -> None:
+    if week.monday > as_of:
+        raise WeekNotBegun(f"week {week} begins on {week.monday}, after the as-of date {as_of}")
+
+
 async def build_summary(
     *, session: AsyncSession, scope: Scope, week: IsoWeek, as_of: date
 ) -> Summary:
-    if week.monday > as_of:
-        raise WeekNotBegun(f"week {week} begins on {week.monday}, after the as-of date {as_of}")
+    check_week_begun(week, as_of)
     sections = [
         await build(session=session, scope=scope, week=week, as_of=as_of)
         for build in sections_for(scope)

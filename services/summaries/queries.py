@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
+from sqlmodel import col
 
 from schemas.tables import Alert, Case, Obligation, StaffMember
 from services.summaries.model import Scope
@@ -192,3 +193,11 @@ async def staff_of(*, session: AsyncSession, ids: Iterable[str | None]) -> dict[
         for row in rows:
             found[row.staff_id] = Person(row.name, row.role, row.line_manager)
     return found
+
+
+async def known_areas(*, session: AsyncSession) -> list[str]:
+    """Every Area named by staff, cases or obligations, in order."""
+    named = select(col(StaffMember.area)).union(
+        select(col(Case.area)), select(col(Obligation.area))
+    )
+    return sorted(area for area in (await session.scalars(named)).all() if area)

@@ -60,6 +60,24 @@ async def count_dead_letters(*, session: AsyncSession) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
+async def obligation_ids_like(*, session: AsyncSession, obligation_id: str) -> list[str]:
+    """Up to 20 stored obligation ids sharing the longest leading part of `obligation_id`
+    (rule, then rule and key...), for telling someone who mistyped one what exists."""
+    parts = obligation_id.split("/")
+    for keep in range(len(parts) - 1, 0, -1):
+        prefix = "/".join(parts[:keep]) + "/"
+        statement = (
+            select(col(Obligation.id))
+            .where(col(Obligation.id).startswith(prefix, autoescape=True))
+            .order_by(Obligation.id)
+            .limit(20)
+        )
+        found = list((await session.scalars(statement)).all())
+        if found:
+            return found
+    return sorted(set((await session.scalars(select(col(Obligation.rule)).distinct())).all()))
+
+
 async def explain_obligation(
     *,
     session: AsyncSession,

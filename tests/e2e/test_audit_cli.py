@@ -78,7 +78,8 @@ def test_audit_commands_report_verify_and_name_a_tampered_entry(
     md = followup.run("audit", "report", "--inspection", INSPECTION, "--as-of", as_of).stdout
     assert "## Recommendation 4: **[OVERDUE]**" in md
     missing = followup.run("audit", "report", "--inspection", "NOPE", check=False)
-    assert missing.returncode == 2 and "no inspection 'NOPE'" in missing.stderr
+    assert missing.returncode == 3 and "no inspection 'NOPE'; known: " in missing.stderr
+    assert INSPECTION in missing.stderr
 
     with sqlite3.connect(database) as db:
         db.execute("DROP TRIGGER audit_entries_no_update")

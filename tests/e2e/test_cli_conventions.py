@@ -48,7 +48,8 @@ def test_an_unreachable_database_is_one_line_naming_it_and_exit_4(tmp_path: Path
 
 def test_an_unreachable_redis_is_one_line_naming_it_and_exit_4(tmp_path: Path) -> None:
     port = free_port()
-    followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=f"redis://127.0.0.1:{port}/0",
+                           FOLLOWUP_DATABASE_URL=f"sqlite:///{tmp_path}/given.db")  # fmt: skip
     done = followup.run("status", check=False)
     assert done.returncode == 4, done.stderr
     (line,) = done.stderr.strip().splitlines()
@@ -62,14 +63,14 @@ def test_doctor_reports_each_part_and_fails_on_an_unreachable_database(tmp_path:
     assert fresh.returncode == 1
     assert "FAIL database: no database at" in " ".join(fresh.stdout.split())
 
-    healthy.run("obligations")  # creates and migrates the SQLite file
+    healthy.run("demo")  # creates the SQLite file and runs the lapse clock
     found = healthy.run("doctor")
     parts = {line.split()[1].rstrip(":"): line.split()[0] for line in found.stdout.splitlines()}
     assert parts == {
         "settings": "OK",
         "database": "OK",
         "migrations": "OK",
-        "clock": "WARN",  # never run: no `serve` yet
+        "clock": "OK",
         "redis": "OK",
         "rule": "OK",
         "mail": "OK",
@@ -82,3 +83,24 @@ def test_doctor_reports_each_part_and_fails_on_an_unreachable_database(tmp_path:
     assert "FAIL database: postgresql://127.0.0.1:1/nothing: cannot connect" in " ".join(
         failed.stdout.split()
     )
+
+
+def test_read_only_commands_say_where_they_looked_instead_of_creating_a_data_folder(
+    tmp_path: Path,
+) -> None:
+    followup = Followup({"FOLLOWUP_REDIS_URL": REDIS_URL}, tmp_path)  # default ./var
+    for command in (["status"], ["obligations"], ["alerts"], ["audit", "verify"],
+                    ["summary", "--area", "x", "--week", "2017-W30"]):  # fmt: skip
+        done = followup.run(*command, check=False)
+        assert done.returncode == 3, (command, done.stderr)
+        assert f"looked for {tmp_path / 'var' / 'followup.db'}" in " ".join(done.stderr.split())
+    assert not (tmp_path / "var").exists()
+
+
+def test_an_unknown_area_lists_the_known_ones(tmp_path: Path) -> None:
+    followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=REDIS_URL)
+    followup.run("demo")
+    done = followup.run("summary", "--area", "thames", "--week", "2017-W30",
+                        "--as-of", "2017-08-04", check=False)  # fmt: skip
+    assert done.returncode == 3
+    assert "no Area 'thames'; known: thames-and-chiltern" in done.stderr

@@ -53,7 +53,7 @@ def alerts_list(
         async with runtime.sessions() as session:
             return await list_alerts(session=session, now=_now(), state=state, recipient=recipient)
 
-    rows = run_with_runtime(work)
+    rows = run_with_runtime(work, read_only=True)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return

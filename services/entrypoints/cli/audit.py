@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from services.entrypoints.cli.runner import run_in_session
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 audit_app = typer.Typer(help="The tamper-evident audit trail and inspection follow-up reports.")
 out = Console()
@@ -23,7 +26,9 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     from services.audit.report import chain_json
     from services.platform.audit_trail import verify_chain
 
-    chain = chain_json(run_in_session(lambda session: verify_chain(session=session)))
+    chain = chain_json(
+        run_in_session(lambda session: verify_chain(session=session), read_only=True)
+    )
     if as_json:
         out.print_json(json.dumps(chain))
     elif chain["ok"]:
@@ -57,20 +62,24 @@ def report(
 ) -> None:
     """Per recommendation: text, response, owner, actions, evidence, timeline, lapses, rating,
     status; with the audit chain's verification. Exit 1 if the chain is broken."""
+    from services.audit.records import inspection_ids
     from services.audit.render import FORMATS, render
     from services.audit.report import InspectionNotFound, build_report
     from services.entrypoints.cli.as_of import as_of_day
+    from services.entrypoints.cli.failures import NotFound
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
     today = as_of_day(as_of)
-    try:
-        found = run_in_session(
-            lambda session: build_report(session=session, inspection_id=inspection, today=today)
-        )
-    except InspectionNotFound as error:
-        err.print(str(error), highlight=False, markup=False)
-        raise typer.Exit(2) from None
+
+    async def report(session: AsyncSession) -> dict[str, Any]:
+        try:
+            return await build_report(session=session, inspection_id=inspection, today=today)
+        except InspectionNotFound:
+            known = await inspection_ids(session=session)
+            raise NotFound("inspection", inspection, known) from None
+
+    found = run_in_session(report, read_only=True)
     text = render(found, fmt)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -101,7 +110,8 @@ def statuses(
 
     today = as_of_day(as_of)
     rows = run_in_session(
-        lambda session: recommendation_statuses(session=session, area=area, today=today)
+        lambda session: recommendation_statuses(session=session, area=area, today=today),
+        read_only=True,
     )
     found = [_status_json(asdict(r)) for r in rows]
     if as_json:

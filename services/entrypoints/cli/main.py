@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -13,6 +13,7 @@ from rich.console import Console
 
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.runner import run_with_redis, run_with_redis_url
 from services.entrypoints.cli.summary import summary as _summary_command
 
 # Start-up time: `followup --help` must not pay for SQLAlchemy, Alembic, redis, pydantic's
@@ -79,43 +80,6 @@ def root(
     """Followup: tracked obligations for CPS casework and inspection follow-up."""
 
 
-def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
-    """Run `work` with a runtime and Redis client, both closed before the embedded server stops."""
-    from redis.asyncio import Redis
-
-    async def with_client(runtime: Runtime, url: str) -> T:
-        redis = Redis.from_url(url)
-        try:
-            return await work(runtime, redis)
-        finally:
-            await redis.aclose()
-
-    return _run_at(settings, with_client)
-
-
-def _run_at(
-    settings: Settings,
-    work: Callable[[Runtime, str], Awaitable[T]],
-    *,
-    sole_writer: bool = False,
-) -> T:
-    """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
-    import asyncio
-
-    from services.platform import logs
-    from services.platform.broker.embedded import redis_url
-    from services.platform.runtime import open_runtime
-
-    async def go(url: str) -> T:
-        async with open_runtime(settings, sole_writer=sole_writer) as runtime:
-            return await work(runtime, url)
-
-    logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with redis_url(settings) as url:
-        return asyncio.run(go(url))
-
-
 @app.command()
 def serve(
     port: Annotated[
@@ -159,7 +123,7 @@ def serve(
     try:
         # The one writer of a SQLite database: it copies the write-ahead log back in the
         # background, and its connection works on the event loop's thread.
-        _run_at(settings, start, sole_writer=True)
+        run_with_redis_url(settings, start, sole_writer=True)
     finally:
         if single_writer:
             single_writer.close()
@@ -213,7 +177,7 @@ def publish(
         disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("publish", total=total)
-        report = _run(
+        report = run_with_redis(
             settings,
             lambda runtime, redis: publish_lines(
                 runtime=runtime,
@@ -242,7 +206,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     from services.platform.settings import Settings
     from services.tracker.metrics import read_status
 
-    result = _run(Settings(), lambda runtime, redis: read_status(runtime=runtime, redis=redis))
+    result = run_with_redis(
+        Settings(),
+        lambda runtime, redis: read_status(runtime=runtime, redis=redis),
+        read_only=True,
+    )
     if as_json:
         out.print_json(json.dumps(result))
         return
@@ -277,7 +245,7 @@ def obligations(
                 session=session, today=today, state=state, rule=rule, urn=urn
             )
 
-    rows = _run(Settings(), work)
+    rows = run_with_redis(Settings(), work, read_only=True)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -326,7 +294,7 @@ def demo(
     settings = settings.model_copy(update={"summary_schedule": False})
     try:
         with err.status("starting the consumer") as line:
-            result = _run_at(
+            result = run_with_redis_url(
                 settings,
                 lambda runtime, url: run_demo(
                     runtime=runtime, redis_url=url, as_of=today, on_progress=line.update
@@ -353,25 +321,27 @@ def explain(
 ) -> None:
     """How an obligation's due date was computed, its warnings, and every change to it."""
     from services.entrypoints.cli.as_of import as_of_day
+    from services.entrypoints.cli.failures import NotFound
     from services.platform.settings import Settings
-    from services.tracker.queries import explain_obligation
+    from services.tracker.queries import explain_obligation, obligation_ids_like
 
     today = as_of_day(as_of)
 
-    async def work(runtime: Runtime, _redis: Redis) -> dict[str, Any] | None:
+    async def work(runtime: Runtime, _redis: Redis) -> dict[str, Any]:
         async with runtime.sessions() as session:
-            return await explain_obligation(
+            found = await explain_obligation(
                 session=session,
                 obligation_id=obligation_id,
                 today=today,
                 rules=runtime.rules,
                 calendar=runtime.calendar,
             )
+            if found is None:
+                like = await obligation_ids_like(session=session, obligation_id=obligation_id)
+                raise NotFound("obligation", obligation_id, like)
+            return found
 
-    found = _run(Settings(), work)
-    if found is None:
-        err.print(f"no obligation {obligation_id!r}", highlight=False, markup=False)
-        raise typer.Exit(1)
+    found = run_with_redis(Settings(), work, read_only=True)
     if as_json:
         sys.stdout.write(json.dumps(found, indent=2) + "\n")
         return
@@ -498,7 +468,7 @@ def dead_letters_list(
             )
         return [dead_letter_json(letter) for letter in letters]
 
-    rows = _run(Settings(), work)
+    rows = run_with_redis(Settings(), work, read_only=True)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -531,7 +501,7 @@ def dead_letters_show(
             letters = await get_dead_letters(session=session, ids=[letter_id])
         return [dead_letter_json(letter, raw=True) for letter in letters]
 
-    found = _run(Settings(), work)
+    found = run_with_redis(Settings(), work, read_only=True)
     if not found:
         err.print(f"no dead letter {letter_id}", highlight=False)
         raise typer.Exit(1)
@@ -560,7 +530,7 @@ def dead_letters_replay(
 
     if bool(letter_ids) == replay_all:
         raise typer.BadParameter("give dead-letter ids, or --all (not both)")
-    report = _run(
+    report = run_with_redis(
         Settings(),
         lambda runtime, redis: replay_dead_letters(
             runtime=runtime, redis=redis, ids=None if replay_all else letter_ids
@@ -593,7 +563,7 @@ def dead_letters_discard(
             await set_status(session=session, ids=found, status="discarded")
         return found
 
-    done = _run(Settings(), work)
+    done = run_with_redis(Settings(), work)
     for letter_id in sorted(set(letter_ids) - set(done)):
         err.print(f"dead letter {letter_id}: not found or not dead", highlight=False)
     out.print(f"discarded {len(done)} dead letters", highlight=False)

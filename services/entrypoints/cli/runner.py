@@ -1,4 +1,5 @@
-"""What every command's body needs: settings, logging and a runtime on a fresh event loop.
+"""The one runner every command body goes through: settings, logging, the Redis URL (the
+embedded server started when none is configured) and a runtime on a fresh event loop.
 
 Imports are inside the functions so that `followup --help` and the commands' own help do not
 pay for SQLAlchemy, Alembic and the rule pack.
@@ -7,17 +8,95 @@ pay for SQLAlchemy, Alembic and the rule pack.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from services.entrypoints.cli.failures import Failure, NotFound
+
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from services.platform.runtime import Runtime
+    from services.platform.settings import Settings
 
 T = TypeVar("T")
 
 
-def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+class NoData(NotFound):
+    """A read-only command found no Followup data where it looked."""
+
+    def __init__(self, database: Path) -> None:
+        Failure.__init__(
+            self,
+            f"no Followup data here: looked for {database} (FOLLOWUP_DATA_DIR, default ./var); "
+            "run this where `followup serve`, `publish` or `demo` keeps its data, or set "
+            "FOLLOWUP_DATA_DIR or FOLLOWUP_DATABASE_URL",
+        )
+
+
+def require_data(settings: Settings) -> None:
+    """Refuse, saying where it looked, rather than create an empty data folder and database
+    for a command that only reads (the default SQLite file of a data folder never made)."""
+    if settings.database_url is None:
+        database = (settings.data_dir / "followup.db").resolve()
+        if not database.exists():
+            raise NoData(database)
+
+
+def run_with_redis_url(
+    settings: Settings,
+    work: Callable[[Runtime, str], Awaitable[T]],
+    *,
+    sole_writer: bool = False,
+    read_only: bool = False,
+) -> T:
+    """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
+    import asyncio
+
+    from services.platform import logs
+    from services.platform.broker.embedded import redis_url
+    from services.platform.runtime import open_runtime
+
+    if read_only:
+        require_data(settings)
+
+    async def go(url: str) -> T:
+        async with open_runtime(settings, sole_writer=sole_writer) as runtime:
+            return await work(runtime, url)
+
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with redis_url(settings) as url:
+        return asyncio.run(go(url))
+
+
+def run_with_redis(
+    settings: Settings,
+    work: Callable[[Runtime, Redis], Awaitable[T]],
+    *,
+    read_only: bool = False,
+) -> T:
+    """Run `work` with a runtime and a Redis client, both closed before the embedded server
+    stops."""
+    from redis.asyncio import Redis
+
+    async def with_client(runtime: Runtime, url: str) -> T:
+        redis = Redis.from_url(url)
+        try:
+            return await work(runtime, redis)
+        finally:
+            await redis.aclose()
+
+    return run_with_redis_url(settings, with_client, read_only=read_only)
+
+
+def run_with_runtime(
+    work: Callable[[Runtime], Awaitable[T]],
+    *,
+    settings: Settings | None = None,
+    read_only: bool = False,
+) -> T:
     """Run `work` with a runtime on the configured database (no broker needed)."""
     import asyncio
 
@@ -25,7 +104,9 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     from services.platform.runtime import open_runtime
     from services.platform.settings import Settings
 
-    settings = Settings()
+    settings = settings or Settings()
+    if read_only:
+        require_data(settings)
     logs.configure(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -36,11 +117,11 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
     """Run `work` in one session on the configured database."""
 
     async def in_session(runtime: Runtime) -> T:
         async with runtime.sessions() as session:
             return await work(session)
 
-    return run_with_runtime(in_session)
+    return run_with_runtime(in_session, read_only=read_only)

@@ -12,7 +12,10 @@ import typer
 
 # Only typer at import: `followup --help` and `followup summary --help` must start fast, and
 # `followup summary` loads the database and renderers it needs when it runs.
+from services.entrypoints.cli.runner import run_with_runtime
+
 if TYPE_CHECKING:
+    from services.platform.runtime import Runtime
     from services.platform.settings import Settings
     from services.summaries.weeks import IsoWeek
 
@@ -37,11 +40,8 @@ def summary(
     ] = None,
 ) -> None:
     """The weekly conference-call summary for an Area, a unit or a legal manager's team."""
-    import asyncio
-
     from services.entrypoints.cli.as_of import as_of_day
-    from services.platform import logs
-    from services.platform.settings import Settings
+    from services.summaries.build import WeekNotBegun, check_week_begun
     from services.summaries.weeks import IsoWeek
 
     if format_ not in ("md", "html", "json"):
@@ -51,10 +51,15 @@ def summary(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--week") from error
     day = as_of_day(as_of)
-    settings = Settings()
-    logs.configure(settings.log_level)
-    text, png = asyncio.run(
-        _render(settings, area, unit, manager, iso_week, day, format_, chart is not None)
+    try:
+        check_week_begun(iso_week, day)
+    except WeekNotBegun as error:
+        raise typer.BadParameter(str(error), param_hint="--week") from error
+    text, png = run_with_runtime(
+        lambda runtime: _render(
+            runtime, area, unit, manager, iso_week, day, format_, chart is not None
+        ),
+        read_only=True,
     )
     if chart is not None and png is not None:
         chart.write_bytes(png)
@@ -65,7 +70,7 @@ def summary(
 
 
 async def _render(
-    settings: Settings,
+    runtime: Runtime,
     area: str,
     unit: str | None,
     manager: str | None,
@@ -74,12 +79,16 @@ async def _render(
     format_: str,
     want_chart: bool,
 ) -> tuple[str, bytes | None]:
-    from services.platform.runtime import open_runtime
+    from services.entrypoints.cli.failures import NotFound
     from services.summaries.build import WeekNotBegun, build_summary
     from services.summaries.model import Scope, Timeliness
+    from services.summaries.queries import known_areas
 
     scope = Scope(area=area, unit=unit, manager=manager)
-    async with open_runtime(settings) as runtime, runtime.sessions() as session:
+    async with runtime.sessions() as session:
+        areas = await known_areas(session=session)
+        if area not in areas:
+            raise NotFound("Area", area, areas)
         try:
             found = await build_summary(session=session, scope=scope, week=week, as_of=as_of)
         except WeekNotBegun as error:
@@ -105,12 +114,13 @@ async def _render(
 
 def write_demo_summary(settings: Settings, *, as_of: date, path: Path) -> None:
     """`followup demo --summary FILE`: the demo week's Area summary as HTML."""
-    import asyncio
-
     from services.entrypoints.demo.week import AREA, WEEK
     from services.summaries.weeks import IsoWeek
 
-    text, _ = asyncio.run(
-        _render(settings, AREA, None, None, IsoWeek.of(WEEK[0]), as_of, "html", False)
+    text, _ = run_with_runtime(
+        lambda runtime: _render(
+            runtime, AREA, None, None, IsoWeek.of(WEEK[0]), as_of, "html", False
+        ),
+        settings=settings,
     )
     path.write_text(text, encoding="utf-8")
