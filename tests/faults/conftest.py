@@ -18,6 +18,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -67,12 +69,14 @@ class Progress:
 class Serve:
     """One `followup serve --no-http` process (and, with --workers N, its N-1 children)."""
 
-    def __init__(self, rig: Rig, name: str, *args: str) -> None:
+    def __init__(self, rig: Rig, name: str, *args: str, http_port: int | None = None) -> None:
         self.name = name
+        self.http_port = http_port
         self.log_path = rig.cwd / f"serve-{name}.log"
         self._log = self.log_path.open("w")
+        http = ["--port", str(http_port)] if http_port else ["--no-http"]
         self.proc = subprocess.Popen(
-            [FOLLOWUP, "serve", "--no-http", *args],
+            [FOLLOWUP, "serve", *http, *args],
             env=rig.env,
             cwd=rig.cwd,
             stdout=self._log,
@@ -114,6 +118,18 @@ class Serve:
         self.proc.send_signal(signal.SIGKILL)
         self.exit_code = self.proc.wait(timeout=30)
         self._log.close()
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """GET /health: the status code and the body (0 and {} while nothing answers)."""
+        assert self.http_port, f"serve {self.name} runs without HTTP"
+        url = f"http://127.0.0.1:{self.http_port}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return int(answer.status), dict(json.loads(answer.read()))
+        except urllib.error.HTTPError as error:
+            return int(error.code), dict(json.loads(error.read()))
+        except OSError:
+            return 0, {}
 
     def stop(self, within: float = 90.0) -> int:
         """SIGTERM and wait: the graceful shutdown's exit code (0 is clean)."""
@@ -212,8 +228,8 @@ class Rig:
                 serve.proc.wait(timeout=30)
         self.redis.close()
 
-    def serve(self, name: str, *args: str) -> Serve:
-        started = Serve(self, name, *args)
+    def serve(self, name: str, *args: str, http_port: int | None = None) -> Serve:
+        started = Serve(self, name, *args, http_port=http_port)
         self.serves.append(started)
         return started
 
@@ -366,9 +382,11 @@ class Rig:
 
 class OwnRedis:
     """redis-server on a free port, AOF with fsync on every write: what is in the stream survives
-    a kill -9 as well as a SHUTDOWN."""
+    a kill -9 as well as a SHUTDOWN. `persistent=False`: no AOF and no snapshots, so a restart
+    comes back empty (as a cache-configured or replaced Redis does)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, persistent: bool = True) -> None:
+        self.persistent = persistent
         self.port = free_port()
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -379,7 +397,9 @@ class OwnRedis:
     def start(self) -> None:
         self.starts += 1
         log = (self.dir / f"redis-{self.starts}.log").open("w")
-        options = f"--port {self.port} --bind 127.0.0.1 --appendonly yes --appendfsync always"
+        options = f"--port {self.port} --bind 127.0.0.1 --appendonly " + (
+            "yes --appendfsync always" if self.persistent else "no"
+        )
         self.proc = subprocess.Popen(
             ["redis-server", *options.split(), "--dir", str(self.dir), "--save", ""],
             stdout=log,
@@ -568,6 +588,53 @@ def _wait_for(condition: Callable[[], bool], failure: str, within: float = 15.0)
     while not condition():
         assert time.monotonic() < deadline, failure
         time.sleep(0.1)
+
+
+# --- one database refusing connections, the shared cluster untouched --------------------------
+
+
+class RefusedDatabase:
+    """`ALTER DATABASE ... ALLOW_CONNECTIONS false` and its sessions ended: new connections are
+    refused with SQLSTATE 55000 "database ... is not currently accepting connections" and the
+    ended ones see 57P01, as in maintenance; every other database of the cluster carries on, so
+    this can run beside other tests. Always allowed again on leaving."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database = database_url.rpartition("/")[2]
+
+    def begin(self) -> int:
+        """Refuse; the number of sessions ended."""
+        return asyncio.run(self._refuse())
+
+    def end(self) -> None:
+        asyncio.run(self._admin(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS true'))
+
+    def __enter__(self) -> RefusedDatabase:
+        self.begin()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.end()
+
+    async def _refuse(self) -> int:
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await admin.execute(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS false')
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                self.database,
+            )
+            return int(ended or 0)
+        finally:
+            await admin.close()
+
+    async def _admin(self, sql: str) -> None:
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await admin.execute(sql)
+        finally:
+            await admin.close()
 
 
 # --- what the input must lead to ---------------------------------------------------------------
