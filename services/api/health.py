@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from services.runtime import Runtime
+from services.platform.runtime import Runtime
 
 PROBE_SECONDS = 3.0
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.summaries import queries
-from services.summaries.follow_up import build_recommendations
+from services.summaries.recommendations import build_recommendations
 from services.summaries.model import (
     ZERO,
     Breakdown,

@@ -24,8 +24,8 @@ from typing import TypeVar
 from redis.asyncio import Redis
 
 from schemas.tables import DeadLetter
-from services.broker.streams import ENTRY_FIELD
-from services.runtime import Runtime
+from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.runtime import Runtime
 from services.tracker import store
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from services import workers
-from services.workers import WorkerPool
+from services.entrypoints import workers
+from services.entrypoints.workers import WorkerPool
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench.mix import mix_lines
-from services.clock import today_in_london
+from services.platform.clock import today_in_london
 from tests.e2e.conftest import free_port
 from tests.faults.conftest import OwnRedis, Progress, RefusedDatabase, Rig, Serve
 from tests.faults.test_faults import check_end_state, finish_publishing, stop_all

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from schemas.tables import ReceivedEvent
 from services.alerts.service import AlertService
-from services.api.http import build_api
-from services.app import ServeApp, build_app
-from services.runtime import open_runtime
+from services.entrypoints.http.api import build_api
+from services.entrypoints.app import ServeApp, build_app
+from services.platform.runtime import open_runtime
 from tests.conftest import POSTGRES_URL, fresh_postgres
 from tests.factories import letter_due, lines
 from tests.integration.conftest import Pipeline, settings_for

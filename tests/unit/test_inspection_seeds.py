@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
-from services.publishing import validate_lines
+from services.tracker.publishing import validate_lines
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact

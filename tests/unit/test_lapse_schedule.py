@@ -7,10 +7,10 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from services.alerts.render import Line, by_obligation
-from services.alerts.routing import About, Directory, Person, Recipient
-from services.lapse.hours import WorkingHours, parse_hours
-from services.lapse.schedule import (
+from services.alerts.delivery.rendering import Line, by_obligation
+from services.alerts.clock.routing import About, Directory, Person, Recipient
+from services.alerts.clock.hours import WorkingHours, parse_hours
+from services.alerts.clock.schedule import (
     days_starting_in,
     due_range,
     midnight,

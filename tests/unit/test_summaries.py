@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.audit.status import STATUSES, RecommendationStatus
+from services.audit.recommendation_status import STATUSES, RecommendationStatus
 from services.rules.calendar import LONDON
 from services.summaries.chart import on_time_chart
-from services.summaries.follow_up import STATUS_ORDER, recommendations_section, shorten
+from services.summaries.recommendations import STATUS_ORDER, recommendations_section, shorten
 from services.summaries.model import (
     ZERO,
     Breakdown,
