@@ -52,9 +52,9 @@ from redis.asyncio import Redis
 
 from services.alerts.service import AlertService
 from services.platform.heap import settle_heap
-from services.rules.calendar import LONDON
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
+from services.rules.calendar import LONDON
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -71,9 +71,9 @@ from bench.mix import mix_lines, validate
 from schemas.tables import DeadLetter, Obligation, ReceivedEvent
 from services.entrypoints.app import build_app
 from services.platform.broker.streams import ENTRY_FIELD, ensure_group, group_lag, publish_entries
-from services.tracker.publishing import publish_lines
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
+from services.tracker.publishing import publish_lines
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -277,7 +277,9 @@ def raw_publisher(redis: Redis, stream: str, payloads: Sequence[bytes]) -> Calla
 def baseline_app(stream: str, group: str, counted: list[int]) -> FastStream:
     quiet = logging.getLogger("bench.baseline")
     quiet.setLevel(logging.WARNING)
-    broker = RedisBroker(REDIS_URL, logger=quiet, log_level=logging.DEBUG)  # as services.entrypoints.app
+    broker = RedisBroker(
+        REDIS_URL, logger=quiet, log_level=logging.DEBUG
+    )  # as services.entrypoints.app
     subscription = StreamSub(
         stream,
         group=group,

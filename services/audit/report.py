@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.tables import AuditEntry
-from services.audit.records import audit_entries_about, load_follow_up, staff_names
 from services.audit.recommendation_status import (
     STATUSES,
     ActionFacts,
@@ -21,6 +20,7 @@ from services.audit.recommendation_status import (
     RecommendationStatus,
     recommendation_status,
 )
+from services.audit.records import audit_entries_about, load_follow_up, staff_names
 from services.platform.audit_trail import ChainCheck, verify_chain
 
 STATUS_LABELS = {

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.projection import project
-from services.audit.records import load_follow_up
 from services.audit.recommendation_status import RecommendationStatus, recommendation_status
+from services.audit.records import load_follow_up
 
 __all__ = ["RecommendationStatus", "project", "recommendation_statuses"]
 

@@ -17,10 +17,10 @@ from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 
+from schemas.sqlite.checkpoints import WalCheckpointer
 from services.alerts.service import AlertService
 from services.entrypoints.http.api import build_api
 from services.platform.broker.streams import ensure_group, forget_idle_consumers
-from schemas.sqlite.checkpoints import WalCheckpointer
 from services.platform.heap import settle_heap
 from services.platform.runtime import Runtime, consumer_name
 from services.summaries.publisher import SummaryPublisher

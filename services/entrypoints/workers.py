@@ -26,7 +26,15 @@ _STOP_SECONDS = 60
 
 
 def _serve_command() -> list[str]:
-    return [sys.executable, "-m", "services.entrypoints.cli.main", "serve", "--no-http", "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "services.entrypoints.cli.main",
+        "serve",
+        "--no-http",
+        "--workers",
+        "1",
+    ]
 
 
 class WorkerPool:

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from events.envelope import Event
+from schemas.bulk import insert_rows
 from schemas.db import among, claim_lock
 from schemas.tables import TrackingEvent
-from schemas.bulk import insert_rows
 
 log = logging.getLogger("followup.alerts.tracking")
 

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from schemas.db import create_engine, is_sqlite, migrate, session_factory
 from services.platform.clock import today_in_london
+from services.platform.settings import Settings
 from services.rules.calendar import Calendar
 from services.rules.pack import Rule
 from services.rules.packfile import load_pack
-from services.platform.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from services.platform import clock
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.platform.broker.streams import ENTRY_FIELD
 from services.platform.mail import Attachment, Email, send_email
-from services.rules.calendar import LONDON
 from services.platform.runtime import Runtime
+from services.rules.calendar import LONDON
 from services.summaries import schedule
 from services.summaries.build import build_summary
 from services.summaries.chart import on_time_chart

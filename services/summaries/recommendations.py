@@ -8,7 +8,6 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.status_queries import RecommendationStatus, recommendation_statuses
 from services.audit.recommendation_status import (
     AT_RISK,
     AWAITING_VERIFICATION,
@@ -17,6 +16,7 @@ from services.audit.recommendation_status import (
     OVERDUE,
     VERIFIED,
 )
+from services.audit.status_queries import RecommendationStatus, recommendation_statuses
 from services.summaries import queries
 from services.summaries.model import (
     Owner,

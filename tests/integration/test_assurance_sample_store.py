@@ -14,10 +14,10 @@ import pytest
 from redis.asyncio import Redis
 
 from services.entrypoints.app import build_app
-from services.rules.ledger import Ledger
-from services.rules.model import Fact
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
+from services.rules.ledger import Ledger
+from services.rules.model import Fact
 from services.tracker.handlers import refresh_tracks
 from tests.factories import event
 from tests.integration.conftest import Pipeline

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from schemas.tables import ReceivedEvent
 from services.alerts.service import AlertService
-from services.entrypoints.http.api import build_api
 from services.entrypoints.app import ServeApp, build_app
+from services.entrypoints.http.api import build_api
 from services.platform.runtime import open_runtime
 from tests.conftest import POSTGRES_URL, fresh_postgres
 from tests.factories import letter_due, lines

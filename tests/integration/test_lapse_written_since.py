@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.alerts.clock.store import written_since
-from services.rules.model import ObligationDraft
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
+from services.rules.model import ObligationDraft
 from services.tracker.store import save_obligations
 
 pytestmark = pytest.mark.integration

@@ -17,14 +17,14 @@ from events import Event
 from schemas.tables import DeadLetter, ReceivedEvent
 from services.platform.broker.embedded import redis_url
 from services.platform.broker.streams import ensure_group, publish_entries
-from services.tracker.publishing import replay_dead_letters
-from services.rules.ledger import Ledger
-from services.rules.model import Change, Fact
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
-from services.tracker.metrics import prometheus_text
+from services.rules.ledger import Ledger
+from services.rules.model import Change, Fact
 from services.tracker import reading
 from services.tracker.consumer import StreamConsumer
+from services.tracker.metrics import prometheus_text
+from services.tracker.publishing import replay_dead_letters
 from services.tracker.store import add_dead_letters
 from tests.factories import hearing, letter_due, lines
 from tests.integration.conftest import Pipeline

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from schemas.tables import AuditEntry, PublishedSummary
 from services.platform.audit_trail import verify_chain
-from services.rules.calendar import LONDON
 from services.platform.runtime import Runtime, open_runtime
+from services.rules.calendar import LONDON
 from services.summaries.publisher import SummaryPublisher
 from tests.e2e.conftest import free_port
 from tests.integration.conftest import Pipeline

@@ -26,13 +26,13 @@ from events.outbound import (
     ObligationWarning,
     outbound_event,
 )
+from schemas.bulk import insert_rows
 from schemas.tables import Alarm
 from services.alerts.clock.directory import case_units, load_directory
-from services.alerts.clock.routing import About, Recipient
-from schemas.bulk import insert_rows
-from services.platform.outbox import add_events
 from services.alerts.clock.hours import WorkingHours
+from services.alerts.clock.routing import About, Recipient
 from services.alerts.clock.schedule import Step, repeat_step
+from services.platform.outbox import add_events
 from services.rules.calendar import Calendar
 from services.rules.pack import Rule
 

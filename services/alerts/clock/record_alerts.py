@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schemas.bulk import insert_rows
 from schemas.db import among, claim_lock
 from schemas.tables import Alarm, Alert
 from services.alerts.clock.raise_alarms import obligation_ref
-from schemas.bulk import insert_rows
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.calendar import LONDON
 

@@ -29,11 +29,9 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts.clock.record_alerts import record_alerts
-from services.alerts.clock.raise_alarms import Context, Due, met_event, raise_alarms
-from services.platform.outbox import add_events, flush_tracking
-from services.platform.clock import now as wall_clock
 from services.alerts.clock import store
+from services.alerts.clock.raise_alarms import Context, Due, met_event, raise_alarms
+from services.alerts.clock.record_alerts import record_alerts
 from services.alerts.clock.schedule import (
     Step,
     days_starting_in,
@@ -44,6 +42,8 @@ from services.alerts.clock.schedule import (
     repeat_step,
     templates,
 )
+from services.platform.clock import now as wall_clock
+from services.platform.outbox import add_events, flush_tracking
 from services.platform.settings import Settings
 
 log = logging.getLogger("followup.lapse")

@@ -20,13 +20,13 @@ from sqlmodel import col
 from events.outbound import ALERTS_SOURCE, AlertSent, outbound_event
 from schemas.db import claim_lock
 from schemas.tables import Alert, Delivery, Digest, StaffMember
+from services.alerts.clock.hours import WorkingHours
 from services.alerts.delivery.channels import post_webhook
 from services.alerts.delivery.digests import gather
 from services.alerts.delivery.rendering import Line, render_email, render_webhook
-from services.platform.outbox import add_events, backoff
 from services.platform.audit_trail import AuditRecord, append_audit
-from services.alerts.clock.hours import WorkingHours
 from services.platform.mail import send_email
+from services.platform.outbox import add_events, backoff
 from services.platform.settings import Settings
 
 log = logging.getLogger("followup.alerts.delivery")

@@ -15,10 +15,10 @@ from sqlmodel import col
 
 from schemas.db import claim_lock, insert_for
 from schemas.tables import Alert, Delivery, Digest
-from services.alerts.clock.raise_alarms import Due
-from services.platform.audit_trail import AuditRecord, append_audit
 from services.alerts.clock import store
 from services.alerts.clock.hours import WorkingHours
+from services.alerts.clock.raise_alarms import Due
+from services.platform.audit_trail import AuditRecord, append_audit
 
 
 async def gather(

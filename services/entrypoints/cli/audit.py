@@ -57,9 +57,9 @@ def report(
 ) -> None:
     """Per recommendation: text, response, owner, actions, evidence, timeline, lapses, rating,
     status; with the audit chain's verification. Exit 1 if the chain is broken."""
-    from services.entrypoints.cli.as_of import as_of_day
     from services.audit.render import FORMATS, render
     from services.audit.report import InspectionNotFound, build_report
+    from services.entrypoints.cli.as_of import as_of_day
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
@@ -96,8 +96,8 @@ def statuses(
     """Every recommendation's follow-up status."""
     from rich.table import Table
 
-    from services.entrypoints.cli.as_of import as_of_day
     from services.audit.status_queries import recommendation_statuses
+    from services.entrypoints.cli.as_of import as_of_day
 
     today = as_of_day(as_of)
     rows = run_in_session(

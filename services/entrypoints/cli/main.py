@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from rich.table import Table
 
-    from services.rules.pack import Match, Rule
     from services.platform.runtime import Runtime
     from services.platform.settings import Settings
+    from services.rules.pack import Match, Rule
 
 app = typer.Typer(
     help="Followup: tracked obligations for CPS casework and inspection follow-up.",
@@ -93,8 +93,8 @@ def serve(
     part of it stops or keeps failing, status 1."""
     from schemas.db import is_sqlite
     from services.entrypoints.app import ServeApp, build_app
-    from services.platform.settings import Settings
     from services.entrypoints.workers import WorkerPool
+    from services.platform.settings import Settings
 
     settings = Settings()
     if port is not None:
@@ -169,8 +169,8 @@ def publish(
     """Validate each line and publish the valid ones; report and keep every rejected line."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from services.tracker.publishing import publish_lines
     from services.platform.settings import Settings
+    from services.tracker.publishing import publish_lines
 
     settings = Settings()
     handle = sys.stdin if file == "-" else _open_or_fail(file)
@@ -527,8 +527,8 @@ def dead_letters_replay(
 ) -> None:
     """Validate again and publish the ones that now pass (after a fix); each is applied
     exactly once. Exits 1 if any is still rejected or not found."""
-    from services.tracker.publishing import replay_dead_letters
     from services.platform.settings import Settings
+    from services.tracker.publishing import replay_dead_letters
 
     if bool(letter_ids) == replay_all:
         raise typer.BadParameter("give dead-letter ids, or --all (not both)")

@@ -39,8 +39,8 @@ def summary(
     """The weekly conference-call summary for an Area, a unit or a legal manager's team."""
     import asyncio
 
-    from services.platform import logs
     from services.entrypoints.cli.as_of import as_of_day
+    from services.platform import logs
     from services.platform.settings import Settings
     from services.summaries.weeks import IsoWeek
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.status_queries import recommendation_statuses
 from services.audit.recommendation_status import STATUSES
+from services.audit.status_queries import recommendation_statuses
 
 SEEDS = Path(__file__).resolve().parents[2] / "data" / "inspections"
 

@@ -15,12 +15,16 @@ from sqlmodel import col
 
 from schemas.tables import StaffMember
 from services.entrypoints.app import build_app
-from services.entrypoints.demo.inspections import inspection_statuses, seed_inspection_ids, seed_lines
+from services.entrypoints.demo.inspections import (
+    inspection_statuses,
+    seed_inspection_ids,
+    seed_lines,
+)
 from services.entrypoints.demo.week import AREA, demo_week
-from services.tracker.publishing import publish_lines
-from services.rules.model import STATES
 from services.platform.runtime import Runtime
+from services.rules.model import STATES
 from services.tracker.metrics import wait_until_applied
+from services.tracker.publishing import publish_lines
 from services.tracker.queries import list_obligations
 
 
