@@ -1,11 +1,14 @@
-"""The FastStream application: who consumes what, in one table-like place."""
+"""The FastStream application: who consumes what, in one table-like place; and what keeps
+`serve` honest: a lost consumer group is made again, and a part that stops ends `serve` with a
+failure (a non-zero exit) instead of leaving it running without that part."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
@@ -13,7 +16,6 @@ from faststream import AckPolicy, FastStream
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from schemas.sqlite.checkpoints import WalCheckpointer
 from services.alerts.service import AlertService
@@ -22,11 +24,17 @@ from services.platform.broker.streams import ensure_group, forget_idle_consumers
 from services.platform.heap import settle_heap
 from services.platform.runtime import Runtime, consumer_name
 from services.summaries.publisher import SummaryPublisher
-from services.tracker.consumer import StreamConsumer
+from services.tracker.consumer import StreamConsumer, describe
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import refresh_tracks
+from services.tracker.outages import is_outage
 
 log = logging.getLogger("followup.app")
+
+# A subscriber stopped more often than this within the window is not started again.
+_REGROUPS, _REGROUP_WINDOW = 5, 60.0
+# How long making the group again may wait for Redis to answer (it may still be loading).
+_REGROUP_WAIT = 60.0
 
 
 async def _keep_raw_entries(message: Any, original: Any) -> Any:
@@ -44,11 +52,11 @@ async def _no_decoding(_message: Any, _original: Any) -> None:
     return None
 
 
-def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> FastStream:
+def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> ServeApp:
     settings = runtime.settings
     name = consumer_name()
     broker = RedisBroker(redis_url, logger=log, log_level=logging.DEBUG)
-    side = _SideServices(runtime, redis_url, name, http=http)
+    side = _SideServices(runtime, redis_url, name, broker, http=http)
     events = StreamSub(
         settings.events_stream,
         group=settings.tracker_group,
@@ -69,21 +77,56 @@ def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> FastStr
         raw = message.raw_message
         await side.consumer.submit(list(zip(raw["message_ids"], raw["data"], strict=True)))
 
-    return FastStream(
+    app = ServeApp(
         broker,
+        side,
         logger=log,
         on_startup=[side.start],
         on_shutdown=[side.stopping],
         after_shutdown=[side.stop],
     )
+    side.app = app
+    return app
+
+
+class ServeApp(FastStream):
+    """FastStream calls `exit` on SIGINT and SIGTERM, and also after stopping a subscriber for
+    good (its consumer group gone: Redis restarted without its data, FLUSHDB, the stream
+    deleted), which would end `serve` with status 0 and without its consumer. Here that
+    subscriber is started again on a group made anew instead; `fail` ends the app with
+    `failure` set, which `serve` turns into a non-zero exit."""
+
+    def __init__(self, broker: RedisBroker, side: _SideServices, **options: Any) -> None:
+        super().__init__(broker, **options)
+        self.side = side
+        self.failure: str | None = None
+
+    def exit(self) -> None:
+        if self.failure is None and self.side.regroup():
+            return
+        super().exit()
+
+    def fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+            log.critical("serve stopping: a part failed", extra={"reason": reason})
+        super().exit()
+
+    def add_check(self, check: Callable[[], Mapping[str, str]]) -> None:
+        """One more part `/health` asks (part name -> what is wrong)."""
+        self.side.checks.append(check)
 
 
 class _SideServices:
     """Groups created before the broker subscribes; the reclaimer, the clock for recurring
     periods and the HTTP API beside the consumer; shut down around the in-flight batch."""
 
-    def __init__(self, runtime: Runtime, redis_url: str, name: str, *, http: bool) -> None:
-        self.runtime, self.http = runtime, http
+    app: ServeApp  # set by build_app
+
+    def __init__(
+        self, runtime: Runtime, redis_url: str, name: str, broker: RedisBroker, *, http: bool
+    ) -> None:
+        self.runtime, self.http, self.broker = runtime, http, broker
         self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
         self.decoder = Decoder(
             ratings=runtime.settings.ratings, helper=runtime.settings.decode_helper
@@ -97,37 +140,128 @@ class _SideServices:
         self.background: list[asyncio.Task[None]] = []
         self.serving: asyncio.Task[None] | None = None
         self.checkpointer: WalCheckpointer | None = None
+        self.watchdog: asyncio.Task[None] | None = None
+        self.regrouping: asyncio.Task[None] | None = None
+        self.regrouped: list[float] = []  # when subscribers were last started again
+        self.checks: list[Callable[[], Mapping[str, str]]] = []
 
     async def start(self) -> None:
         settings = self.runtime.settings
         helper_ready = asyncio.ensure_future(self.decoder.start())  # it starts meanwhile
         await ensure_group(self.redis, stream=settings.events_stream, group=settings.tracker_group)
+        # Named: a task that stops is named in the failure and in /health.
         self.background = [
-            asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
-            asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
-            asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
+            asyncio.create_task(
+                self._every(settings.reclaim_every, self._reclaim), name="reclaimer"
+            ),
+            asyncio.create_task(
+                self._every(settings.refresh_seconds, self._let_time_pass), name="periods"
+            ),
+            asyncio.create_task(
+                self._every(settings.summary_check_seconds, self.summaries.tick), name="summaries"
+            ),
         ]
         if self.runtime.sole_writer:
             self.checkpointer = WalCheckpointer(self.runtime.engine.url.database or "")
             self.background.append(
-                asyncio.create_task(self._every(settings.checkpoint_seconds, self._checkpoint))
+                asyncio.create_task(
+                    self._every(settings.checkpoint_seconds, self._checkpoint), name="checkpoints"
+                )
             )
         await helper_ready
         settle_heap()  # everything made so far lives as long as the process
         if self.alerts is not None:
-            self.background.append(asyncio.create_task(self.alerts.run()))
+            self.background.append(asyncio.create_task(self.alerts.run(), name="alerts"))
         if self.http:
-            api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
+            api = build_api(
+                runtime=self.runtime, redis=self.redis, today=self.runtime.today, parts=self.parts
+            )
             config = uvicorn.Config(
                 api, host=settings.http_host, port=settings.http_port, log_level="warning"
             )
             self.server = _QuietSignalsServer(config)
-            self.serving = asyncio.create_task(self.server.serve())
+            self.serving = asyncio.create_task(self.server.serve(), name="http")
+        watched = [*self.background, *([self.serving] if self.serving else [])]
+        self.watchdog = asyncio.create_task(self._watch(watched), name="watchdog")
+
+    async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Each of these runs until shutdown; one that stops first stops `serve`, failed."""
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            self.app.fail(f"{task.get_name()} stopped: {_ending(task)}")
+
+    def parts(self) -> dict[str, str]:
+        """What /health reports of the parts beside the API (part name -> what is wrong)."""
+        found = {t.get_name(): f"stopped: {_ending(t)}" for t in self.background if t.done()}
+        if self.regrouping is not None:
+            found["events"] = "consumer group lost; being made again"
+        elif any(not subscriber.running for subscriber in self.broker.subscribers):
+            found["events"] = "subscriber stopped"
+        for check in self.checks:
+            found.update(check())
+        return found
+
+    def regroup(self) -> bool:
+        """FastStream is stopping the app: if it is because a subscriber stopped itself (the
+        broker still running, no shutdown begun), start it again instead; True if so."""
+        lost = [s for s in self.broker.subscribers if not s.running]
+        if not lost or not self.broker.running or self.consumer.stopping.is_set():
+            return False
+        if self.regrouping is not None:  # a signal while making the group again
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self.regrouping = loop.create_task(self._regroup(lost), name="regroup")
+        return True
+
+    async def _regroup(self, lost: list[Any]) -> None:
+        settings = self.runtime.settings
+        stream, group = settings.events_stream, settings.tracker_group
+        now = time.monotonic()
+        self.regrouped = [t for t in self.regrouped if now - t < _REGROUP_WINDOW] + [now]
+        try:
+            if len(self.regrouped) > _REGROUPS:
+                raise RuntimeError(
+                    f"stopped {len(self.regrouped)} times within {_REGROUP_WINDOW:g} s"
+                )
+            created = await self._ensure_group_waiting(stream, group)
+            if created:
+                log.warning(
+                    "consumer group lost (Redis restarted without its data, FLUSHDB, or the "
+                    "stream deleted) and made again at the start of the stream: entries "
+                    "published before the loss and not yet applied are gone from Redis; the "
+                    "events table (events_received) is the durable record of what was "
+                    "applied: publish again what the senders sent and it lacks",
+                    extra={"stream": stream, "group": group},
+                )
+            for subscriber in lost:
+                await subscriber.start()
+            log.warning("events subscriber started again", extra={"stream": stream})
+        except Exception as error:
+            self.app.fail(f"events subscriber stopped and could not start again: {describe(error)}")
+        finally:
+            self.regrouping = None
+
+    async def _ensure_group_waiting(self, stream: str, group: str) -> bool:
+        deadline = time.monotonic() + _REGROUP_WAIT
+        while True:
+            try:
+                return await ensure_group(self.redis, stream=stream, group=group)
+            except Exception as error:
+                if not is_outage(error) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1.0)
 
     async def stopping(self) -> None:
         """Before the broker stops: no new reclaims, and a batch waiting out an outage gives
         up (unacknowledged) instead of holding shutdown; a batch being applied completes."""
         self.consumer.stopping.set()
+        for task in [t for t in (self.watchdog, self.regrouping) if t is not None]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for task in self.background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -150,10 +284,14 @@ class _SideServices:
                 await work()
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as error:  # Redis away: it will be back; say so briefly
-                log.warning("background work waiting for Redis", extra={"error": str(error)})
-            except Exception:  # an outage must not stop the service; try again next time
-                log.exception("background work failed", extra={"work": work.__name__})
+            except Exception as error:  # an outage must not stop the service; try again
+                if is_outage(error):  # it will be back; say so briefly
+                    log.warning(
+                        "background work waiting for the database or Redis",
+                        extra={"work": work.__name__, "error": describe(error)[:300]},
+                    )
+                else:
+                    log.exception("background work failed", extra={"work": work.__name__})
             await asyncio.sleep(seconds)
 
     async def _reclaim(self) -> None:
@@ -183,6 +321,13 @@ class _SideServices:
         )
         if changes:
             log.info("periods begun", extra={"changes": len(changes)})
+
+
+def _ending(task: asyncio.Task[None]) -> str:
+    if task.cancelled():
+        return "cancelled"
+    error = task.exception()
+    return describe(error) if error is not None else "returned"
 
 
 class _QuietSignalsServer(uvicorn.Server):

@@ -1,7 +1,10 @@
 """`followup serve --workers N`: N-1 more `serve` processes beside this one, in one group.
 
 Each child is a whole consumer (its own name, its own reclaimer) without the HTTP API. A child
-that dies is started again; SIGTERM to the parent stops them all, each finishing its batch.
+that dies is started again, unless children keep dying (`_RESTARTS` within `_WINDOW`): then the
+pool fails, and `serve` with it (status 1), rather than run on short of workers for ever. SIGTERM
+to the parent stops them all, each finishing its batch; a child that does not stop cleanly
+fails the pool too.
 """
 
 from __future__ import annotations
@@ -13,29 +16,47 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger("followup.workers")
 
+_RESTARTS, _WINDOW = 5, 300.0
+_STOP_SECONDS = 60
+
+
+def _serve_command() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "services.entrypoints.cli.main",
+        "serve",
+        "--no-http",
+        "--workers",
+        "1",
+    ]
+
 
 class WorkerPool:
-    def __init__(self, count: int) -> None:
+    def __init__(
+        self,
+        count: int,
+        *,
+        on_failure: Callable[[str], None] = lambda _reason: None,
+        command: Sequence[str] | None = None,
+    ) -> None:
         self.count = count
+        self.on_failure = on_failure
+        self.command = list(command) if command is not None else _serve_command()
         self.children: list[subprocess.Popen[bytes]] = []
         self.watcher: asyncio.Task[None] | None = None
         self.stopping = False
+        self.exits: list[float] = []  # when children exited, within the last _WINDOW
+        self.failure: str | None = None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [
-            sys.executable,
-            "-m",
-            "services.entrypoints.cli.main",
-            "serve",
-            "--no-http",
-            "--workers",
-            "1",
-        ]
         # The same environment, so the same settings, but no decoding helper (see cli.serve).
-        return subprocess.Popen(command, env={**os.environ, "FOLLOWUP_DECODE_HELPER": "false"})
+        return subprocess.Popen(self.command, env={**os.environ, "FOLLOWUP_DECODE_HELPER": "false"})
 
     async def start(self) -> None:
         self.children = [self._spawn() for _ in range(self.count)]
@@ -47,9 +68,33 @@ class WorkerPool:
             await asyncio.sleep(1.0)
             for i, child in enumerate(self.children):
                 code = child.poll()
-                if code is not None and not self.stopping:
-                    log.warning("worker exited; starting another", extra={"code": code})
-                    self.children[i] = self._spawn()
+                if code is None or self.stopping:
+                    continue
+                now = time.monotonic()
+                self.exits = [t for t in self.exits if now - t < _WINDOW] + [now]
+                if len(self.exits) > _RESTARTS:
+                    self._fail(
+                        f"workers exited {len(self.exits)} times within {_WINDOW:g} s "
+                        f"(the last, pid {child.pid}, with status {code})"
+                    )
+                    return
+                log.warning("worker exited; starting another", extra={"code": code})
+                self.children[i] = self._spawn()
+
+    def problems(self) -> dict[str, str]:
+        """For /health: the pool's failure, or how many workers are not running now."""
+        if self.failure:
+            return {"workers": self.failure}
+        down = [c for c in self.children if c.poll() is not None]
+        if down and not self.stopping:
+            return {"workers": f"{len(down)} of {self.count} exited; starting again"}
+        return {}
+
+    def _fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+            log.error("worker pool failed", extra={"reason": reason})
+            self.on_failure(reason)
 
     async def stop(self) -> None:
         self.stopping = True
@@ -60,8 +105,16 @@ class WorkerPool:
         for child in self.children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
+        unclean: list[str] = []
         for child in self.children:
             try:
-                await asyncio.to_thread(child.wait, 60)
+                code = await asyncio.to_thread(child.wait, _STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 child.kill()
+                code = await asyncio.to_thread(child.wait)
+                unclean.append(f"pid {child.pid} killed after {_STOP_SECONDS} s")
+                continue
+            if code != 0:
+                unclean.append(f"pid {child.pid} exited with status {code}")
+        if unclean:
+            self._fail(f"workers did not stop cleanly: {'; '.join(unclean)}")

@@ -4,8 +4,11 @@ A batch is applied in one transaction and acknowledged only after it commits (ef
 idempotent: each (source, id) is recorded once). When the database is away the batch waits and
 retries with backoff, acknowledging nothing. When one entry makes the transaction fail, the batch
 is split until that entry stands alone; the rest is committed and acknowledged, and the entry
-stays pending with its error recorded until the reclaimer has delivered it `max_deliveries`
-times and moves it to the dead-letter store.
+stays pending with its error recorded until it has failed `max_deliveries` times and the
+reclaimer moves it to the dead-letter store. Only failures of the entry's own count: while the
+database is away nothing fails (the batch waits), so an outage however long, and the reclaims
+it brings, never uses up an entry's deliveries (docs/contract-additions.md, "Outages and
+health").
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from redis.asyncio import Redis
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from schemas.tables import DeadLetter
 from services.platform.broker.streams import ENTRY_FIELD
@@ -28,15 +30,12 @@ from services.tracker import store
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries
 from services.tracker.intake import Decoded, Entry, storable
+from services.tracker.outages import is_outage, is_transient
 
 log = logging.getLogger("followup.consumer")
 T = TypeVar("T")
 
 _RETRY_FIRST, _RETRY_MAX = 0.2, 10.0
-# SQLSTATE classes: connection exception, transaction rollback (deadlock, serialisation
-# conflict between workers), insufficient resources, operator intervention (shutting down or
-# starting up), system error.
-_TRANSIENT_CLASSES = {"08", "40", "53", "57", "58"}
 # How long a batch waits for the stream's next read before being applied: Redis answers a
 # read of a backlog within a few milliseconds; an idle stream does not answer at all.
 _READ_AHEAD_SECONDS = 0.01
@@ -44,21 +43,6 @@ _READ_AHEAD_SECONDS = 0.01
 
 class Abandoned(Exception):
     """Shutting down while the database is away: leave the batch pending for later."""
-
-
-def is_transient(error: BaseException) -> bool:
-    """The database or network is away (or two workers collided), not the event's fault.
-
-    Decided by exception class and SQLSTATE, never by message text, which can quote data.
-    """
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated or isinstance(error.orig, OSError):
-            return True
-        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        if code:
-            return str(code)[:2] in _TRANSIENT_CLASSES
-        return isinstance(error, OperationalError | InterfaceError)  # e.g. SQLite locked
-    return isinstance(error, ConnectionError | OSError | TimeoutError)
 
 
 def describe(error: BaseException) -> str:
@@ -81,7 +65,9 @@ class StreamConsumer:
         self.decoder = decoder or Decoder(ratings=runtime.settings.ratings, helper=False)
         settings = runtime.settings
         self.stream, self.group = settings.events_stream, settings.tracker_group
+        # Per pending entry: the last error of its own, and how many deliveries failed so.
         self.failures_key = f"{settings.namespace}:failures"
+        self.faults_key = f"{settings.namespace}:faults"
         self.metrics_key = f"{settings.namespace}:metrics"
         self.stopping = asyncio.Event()
         self._applying: asyncio.Task[None] | None = None
@@ -139,8 +125,11 @@ class StreamConsumer:
             if handled.done:
                 pipe.xack(self.stream, self.group, *handled.done)
                 pipe.hdel(self.failures_key, *handled.done)
+                pipe.hdel(self.faults_key, *handled.done)
             if handled.failed:
                 pipe.hset(self.failures_key, mapping=handled.failed)  # type: ignore[arg-type]
+                for entry_id in handled.failed:
+                    pipe.hincrby(self.faults_key, entry_id, 1)
             pipe.hincrby(self.metrics_key, "batches", 1)
             pipe.hincrby(self.metrics_key, "events_applied", handled.outcome.received)
             pipe.hincrby(
@@ -204,7 +193,9 @@ class StreamConsumer:
                 if self.stopping.is_set():
                     raise Abandoned from error
                 log.warning(
-                    "database unavailable, retrying",
+                    "database unavailable, retrying"
+                    if is_outage(error)
+                    else "transactions collided, retrying",
                     extra={"error": describe(error), "retry_in": delay},
                 )
                 with contextlib.suppress(TimeoutError):
@@ -213,7 +204,7 @@ class StreamConsumer:
 
     async def reclaim(self) -> int:
         """Take over entries left pending too long (a crashed or stuck worker, or a failed
-        entry due another try); dead-letter those delivered too often. Returns how many."""
+        entry due another try); dead-letter those that failed too often. Returns how many."""
         settings = self.runtime.settings
         total = 0
         start = "0-0"
@@ -238,35 +229,29 @@ class StreamConsumer:
         return total
 
     async def _redeliver(self, entries: list[Entry]) -> None:
+        """Dead-letter the entries that have failed `max_deliveries` times of their own fault;
+        hand the rest to `handle` again. XPENDING's delivery count is not the measure: each
+        reclaim adds to it, so reclaims through a long outage would use it up."""
         settings = self.runtime.settings
-        # Entry ids order as (milliseconds, sequence) numbers, not as text: "5-10" > "5-9".
-        ids = sorted((entry_id for entry_id, _ in entries), key=_id_order)
-        pending = await self.redis.xpending_range(
-            self.stream,
-            self.group,
-            min=ids[0],
-            max=ids[-1],
-            count=len(ids) + 10 * settings.batch_size,
-            consumername=self.consumer,
-        )
-        deliveries = {_bytes(p["message_id"]): int(p["times_delivered"]) for p in pending}
-        spent = [e for e in entries if deliveries.get(e[0], 0) > settings.max_deliveries]
-        again = [e for e in entries if deliveries.get(e[0], 0) <= settings.max_deliveries]
+        counted = await self.redis.hmget(self.faults_key, [i for i, _ in entries])
+        faults = {e[0]: int(n or 0) for e, n in zip(entries, counted, strict=True)}
+        spent = [e for e in entries if faults[e[0]] >= settings.max_deliveries]
+        again = [e for e in entries if faults[e[0]] < settings.max_deliveries]
         await self.redis.hincrby(self.metrics_key, "reclaimed", len(entries))
         if spent:
-            await self._give_up(spent, deliveries)
+            await self._give_up(spent, faults)
         if again:
             await self.handle(again)
 
-    async def _give_up(self, entries: list[Entry], deliveries: Mapping[bytes, int]) -> None:
+    async def _give_up(self, entries: list[Entry], faults: Mapping[bytes, int]) -> None:
         errors = await self.redis.hmget(self.failures_key, [i for i, _ in entries])
         letters = [
             DeadLetter(
                 origin="stream",
                 stream_entry_id=entry_id.decode(),
                 reason=(
-                    f"gave up after {deliveries.get(entry_id, 0)} deliveries; last error: "
-                    f"{_str(error) or 'unknown (the worker stopped before recording it)'}"
+                    f"gave up after {faults[entry_id]} failed deliveries; last error: "
+                    f"{_str(error) or 'unknown'}"
                 ),
                 raw=storable(fields.get(ENTRY_FIELD, repr(dict(fields)).encode())),
             )
@@ -282,18 +267,10 @@ class StreamConsumer:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.xack(self.stream, self.group, *ids)
             pipe.hdel(self.failures_key, *ids)
+            pipe.hdel(self.faults_key, *ids)
             pipe.hincrby(self.metrics_key, "dead_letters", len(ids))
             await pipe.execute()
         log.error("entries dead-lettered after repeated failures", extra={"count": len(ids)})
-
-
-def _id_order(entry_id: bytes) -> tuple[int, int]:
-    milliseconds, _, sequence = entry_id.partition(b"-")
-    return int(milliseconds), int(sequence or 0)
-
-
-def _bytes(value: bytes | str | int) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _str(value: bytes | str | None) -> str | None:

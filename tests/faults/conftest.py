@@ -15,12 +15,15 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
-import uuid
+import urllib.error
+import urllib.request
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,12 +37,6 @@ import redis
 from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import FOLLOWUP, free_port
 
-PG_VERSION = (
-    next(iter(sorted(os.listdir("/etc/postgresql"))), "15")
-    if os.path.isdir("/etc/postgresql")
-    else "15"
-)
-PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect"]
 # Low so that a killed worker's entries are taken over within seconds, not a minute.
 FAULT_ENV = {
     "FOLLOWUP_RECLAIM_IDLE_MS": "2000",
@@ -67,12 +64,14 @@ class Progress:
 class Serve:
     """One `followup serve --no-http` process (and, with --workers N, its N-1 children)."""
 
-    def __init__(self, rig: Rig, name: str, *args: str) -> None:
+    def __init__(self, rig: Rig, name: str, *args: str, http_port: int | None = None) -> None:
         self.name = name
+        self.http_port = http_port
         self.log_path = rig.cwd / f"serve-{name}.log"
         self._log = self.log_path.open("w")
+        http = ["--port", str(http_port)] if http_port else ["--no-http"]
         self.proc = subprocess.Popen(
-            [FOLLOWUP, "serve", "--no-http", *args],
+            [FOLLOWUP, "serve", *http, *args],
             env=rig.env,
             cwd=rig.cwd,
             stdout=self._log,
@@ -114,6 +113,18 @@ class Serve:
         self.proc.send_signal(signal.SIGKILL)
         self.exit_code = self.proc.wait(timeout=30)
         self._log.close()
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """GET /health: the status code and the body (0 and {} while nothing answers)."""
+        assert self.http_port, f"serve {self.name} runs without HTTP"
+        url = f"http://127.0.0.1:{self.http_port}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return int(answer.status), dict(json.loads(answer.read()))
+        except urllib.error.HTTPError as error:
+            return int(error.code), dict(json.loads(error.read()))
+        except OSError:
+            return 0, {}
 
     def stop(self, within: float = 90.0) -> int:
         """SIGTERM and wait: the graceful shutdown's exit code (0 is clean)."""
@@ -212,8 +223,8 @@ class Rig:
                 serve.proc.wait(timeout=30)
         self.redis.close()
 
-    def serve(self, name: str, *args: str) -> Serve:
-        started = Serve(self, name, *args)
+    def serve(self, name: str, *args: str, http_port: int | None = None) -> Serve:
+        started = Serve(self, name, *args, http_port=http_port)
         self.serves.append(started)
         return started
 
@@ -366,9 +377,11 @@ class Rig:
 
 class OwnRedis:
     """redis-server on a free port, AOF with fsync on every write: what is in the stream survives
-    a kill -9 as well as a SHUTDOWN."""
+    a kill -9 as well as a SHUTDOWN. `persistent=False`: no AOF and no snapshots, so a restart
+    comes back empty (as a cache-configured or replaced Redis does)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, persistent: bool = True) -> None:
+        self.persistent = persistent
         self.port = free_port()
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -379,7 +392,9 @@ class OwnRedis:
     def start(self) -> None:
         self.starts += 1
         log = (self.dir / f"redis-{self.starts}.log").open("w")
-        options = f"--port {self.port} --bind 127.0.0.1 --appendonly yes --appendfsync always"
+        options = f"--port {self.port} --bind 127.0.0.1 --appendonly " + (
+            "yes --appendfsync always" if self.persistent else "no"
+        )
         self.proc = subprocess.Popen(
             ["redis-server", *options.split(), "--dir", str(self.dir), "--save", ""],
             stdout=log,
@@ -432,105 +447,131 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         server.stop()
 
 
-# --- a PostgreSQL database that outlives a restart of the cluster ------------------------------
+# --- a PostgreSQL cluster of our own, to stop and start -----------------------------------------
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
 
 
-async def _connect_admin(within: float = 60.0) -> asyncpg.Connection:
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await asyncpg.connect(POSTGRES_URL)
-        except (OSError, asyncpg.PostgresError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own (initdb, pg_ctl) on a free port in a directory of its
+    own: stopping it touches nobody else's tests, so the fault suite can run beside them. Run as
+    the `postgres` user when we are root (PostgreSQL refuses to run as root)."""
+
+    def __init__(self) -> None:
+        assert PG_BIN is not None, "no PostgreSQL server binaries under /usr/lib/postgresql"
+        # Not under pytest's tmp_path: its directories are private to our user.
+        self.dir = Path(tempfile.mkdtemp(prefix="followup-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/followup"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*as_postgres, *command], capture_output=True, text=True, timeout=120, cwd=self.dir
+        )
+        if check:
+            assert done.returncode == 0, f"{command[0]}: {done.stdout}{done.stderr}"
+        return done
+
+    def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args, check=check)
+
+    def create(self) -> None:
+        self._run(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+        self.start()
+        self.psql("CREATE DATABASE followup", database="postgres")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._ctl("-o", options, "-l", str(self.dir / "server.log"), "-w", "start")
+
+    def stop(self, mode: str = "fast", *, wait: bool = True) -> subprocess.Popen[str] | None:
+        """`wait=False`: begin the shutdown and return the pg_ctl process (a smart shutdown
+        waits for the last session to end)."""
+        command = [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop"]
+        if wait:
+            self._ctl("-m", mode, "-w", "stop", check=False)
+            return None
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.Popen(
+            [*as_postgres, *command[:-1], "-W", "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=self.dir,
+        )
+
+    def running(self) -> bool:
+        return self._ctl("status", check=False).returncode == 0
+
+    def psql(self, sql: str, *, database: str = "followup") -> str:
+        """One query in a new session: its output, or the error text when it fails."""
+        url = self.admin_url.rpartition("/")[0] + f"/{database}"
+        done = subprocess.run(
+            ["psql", "-X", "-At", "-c", sql, url], capture_output=True, text=True, timeout=30
+        )
+        return done.stdout.strip() if done.returncode == 0 else done.stderr.strip()
+
+    def destroy(self) -> None:
+        self._ctl("-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
-async def restartable_postgres_url() -> AsyncIterator[str]:
-    """A fresh database, created and dropped over connections of their own (tests/conftest's
-    postgres_url keeps one admin connection open, which a cluster restart would break)."""
-    name = f"followup_{uuid.uuid4().hex[:12]}"
-    admin = await _connect_admin(within=5)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base, _, _ = POSTGRES_URL.rpartition("/")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    cluster = PrivatePostgres()
     try:
-        yield f"{base}/{name}"
+        cluster.create()
+        yield cluster
     finally:
-        pg_cluster("start", check=False)  # whatever happened, leave the shared cluster running
-        admin = await _connect_admin()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def pg_cluster(action: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    mode = ["-m", "fast"] if action == "stop" else []
-    done = subprocess.run(
-        [*PG_CTL, *mode, PG_VERSION, "main", action],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert done.returncode == 0, f"pg_ctlcluster {action}: {done.stdout}{done.stderr}"
-    return done
-
-
-def pg_running() -> bool:
-    done = subprocess.run(
-        ["pg_ctlcluster", PG_VERSION, "main", "status"], capture_output=True, text=True
-    )
-    return done.returncode == 0
+        cluster.destroy()
 
 
 class SmartShutdown:
-    """PostgreSQL in a smart shutdown held open by a session of ours: while the session lasts,
-    every new connection is refused with 57P03 "the database system is shutting down" (as
-    while a fast shutdown checkpoints, or while the server starts up or recovers); the
-    sessions of `database` are ended so that its users must connect again."""
+    """The private cluster in a smart shutdown held open by a session of ours: while the
+    session lasts, every new connection is refused with 57P03 "the database system is shutting
+    down" (as while a fast shutdown checkpoints, or while the server starts up or recovers); the
+    sessions of the `followup` database are ended so that its users must connect again."""
 
     APP = "followup-fault-holder"
 
-    def __init__(self, workdir: Path, database: str) -> None:
+    def __init__(self, workdir: Path, cluster: PrivatePostgres) -> None:
         self.log = workdir / "holder.log"
-        self.database = database
+        self.cluster = cluster
         self.holder: subprocess.Popen[str] | None = None
         self.stopper: subprocess.Popen[str] | None = None
 
     def begin(self) -> None:
         with self.log.open("w") as out:
             self.holder = subprocess.Popen(
-                ["psql", "-X", "-q", POSTGRES_URL],
+                ["psql", "-X", "-q", self.cluster.admin_url],
                 env={**os.environ, "PGAPPNAME": self.APP},
                 stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 text=True,
             )
+        query = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{self.APP}'"
         _wait_for(
-            lambda: (
-                _psql(
-                    f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{self.APP}'"
-                )
-                == "1"
-            ),
+            lambda: self.cluster.psql(query, database="postgres") == "1",
             "the holding session did not connect",
         )
-        self.stopper = subprocess.Popen(
-            [*PG_CTL, "-m", "smart", PG_VERSION, "main", "stop"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        self.stopper = self.cluster.stop("smart", wait=False)
         _wait_for(
-            lambda: "shutting down" in (_psql("SELECT 1") or ""),
+            lambda: "shutting down" in self.cluster.psql("SELECT 1", database="postgres"),
             "PostgreSQL did not enter its smart shutdown",
         )
         assert self.holder.stdin is not None
         self.holder.stdin.write(
             "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity "
-            f"WHERE datname = '{self.database}';\n"
+            "WHERE datname = 'followup';\n"
         )
         self.holder.stdin.flush()
 
@@ -555,19 +596,58 @@ class SmartShutdown:
                 self.stopper.wait(timeout=10)
 
 
-def _psql(sql: str) -> str | None:
-    """One query in a new session: its output, or the error text when it fails."""
-    done = subprocess.run(
-        ["psql", "-X", "-At", "-c", sql, POSTGRES_URL], capture_output=True, text=True, timeout=30
-    )
-    return done.stdout.strip() if done.returncode == 0 else done.stderr.strip()
-
-
 def _wait_for(condition: Callable[[], bool], failure: str, within: float = 15.0) -> None:
     deadline = time.monotonic() + within
     while not condition():
         assert time.monotonic() < deadline, failure
         time.sleep(0.1)
+
+
+# --- one database refusing connections, the shared cluster untouched --------------------------
+
+
+class RefusedDatabase:
+    """`ALTER DATABASE ... ALLOW_CONNECTIONS false` and its sessions ended: new connections are
+    refused with SQLSTATE 55000 "database ... is not currently accepting connections" and the
+    ended ones see 57P01, as in maintenance; every other database of the cluster carries on, so
+    this can run beside other tests. Always allowed again on leaving."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database = database_url.rpartition("/")[2]
+
+    def begin(self) -> int:
+        """Refuse; the number of sessions ended."""
+        return asyncio.run(self._refuse())
+
+    def end(self) -> None:
+        asyncio.run(self._admin(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS true'))
+
+    def __enter__(self) -> RefusedDatabase:
+        self.begin()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.end()
+
+    async def _refuse(self) -> int:
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await admin.execute(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS false')
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                self.database,
+            )
+            return int(ended or 0)
+        finally:
+            await admin.close()
+
+    async def _admin(self, sql: str) -> None:
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await admin.execute(sql)
+        finally:
+            await admin.close()
 
 
 # --- what the input must lead to ---------------------------------------------------------------

@@ -5,8 +5,9 @@ the stream survive, Redis persisting them); stop the database for 20 seconds. Af
 event's effect is present exactly once: no lost obligations, no duplicates, counts checked
 against the input (see tests/faults/conftest.py for how the expected end state is worked out).
 
-The database outage stops the shared PostgreSQL cluster: it stays the last test of this file
-and restarts the cluster whatever happens. Run with -s to watch the progress lines.
+None stops a shared service: Redis restarts are of a Redis of our own, and the database outage
+stops a PostgreSQL cluster of our own (initdb on a free port), so the suite can run beside
+other tests. Run with -s to watch the progress lines.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bench.mix import mix_lines
 from services.platform.clock import today_in_london
 from tests.faults.conftest import (
     OwnRedis,
+    PrivatePostgres,
     Progress,
     Rig,
     Serve,
@@ -34,8 +36,6 @@ from tests.faults.conftest import (
     describe_state,
     expected_state,
     found_state,
-    pg_cluster,
-    pg_running,
 )
 
 pytestmark = pytest.mark.e2e
@@ -257,11 +257,11 @@ def test_redis_restart_keeps_published_events(
     check_end_state(say, rig, lines, problems, started_on=started_on)
 
 
-# --- 3. database outage (last: it stops the shared cluster) -----------------------------------
+# --- 3. database outage (a cluster of our own, stopped and started) ------------------------------
 
 
 def test_database_outage_of_20_seconds(
-    tmp_path: Path, redis_server: str, restartable_postgres_url: str, namespace: str
+    tmp_path: Path, redis_server: str, private_postgres: PrivatePostgres, namespace: str
 ) -> None:
     """PostgreSQL goes away for 20 s while a `serve --workers 2` applies 12,000 events: nothing
     is acknowledged while it is away, no process crashes, no entry is taken for poison, and
@@ -275,7 +275,8 @@ def test_database_outage_of_20_seconds(
     started_on = today_in_london()
     lines = mix_lines(OUTAGE_EVENTS, seed=13)
     problems: list[str] = []
-    database = restartable_postgres_url
+    cluster = private_postgres
+    database = cluster.url
     with Rig(tmp_path, database_url=database, redis_url=redis_server, namespace=namespace) as rig:
         pool = rig.serve("pool", "--workers", "2")
         workers = {w.pid for w in pool.wait_for_workers(1)}
@@ -283,7 +284,7 @@ def test_database_outage_of_20_seconds(
         finish_publishing(publisher, "events", problems)
         say(f"published {len(lines)}; pool pid {pool.pid}, workers {workers}")
         acked = rig.wait_acked(len(lines) // 5, within=180)
-        shutdown = SmartShutdown(tmp_path, database.rpartition("/")[2])
+        shutdown = SmartShutdown(tmp_path, cluster)
         try:
             stopped = time.monotonic()
             shutdown.begin()
@@ -296,9 +297,9 @@ def test_database_outage_of_20_seconds(
             while time.monotonic() - stopped < SHUTTING_DOWN_SECONDS:
                 time.sleep(0.5)
             shutdown.end()
-            pg_cluster("stop", check=False)  # fast; the smart shutdown may have completed
+            cluster.stop("fast")  # the smart shutdown may have completed
             shutdown.reap()
-            assert not pg_running(), "PostgreSQL did not stop"
+            assert not cluster.running(), "PostgreSQL did not stop"
             say(f"PostgreSQL stopped at {rig.group()}")
             while time.monotonic() - stopped < OUTAGE_SECONDS:
                 time.sleep(1)
@@ -314,11 +315,11 @@ def test_database_outage_of_20_seconds(
                 )
             if end["lag"] == 0:
                 problems.append("nothing was left to apply when the database went away")
-        finally:  # whatever happened: no shutdown left half done, the shared cluster running
+        finally:  # whatever happened: no shutdown left half done, the cluster running
             shutdown.end()
-            pg_cluster("stop", check=False)
+            cluster.stop("fast")
             shutdown.reap()
-            pg_cluster("start", check=False)
+            cluster.start()
         say(f"PostgreSQL started again: {rig.group()}")
         alive = [w.pid for w in pool.workers()]
         say(f"workers now {alive}")

@@ -93,7 +93,7 @@ async def _poison_is_dead_lettered(pipeline: Pipeline, error: str) -> None:
     async with pipeline.runtime.sessions() as session:
         [letter] = (await session.execute(select(DeadLetter))).scalars().all()
     assert letter.origin == "stream"
-    assert letter.reason.startswith("gave up after 4 deliveries; last error: ")
+    assert letter.reason.startswith("gave up after 3 failed deliveries; last error: ")
     assert error in letter.reason
     assert json.loads(letter.raw)["id"] == "poison"
     metrics = await pipeline.redis.hgetall(f"{pipeline.runtime.settings.namespace}:metrics")
@@ -179,9 +179,11 @@ async def test_the_reclaimer_works_on_the_embedded_redis_6_2(tmp_path: Path) -> 
                 await client.aclose()
 
 
-async def test_the_delivery_cap_counts_ids_as_numbers_not_text(settings: Settings) -> None:
-    # Ids 5-9, 5-10, 5-11: as text "5-10" < "5-9", which once made the pending range empty and
-    # every delivery count read 0, so entries over the cap were retried for ever.
+async def test_the_delivery_cap_counts_failures_of_the_entry_not_reclaims(
+    settings: Settings,
+) -> None:
+    # Reclaims add to XPENDING's delivery count whatever happens; through a database outage
+    # they once used up the cap of entries that never failed, which were dead-lettered.
     async with open_runtime(settings) as runtime:
         client = Redis.from_url(settings.redis_url or "")
         try:
@@ -192,17 +194,27 @@ async def test_the_delivery_cap_counts_ids_as_numbers_not_text(settings: Setting
                 await client.xadd(stream, {"event": payload}, id=f"5-{seq}")
             taken = await client.xreadgroup(group, "me", {stream: ">"}, count=10)
             entries = list(taken[0][1])
-            for _ in range(settings.max_deliveries):  # each claim is one more delivery
+            for _ in range(3 * settings.max_deliveries):  # each claim is one more delivery
                 await client.xclaim(stream, group, "me", 0, [i for i, _ in entries])
-            await StreamConsumer(runtime, client, "me")._redeliver(entries)
+            consumer = StreamConsumer(runtime, client, "me")
+            # 5-10 failed of its own fault as often as allowed; the others never did.
+            await client.hset(consumer.failures_key, "5-10", "OverflowError: date value")
+            await client.hset(consumer.faults_key, "5-10", settings.max_deliveries)
+            await client.hset(consumer.faults_key, "5-11", settings.max_deliveries - 1)
+            await consumer._redeliver(entries)
             assert (await client.xpending(stream, group))["pending"] == 0
             async with runtime.sessions() as session:
                 letters = (await session.execute(select(DeadLetter))).scalars().all()
-            assert sorted(letter.stream_entry_id or "" for letter in letters) == [
-                "5-10",
-                "5-11",
-                "5-9",
+                applied = await session.scalar(select(func.count()).select_from(ReceivedEvent))
+            assert [(letter.stream_entry_id, letter.reason) for letter in letters] == [
+                (
+                    "5-10",
+                    f"gave up after {settings.max_deliveries} failed deliveries; "
+                    "last error: OverflowError: date value",
+                )
             ]
-            assert all(letter.reason.startswith("gave up after 4 deliveries") for letter in letters)
+            assert applied == 2
+            assert await client.hgetall(consumer.faults_key) == {}
+            assert await client.hgetall(consumer.failures_key) == {}
         finally:
             await client.aclose()

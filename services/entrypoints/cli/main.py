@@ -90,9 +90,10 @@ def serve(
         int, typer.Option(min=1, help="Consumer processes sharing the work (PostgreSQL).")
     ] = 1,
 ) -> None:
-    """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM)."""
+    """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM): status 0; if a
+    part of it stops or keeps failing, status 1."""
     from schemas.db import is_sqlite
-    from services.entrypoints.app import build_app
+    from services.entrypoints.app import ServeApp, build_app
     from services.entrypoints.workers import WorkerPool
     from services.platform.settings import Settings
 
@@ -112,10 +113,14 @@ def serve(
             )
         single_writer = _one_writer(settings)
 
+    started: list[ServeApp] = []
+
     def start(runtime: Runtime, url: str) -> Awaitable[None]:
         application = build_app(runtime, url, http=http)
+        started.append(application)
         if workers > 1:
-            pool = WorkerPool(workers - 1)
+            pool = WorkerPool(workers - 1, on_failure=application.fail)
+            application.add_check(pool.problems)
             application.after_startup(pool.start)
             application.on_shutdown(pool.stop)
         return application.run()
@@ -127,6 +132,10 @@ def serve(
     finally:
         if single_writer:
             single_writer.close()
+    # A part that stopped stops `serve` with status 1, so that a supervisor restarts it.
+    if started and (failure := started[0].failure):
+        err.print(f"serve stopped: {failure}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _one_writer(settings: Settings) -> Any:

@@ -7,19 +7,28 @@ from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from services.entrypoints.http.health import Parts, failing
 from services.platform.runtime import Runtime
 from services.tracker.metrics import prometheus_text, read_status
 from services.tracker.queries import explain_obligation, list_obligations
 
 
-def build_api(*, runtime: Runtime, redis: Redis, today: Callable[[], date]) -> FastAPI:
+def build_api(
+    *, runtime: Runtime, redis: Redis, today: Callable[[], date], parts: Parts = dict
+) -> FastAPI:
+    """`parts`: what the parts of the service beside the API say is wrong with them."""
     api = FastAPI(title="Followup", version="1")
 
     @api.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> JSONResponse:
+        """200 when the database, Redis and every part work; else 503 naming what fails."""
+        found = await failing(runtime=runtime, redis=redis, parts=parts)
+        if found:
+            return JSONResponse({"status": "failing", "failing": found}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @api.get("/status")
     async def status() -> dict[str, Any]:

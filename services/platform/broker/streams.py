@@ -12,14 +12,17 @@ from redis.exceptions import ResponseError
 ENTRY_FIELD = b"event"
 
 
-async def ensure_group(redis: Redis, *, stream: str, group: str) -> None:
+async def ensure_group(redis: Redis, *, stream: str, group: str) -> bool:
     """Create the group at the start of the stream, so events published before any consumer
-    ever ran are still read (a group FastStream creates itself starts at `$` and skips them)."""
+    ever ran are still read (a group FastStream creates itself starts at `$` and skips them).
+    True if it was created, False if it was there."""
     try:
         await redis.xgroup_create(stream, group, id="0", mkstream=True)
     except ResponseError as error:
         if "BUSYGROUP" not in str(error):
             raise
+        return False
+    return True
 
 
 async def publish_entries(
