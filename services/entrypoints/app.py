@@ -23,6 +23,7 @@ from services.entrypoints.http.api import build_api
 from services.platform.broker.streams import ensure_group, forget_idle_consumers
 from services.platform.heap import settle_heap
 from services.platform.runtime import Runtime, consumer_name
+from services.platform.settings import Settings
 from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer, describe
 from services.tracker.decoding import Decoder
@@ -183,6 +184,24 @@ class _SideServices:
             self.serving = asyncio.create_task(self.server.serve(), name="http")
         watched = [*self.background, *([self.serving] if self.serving else [])]
         self.watchdog = asyncio.create_task(self._watch(watched), name="watchdog")
+        log.info("serving", extra=self._where(settings))
+
+    def _where(self, settings: Settings) -> dict[str, str]:
+        """Where this `serve` listens, reads and writes, for the operator reading its log."""
+        http = f"http://{settings.http_host}:{settings.http_port}" if self.http else "off"
+        mail = (
+            f"smtp://{settings.smtp_host}:{settings.smtp_port}"
+            if settings.smtp_host
+            else str((settings.data_dir / "outbox").resolve())
+        )
+        redis = self.redis.connection_pool.connection_kwargs
+        where = redis.get("path") or f"{redis.get('host')}:{redis.get('port')}"
+        return {
+            "http": http,
+            "database": self.runtime.engine.url.render_as_string(hide_password=True),
+            "redis": str(where),
+            "mail": mail,
+        }
 
     async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
         """Each of these runs until shutdown; one that stops first stops `serve`, failed."""

@@ -7,8 +7,8 @@ is split until that entry stands alone; the rest is committed and acknowledged, 
 stays pending with its error recorded until it has failed `max_deliveries` times and the
 reclaimer moves it to the dead-letter store. Only failures of the entry's own count: while the
 database is away nothing fails (the batch waits), so an outage however long, and the reclaims
-it brings, never uses up an entry's deliveries (docs/contract-additions.md, "Outages and
-health").
+it brings, never uses up an entry's deliveries (docs/contract.md, section 11,
+"The delivery cap counts an entry's own failures").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Whose fault an error is: the database's or Redis's being away (an outage, waited out and
 never counted against an entry's delivery cap), two transactions colliding (retried), or
-something about the event being applied (counted; see docs/contract-additions.md, "Outages
-and health").
+something about the event being applied (counted; see docs/contract.md, section 11,
+"Outages").
 
 Decided by exception class, SQLSTATE and SQLite result code, never by message text, which can
 quote data.

@@ -104,6 +104,8 @@ def serve(
         # The workers share the cores already: each decodes its own batches (so do the
         # children, told by WorkerPool), rather than each starting a decoding helper.
         settings = settings.model_copy(update={"decode_helper": False})
+    if http:
+        _port_free(settings.http_host, settings.http_port)
     single_writer = None
     if is_sqlite(settings.sqlalchemy_url()):
         if workers > 1:
@@ -128,7 +130,7 @@ def serve(
     try:
         # The one writer of a SQLite database: it copies the write-ahead log back in the
         # background, and its connection works on the event loop's thread.
-        run_with_redis_url(settings, start, sole_writer=True)
+        run_with_redis_url(settings, start, sole_writer=True, wait=True)
     finally:
         if single_writer:
             single_writer.close()
@@ -136,6 +138,23 @@ def serve(
     if started and (failure := started[0].failure):
         err.print(f"serve stopped: {failure}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Refuse a busy HTTP port before anything starts (the embedded Redis among them)."""
+    import socket
+
+    from services.entrypoints.cli.failures import Unavailable
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise Unavailable(
+                f"HTTP port {host}:{port} cannot be used ({error.strerror}): set "
+                "FOLLOWUP_HTTP_PORT (or --port) to a free port, or stop what holds it"
+            ) from None
 
 
 def _one_writer(settings: Settings) -> Any:

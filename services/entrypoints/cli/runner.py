@@ -50,8 +50,11 @@ def run_with_redis_url(
     *,
     sole_writer: bool = False,
     read_only: bool = False,
+    wait: bool = False,
 ) -> T:
-    """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
+    """Run `work` with a runtime and the Redis URL; whatever it connects it must close.
+    `wait`: wait for the database and Redis (a service starting beside its servers) instead
+    of failing at once, as a command does."""
     import asyncio
 
     from services.platform import logs
@@ -62,6 +65,8 @@ def run_with_redis_url(
         require_data(settings)
 
     async def go(url: str) -> T:
+        if wait:
+            await wait_until_reachable(settings, url)
         async with open_runtime(settings, sole_writer=sole_writer) as runtime:
             return await work(runtime, url)
 
@@ -69,6 +74,54 @@ def run_with_redis_url(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with redis_url(settings) as url:
         return asyncio.run(go(url))
+
+
+async def wait_until_reachable(settings: Settings, redis_url: str) -> None:
+    """Wait, with backoff and a log line each time naming what and why, until the database
+    and Redis answer; an error that is not an outage (a wrong password, a bad URL) is raised."""
+    import asyncio
+    import logging
+
+    from redis.asyncio import Redis
+    from sqlalchemy import text
+
+    from schemas.db import create_engine
+    from services.tracker.outages import is_outage
+
+    log = logging.getLogger("followup.serve")
+    engine = create_engine(settings.sqlalchemy_url())
+    client = Redis.from_url(redis_url)
+
+    async def database() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def redis() -> None:
+        await client.ping()
+
+    try:
+        for name, probe in (("database", database), ("redis", redis)):
+            delay = WAIT_FIRST_SECONDS
+            while True:
+                try:
+                    await probe()
+                    break
+                except Exception as error:
+                    if not is_outage(error):
+                        raise
+                    log.warning(
+                        "waiting for the %s", name,
+                        extra={"error": str(error).strip().splitlines()[0][:300],
+                               "retry_in_seconds": delay},
+                    )  # fmt: skip
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, WAIT_MAX_SECONDS)
+    finally:
+        await client.aclose()
+        await engine.dispose()
+
+
+WAIT_FIRST_SECONDS, WAIT_MAX_SECONDS = 0.5, 30.0
 
 
 def run_with_redis(
