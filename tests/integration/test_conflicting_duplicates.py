@@ -15,14 +15,14 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from schemas.tables import DeadLetter, ReceivedEvent, Track
-from services.broker.streams import ENTRY_FIELD, ensure_group
-from services.publishing import replay_dead_letters
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
-from services.status import prometheus_text, read_status
+from services.platform.broker.streams import ENTRY_FIELD, ensure_group
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 from services.tracker.consumer import StreamConsumer
 from services.tracker.dead_letters import dead_letter_json, list_dead_letters
 from services.tracker.handlers import apply_entries
+from services.tracker.metrics import prometheus_text, read_status
+from services.tracker.publishing import replay_dead_letters
 from services.tracker.queries import list_obligations
 from tests.factories import URN, letter_due, letter_sent
 
