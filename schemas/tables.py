@@ -152,9 +152,13 @@ class DeadLetter(SQLModel, table=True):
     """An event that could not be accepted, kept with the reason so nothing is silently lost."""
 
     __tablename__ = "dead_letters"
+    # A conflict's earlier letters for its (source, id) are looked up by it.
+    __table_args__ = (Index("ix_dead_letters_event", "event_source", "event_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    origin: str  # "publish" (a rejected input line) or "stream" (failed in a consumer)
+    # "publish" (a rejected input line), "stream" (failed in a consumer) or "conflict" (the
+    # (source, id) of a stored event with other content: services/tracker/conflicts.py)
+    origin: str
     line: int | None = None
     stream_entry_id: str | None = None
     event_source: str | None = None
@@ -162,6 +166,8 @@ class DeadLetter(SQLModel, table=True):
     field: str | None = None
     reason: str = Field(sa_column=Column(Text, nullable=False))
     raw: str = Field(sa_column=Column(Text, nullable=False))
+    # A conflict's stored content, which stands (`raw` is the content received after it).
+    stored: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: str = Field(default="dead", index=True)
     received_at: datetime = _stamp(default_factory=utcnow)
 

@@ -109,6 +109,7 @@ class StreamConsumer:
             extra={
                 "received": handled.outcome.received,
                 "duplicates": handled.outcome.duplicates,
+                "conflicts": handled.outcome.conflicts,
                 "dead_letters": handled.outcome.dead_letters,
                 "failed": len(handled.failed),
             },
@@ -136,6 +137,7 @@ class StreamConsumer:
                 self.metrics_key, f"events_applied:{self.consumer}", handled.outcome.received
             )
             pipe.hincrby(self.metrics_key, "duplicates", handled.outcome.duplicates)
+            pipe.hincrby(self.metrics_key, "conflicts", handled.outcome.conflicts)
             pipe.hincrby(self.metrics_key, "dead_letters", handled.outcome.dead_letters)
             pipe.hincrby(self.metrics_key, "failed_deliveries", len(handled.failed))
             pipe.hincrbyfloat(self.metrics_key, "batch_seconds_sum", seconds)
@@ -164,6 +166,7 @@ class StreamConsumer:
         handled.done.extend(entry_id for entry_id, _ in entries)
         handled.outcome.received += outcome.received
         handled.outcome.duplicates += outcome.duplicates
+        handled.outcome.conflicts += outcome.conflicts
         handled.outcome.dead_letters += outcome.dead_letters
 
     async def _apply_waiting(self, entries: list[Entry], decoded: Decoded | None) -> BatchOutcome:

@@ -18,14 +18,15 @@ from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import cache, intake, locks, reading, store
+from services.tracker import cache, conflicts, intake, locks, reading, store
 from services.tracker.intake import Decoded, Entry, decode_entries
 
 
 @dataclass(slots=True)
 class BatchOutcome:
     received: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # conflicts among them
+    conflicts: int = 0  # duplicates with other content, kept as dead letters (conflicts.py)
     dead_letters: int = 0
     changes: list[Change] = field(default_factory=list)
 
@@ -84,8 +85,14 @@ async def apply_events(
         *(intake.prepare(event, book) or reading.fact_from_event(event) for event in events),
     ]
     now = utcnow()  # one timestamp for every row the batch writes
-    fresh = await store.record_received(session=session, facts=facts, now=now)
-    outcome = BatchOutcome(received=len(fresh), duplicates=len(facts) - len(fresh))
+    received = await store.record_received(session=session, facts=facts, now=now)
+    fresh = received.fresh
+    await conflicts.keep_conflicts(session=session, conflicts=received.conflicts)
+    outcome = BatchOutcome(
+        received=len(fresh),
+        duplicates=len(facts) - len(fresh),
+        conflicts=len(received.conflicts),
+    )
     if not fresh:
         return outcome
     await store.upsert_staff(session=session, facts=[f for f in fresh if f.type == "staff-updated"])

@@ -15,11 +15,16 @@ from redis.asyncio import Redis
 
 from services.platform.broker.streams import group_lag, oldest_pending_age_ms
 from services.platform.runtime import Runtime
+from services.tracker.conflicts import CONFLICT
 from services.tracker.queries import count_dead_letters
 
 COUNTERS = (
     ("events_applied", "Events applied (first sightings) by the tracker."),
     ("duplicates", "Events received again and ignored (same source and id)."),
+    (
+        "conflicts",
+        "Duplicates with other content than the event that stands (kept as dead letters).",
+    ),
     ("batches", "Batches handled by the tracker consumers."),
     ("failed_deliveries", "Entries whose application failed and were left pending for retry."),
     ("reclaimed", "Entries taken over from another consumer after being pending too long."),
@@ -38,11 +43,13 @@ async def read_status(*, runtime: Runtime, redis: Redis) -> dict[str, Any]:
     counters = {_text(k): _text(v) for k, v in raw.items()}
     async with runtime.sessions() as session:
         dead = await count_dead_letters(session=session)
+        conflicts = await count_dead_letters(session=session, origin=CONFLICT)
     batches = int(counters.get("batches", 0))
     seconds = float(counters.get("batch_seconds_sum", 0.0))
     return {
         "lag": lag["undelivered"] + lag["pending"],
-        "dead_letters": dead,
+        "dead_letters": dead,  # every one still dead, conflicts included
+        "conflicts": conflicts,
         "streams": {
             stream: {
                 "group": group,
@@ -91,9 +98,17 @@ class _Snapshot:
         latency.add_metric([], metrics["batch_seconds_sum"])
         last = GaugeMetricFamily("followup_last_batch_seconds", "Latency of the latest batch.")
         last.add_metric([], metrics["last_batch_seconds"])
-        stored = GaugeMetricFamily("followup_dead_letter_store", "Dead letters not yet replayed.")
+        stored = GaugeMetricFamily(
+            "followup_dead_letter_store", "Dead letters neither replayed nor discarded."
+        )
         stored.add_metric([], self.status["dead_letters"])
-        found += [latency, last, stored]
+        conflicts = GaugeMetricFamily(
+            "followup_conflict_store",
+            "Conflicting duplicates in the dead-letter store not yet discarded (counted in "
+            "followup_dead_letter_store too).",
+        )
+        conflicts.add_metric([], self.status["conflicts"])
+        found += [latency, last, stored, conflicts]
         labels = ["stream", "group"]
         lag = GaugeMetricFamily("followup_lag", "Published, not yet applied.", labels=labels)
         pending = GaugeMetricFamily(

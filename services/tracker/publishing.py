@@ -12,7 +12,12 @@ from schemas.tables import DeadLetter
 from services.platform.broker.streams import publish_entries
 from services.platform.runtime import Runtime
 from services.tracker import store
-from services.tracker.dead_letters import get_dead_letters, list_dead_letters, set_status
+from services.tracker.dead_letters import (
+    get_dead_letters,
+    list_dead_letters,
+    set_status,
+    unreplayable,
+)
 from services.tracker.intake import storable
 
 CHUNK = 1000
@@ -111,6 +116,9 @@ async def replay_dead_letters(
         assert letter.id is not None
         if letter.status != "dead":
             report.skipped[letter.id] = f"already {letter.status}"
+            continue
+        if (why := unreplayable(letter)) is not None:
+            report.skipped[letter.id] = why
             continue
         try:
             parse_event(letter.raw, ratings=runtime.settings.ratings)

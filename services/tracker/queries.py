@@ -55,8 +55,11 @@ def obligation_json(row: Obligation, today: date) -> dict[str, Any]:
     }
 
 
-async def count_dead_letters(*, session: AsyncSession) -> int:
+async def count_dead_letters(*, session: AsyncSession, origin: str | None = None) -> int:
+    """Dead letters still dead (neither replayed nor discarded); of one `origin` if given."""
     statement = select(func.count()).select_from(DeadLetter).where(col(DeadLetter.status) == "dead")
+    if origin is not None:
+        statement = statement.where(col(DeadLetter.origin) == origin)
     return int((await session.execute(statement)).scalar_one())
 
 

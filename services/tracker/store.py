@@ -6,7 +6,7 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.tracker import cache
+from services.tracker.cache import FactKey
+from services.tracker.conflicts import Conflict, find_conflicts
 
 _RECEIVED = bulk.Columns.of(
     "events_received",
@@ -41,16 +43,25 @@ _RECEIVED = bulk.Columns.of(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    fresh: list[Fact]  # first sightings, to apply
+    conflicts: list[Conflict]  # duplicates with other content than the one that stands
+
+
 async def record_received(
     *, session: AsyncSession, facts: Sequence[Fact], now: datetime | None = None
-) -> list[Fact]:
-    """Store first sightings; return only the facts not seen before (duplicates change nothing)."""
+) -> Received:
+    """Store first sightings; return them, and the duplicates whose content differs from the
+    one that stands (exact duplicates change nothing and are not returned). The stored
+    content is read only for the keys found stored, in one statement."""
     unique = merge_facts((), facts)
     if not unique:
-        return []
+        return Received([], [])
     at = now or utcnow()
     book = cache.texts_of(session)
     racing = dialect_of(session) == "postgresql"
+    stored: dict[FactKey, Any] = {}
     if racing:
         # Workers may race for an event: the one whose row went in applies it.
         tail = "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
@@ -62,16 +73,45 @@ async def record_received(
         # between makes the insert fail on the key, and nothing of the batch is kept: the
         # consumer applies it again in halves, which find the event stored
         # (tests/integration/test_received_race.py).
-        query = "SELECT source, event_id FROM events_received"
-        keys = bulk.PairsIn("source", "event_id", [(f.source, f.id) for f in unique])
-        stored = {(s, i) for s, i in await bulk.select_where(session, query, keys)}
+        stored = await _stored(session, unique)
         tail, candidates = "", [f for f in unique if (f.source, f.id) not in stored]
     rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in candidates]
     returned = await bulk.insert(session, _RECEIVED, rows, tail=tail)
-    if not racing:
-        return candidates
-    fresh = {(s, i) for s, i in returned}
-    return [f for f in candidates if (f.source, f.id) in fresh]
+    fresh = candidates
+    if racing:
+        kept = {(s, i) for s, i in returned}
+        fresh = [f for f in candidates if (f.source, f.id) in kept]
+        if len(fresh) < len(candidates):  # stored before, or by a worker that won the race
+            stored = await _stored(session, [f for f in candidates if (f.source, f.id) not in kept])
+    conflicts = find_conflicts(facts, unique, _standing(stored, unique, book))
+    for conflict in conflicts:
+        if conflict.stored_before:
+            # The book has the received content's text for this key: a track holding the
+            # stored fact, saved by this batch, must be saved with the stored content.
+            fact = conflict.standing
+            book[(fact.source, fact.id)] = cache.dumps(fact.to_json())
+    return Received(fresh, conflicts)
+
+
+def _standing(
+    stored: Mapping[FactKey, Any], unique: Sequence[Fact], book: Mapping[FactKey, str]
+) -> dict[FactKey, Fact]:
+    """The stored facts; where the stored text is the batch's own for the key (an entry
+    delivered again, the usual duplicate), the batch's fact, not parsed again."""
+    if not stored:
+        return {}
+    firsts = {(f.source, f.id): f for f in unique}
+    return {
+        key: firsts[key] if text == book.get(key) else Fact.from_json(bulk.json_value(text))
+        for key, text in stored.items()
+    }
+
+
+async def _stored(session: AsyncSession, facts: Sequence[Fact]) -> dict[FactKey, Any]:
+    """The stored payload of each of these facts' keys that is in events_received."""
+    query = "SELECT source, event_id, payload FROM events_received"
+    keys = bulk.PairsIn("source", "event_id", [(f.source, f.id) for f in facts])
+    return {(s, i): payload for s, i, payload in await bulk.select_where(session, query, keys)}
 
 
 _CASES = bulk.Columns.of(

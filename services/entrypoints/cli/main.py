@@ -242,7 +242,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     if as_json:
         out.print_json(json.dumps(result))
         return
-    out.print(f"lag: {result['lag']}   dead letters: {result['dead_letters']}")
+    out.print(
+        f"lag: {result['lag']}   dead letters: {result['dead_letters']} "
+        f"(conflicts: {result['conflicts']})"
+    )
 
 
 @app.command()
@@ -502,11 +505,10 @@ def dead_letters_list(
         return
     table = Table("id", "status", "from", "received", "field", "reason")
     for row in rows:
-        where = f"line {row['line']}" if row["line"] else f"entry {row['stream_entry_id']}"
         table.add_row(
             str(row["id"]),
             row["status"],
-            f"{row['origin']} {where}",
+            f"{row['origin']} {_dead_letter_where(row)}",
             row["received_at"][:19],
             row["field"] or "-",
             row["reason"],
@@ -515,12 +517,21 @@ def dead_letters_list(
     out.print(f"{len(rows)} dead letters" + ("" if status == "all" else f" ({status})"))
 
 
+def _dead_letter_where(row: Mapping[str, Any]) -> str:
+    if row["line"]:
+        return f"line {row['line']}"
+    if row["stream_entry_id"]:
+        return f"entry {row['stream_entry_id']}"
+    return f"event {row['event_source']} {row['event_id']}"  # a conflict: by its key
+
+
 @dead_app.command("show")
 def dead_letters_show(
     letter_id: Annotated[int, typer.Argument(help="Dead-letter id (from `list`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """One dead letter with the raw input as received."""
+    """One dead letter with the raw input as received (a conflict: with the stored content,
+    which stands)."""
     from services.platform.settings import Settings
     from services.tracker.dead_letters import dead_letter_json, get_dead_letters
 
@@ -538,10 +549,13 @@ def dead_letters_show(
         sys.stdout.write(json.dumps(letter, indent=2) + "\n")
         return
     for name, value in letter.items():
-        if name != "raw" and value is not None:
+        if name not in ("raw", "stored") and value is not None:
             out.print(f"{name}: {value}", markup=False, highlight=False)
     out.print("raw:", markup=False)
     sys.stdout.write(letter["raw"] + "\n")
+    if "stored" in letter:
+        out.print("stored (this stands):", markup=False)
+        sys.stdout.write(letter["stored"] + "\n")
 
 
 @dead_app.command("replay")
