@@ -31,7 +31,10 @@ def field_error(field: str, reason: str) -> PydanticCustomError:
 
 
 def coerce_dataversion(value: object) -> int:
-    """`dataversion` as an int; extension attributes often arrive as strings such as "1"."""
+    """`dataversion` as an int; extension attributes often arrive as strings such as "1".
+
+    The one value read from another JSON type (docs/contract-additions.md, "Strict wire
+    types"): CloudEvents bindings may carry extension attributes as strings."""
     if value is None:
         return 1
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
