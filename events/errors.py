@@ -24,6 +24,13 @@ EXPECTED = {
 # Errors whose message already says what was expected (or why not); what came is added.
 SAYS_EXPECTED = frozenset({"iso_date", "rfc3339", "number", "email"})
 SHOWN_CHARACTERS = 40
+# pydantic reading a date or time of the right shape that is not on the calendar.
+CALENDAR = {
+    "date_parsing": "not a date on the calendar",
+    "date_from_datetime_parsing": "not a date on the calendar",
+    "datetime_parsing": "not a time on the calendar",
+    "datetime_from_date_parsing": "not a time on the calendar",
+}
 
 
 class EventRejected(ValueError):
@@ -70,6 +77,8 @@ def _describe(error: ErrorDetails) -> tuple[str | None, str]:
         reason = f"expected {expected}, got {got(error['input'])}"
     elif error["type"] == "literal_error":
         reason = f"expected {ctx['expected']}, got {got(error['input'])}"
+    elif error["type"] in CALENDAR:
+        reason = f"{CALENDAR[error['type']]} ({_why(ctx)}), got {got(error['input'])}"
     elif error["type"] in SAYS_EXPECTED:
         reason = f"{reason}, got {got(error['input'])}"
     field = ".".join(str(part) for part in loc)
@@ -91,3 +100,11 @@ def got(value: object) -> str:
         return "a very large number"
     kinds = {type(None): "null", list: "an array", dict: "an object"}
     return kinds.get(type(value), f"a Python {type(value).__name__}")
+
+
+def _why(ctx: dict[str, object]) -> str:
+    why = str(ctx.get("error", "out of range"))
+    # What pydantic says of an hour, minute, second or offset out of range.
+    if why.startswith("unexpected extra characters"):
+        return "an hour, minute, second or offset out of range"
+    return why

@@ -299,7 +299,7 @@ def test_bad_date_message_reads_well() -> None:
     )
     message = str(rejection(with_data(hearing_date="2024-02-30")))
     assert message == (
-        "data.hearing_date: not a date on the calendar (day is out of range for month), "
+        "data.hearing_date: not a date on the calendar (day value is outside expected range), "
         'got the string "2024-02-30"'
     )
 
