@@ -14,7 +14,7 @@ from events.errors import got
 from events.organisation import address_problem
 from events.outbound import ObligationWarning, outbound_event, parse_outbound
 from events.parsing import _quickly
-from services.publishing import validate_lines
+from services.tracker.publishing import validate_lines
 from tests.unit.test_events import envelope, with_data
 
 BOOL = "expected a JSON boolean (true or false), got "
