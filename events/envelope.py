@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -13,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     SerializeAsAny,
+    Strict,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -30,7 +32,10 @@ def field_error(field: str, reason: str) -> PydanticCustomError:
 
 
 def coerce_dataversion(value: object) -> int:
-    """`dataversion` as an int; extension attributes often arrive as strings such as "1"."""
+    """`dataversion` as an int; extension attributes often arrive as strings such as "1".
+
+    The one value read from another JSON type (docs/contract.md, section 1, "Decisions:
+    strict wire types"): CloudEvents bindings may carry extension attributes as strings."""
     if value is None:
         return 1
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
@@ -46,24 +51,38 @@ def coerce_dataversion(value: object) -> int:
     raise PydanticCustomError("dataversion", "must be a positive integer such as 1")
 
 
+# The wire's own forms (docs/contract.md section 1): a date is the text YYYY-MM-DD, a time the
+# text of RFC 3339 section 5.6, "T" or "Z" in either case and seconds required. pydantic alone
+# would also read a number, or a digit string, as a Unix timestamp. The shape is checked here;
+# pydantic then reads the text, lax for these fields alone: strict, it reads a date from a
+# string in JSON but not from a Python dict, and parse_event's two paths must agree.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+EXPECTED_DATE = "an ISO date string YYYY-MM-DD"
+EXPECTED_TIME = "an RFC 3339 date-time string with an offset, such as 2024-05-03T16:30:00+01:00"
+
+
 def _iso_date(value: object) -> object:
-    # pydantic alone would also take timestamps and midnight datetimes; the contract says ISO.
-    is_date = isinstance(value, date) and not isinstance(value, datetime)
-    if not (is_date or (isinstance(value, str) and len(value) == 10)):
-        raise PydanticCustomError("iso_date", "Input should be an ISO date YYYY-MM-DD")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("iso_date", "expected {what}", {"what": EXPECTED_DATE})
     return value
 
 
 def _rfc3339(value: object) -> object:
-    # pydantic alone would also read a number as a Unix timestamp.
-    if not isinstance(value, str | datetime):
-        raise PydanticCustomError("rfc3339", "Input should be an RFC 3339 date-time with an offset")
+    if isinstance(value, datetime):  # built in Python: AwareDatetime still wants the offset
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise PydanticCustomError("rfc3339", "expected {what}", {"what": EXPECTED_TIME})
     return value
 
 
 def require_int(value: object) -> object:
     """Refuse anything but a real int, for use as a BeforeValidator."""
-    # pydantic's lax mode would turn true into 1 and 2.0 into 2.
+    # Strict mode refuses these too; this also keeps a str from reaching a Literal[1, 2].
     if not isinstance(value, int) or isinstance(value, bool):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value
@@ -90,7 +109,12 @@ def _in_range(value: date) -> date:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
+# The wire's forms alone, for what Followup writes itself (events/outbound.py: a due date may
+# run past the range of the dates it was computed from); inbound fields also keep the range.
+WireDate = Annotated[date, Strict(False), BeforeValidator(_iso_date)]
+WireTime = Annotated[AwareDatetime, Strict(False), BeforeValidator(_rfc3339)]
+IsoDate = Annotated[WireDate, AfterValidator(_in_range)]
+Rfc3339Time = Annotated[WireTime, AfterValidator(_in_range)]
 PlainInt = Annotated[int, BeforeValidator(require_int)]
 DataVersion = Annotated[
     int,
@@ -101,10 +125,16 @@ DataVersion = Annotated[
 ]
 
 
+# Strict: a JSON boolean for a bool, an integer for an int, a string for a str; nothing read
+# from "yes", 1 or "3" (docs/contract.md, section 1, "Decisions: strict wire types"). Every
+# data model inherits it, so a field added later is strict too. Extra fields are not validated.
+STRICT = ConfigDict(extra="allow", frozen=True, strict=True)
+
+
 class EventData(BaseModel):
     """The `data` of an event. Unknown extra fields are kept (and sent on) but ignored."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = STRICT
 
     type_name: ClassVar[str]
     version: ClassVar[int] = 1
@@ -117,13 +147,13 @@ class Event(BaseModel):
     `data` such as `HearingUpdated(...)`.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = STRICT
 
     specversion: Literal["1.0"]
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_LENGTH)]
     type: str
-    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_range)]
+    time: Rfc3339Time
     subject: str | None = None
     datacontenttype: str | None = None
     dataversion: DataVersion = 1

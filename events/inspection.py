@@ -22,7 +22,7 @@ def _number(value: object) -> int | str:
         return value
     if isinstance(value, str) and value:
         return value
-    raise PydanticCustomError("number", "Input should be an integer or a non-empty string")
+    raise PydanticCustomError("number", "expected a JSON integer or a non-empty string")
 
 
 DEFAULT_RATINGS = ("achieved", "partially-achieved", "not-achieved", "no-longer-relevant")

@@ -10,11 +10,11 @@ it tracks, which for victim letters and custody time limits is a victim's or def
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-from events.envelope import Event, EventData, Id
+from events.envelope import Event, EventData, Id, WireDate, WireTime
 
 CLOCK_SOURCE = "/followup/lapse-clock"
 ALERTS_SOURCE = "/followup/alerts"
@@ -26,7 +26,7 @@ class _AboutObligation(EventData):
     rule: Id
     urn: Id | None = None
     area: Id | None = None
-    due: date
+    due: WireDate
 
 
 class ObligationWarning(_AboutObligation):
@@ -65,7 +65,7 @@ class ObligationMet(_AboutObligation):
     type_name = "obligation-met"
 
     state: Literal["met", "met-late"]
-    closed_on: date | None = None
+    closed_on: WireDate | None = None
 
 
 class AlertSent(EventData):
@@ -81,7 +81,7 @@ class AlertSent(EventData):
     recipient: Id
     digest_id: int
     channels: list[str]
-    sent_at: datetime
+    sent_at: WireTime
 
 
 class SummaryPublished(EventData):
@@ -93,7 +93,7 @@ class SummaryPublished(EventData):
     scope_id: Id
     area: Id
     week: str  # ISO week, 2017-W30
-    as_of: date
+    as_of: WireDate
     recipients: list[Id]  # staff ids
     due: int
     met: int

@@ -1,5 +1,5 @@
 """Conflicting duplicates: an event with the (source, id) of one stored before, or of one earlier
-in its batch, and other content (docs/contract-additions.md, "Conflicting duplicates").
+in its batch, and other content (docs/contract.md, section 1, "Decisions: conflicting duplicates").
 
 The pair is the idempotency key (docs/contract.md section 1), so the first content stands and
 the other changes nothing; it is kept as a dead letter of origin "conflict" with both contents,

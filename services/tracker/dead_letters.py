@@ -38,8 +38,8 @@ async def set_status(*, session: AsyncSession, ids: Collection[int], status: str
 
 def unreplayable(letter: DeadLetter) -> str | None:
     """Why this dead letter cannot be replayed, if it cannot: a conflict's key is stored, so
-    its content would be a duplicate again (docs/contract-additions.md, "Conflicting
-    duplicates")."""
+    its content would be a duplicate again (docs/contract.md, section 1, "Decisions:
+    conflicting duplicates")."""
     if letter.origin == CONFLICT:
         return (
             "a conflicting duplicate: its source and id are stored with other content, so "

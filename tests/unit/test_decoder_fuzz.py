@@ -265,6 +265,10 @@ TIMES: tuple[Any, ...] = (
     "9999-12-31T23:59:59-01:00",
     1714750200,
     1714750200.5,
+    "1714750200",  # lax pydantic read a digit string as a Unix time
+    "1714750200.5",
+    "2024-05-03T16:30+01:00",
+    "2024-05-03T16:30:00+0100",
     "",
 )
 # The ends of Python's calendar, where date arithmetic overflows.
@@ -276,6 +280,9 @@ DATES: tuple[Any, ...] = (
     "2024-5-3",
     "20240503",
     20240503,
+    "1714694400",  # ten characters, like a date: lax pydantic read it as a Unix time
+    1714694400,
+    "2024-W18-5",
     "2024-05-03T00:00:00Z",
     "1970-01-01",
     "2000-01-01",
@@ -333,9 +340,9 @@ def pick(c: Chooser, draft: Draft) -> tuple[Any, Any] | None:
 
 def retyped(c: Chooser, value: Any) -> Any:
     if isinstance(value, bool):
-        return c.choice([str(value).lower(), int(value), None])
+        return c.choice([str(value).lower(), int(value), None, *COERCIBLE_TO_BOOL])
     if isinstance(value, int | float):
-        return c.choice([str(value), float(value), bool(value), [value]])
+        return c.choice([str(value), float(value), bool(value), [value], f" {value}"])
     if isinstance(value, str):
         if is_date_field_value(value):
             return c.choice([int(value.replace("-", "")), value.replace("-", "/")])
@@ -345,6 +352,11 @@ def retyped(c: Chooser, value: Any) -> Any:
     if isinstance(value, dict):
         return c.choice([list(value.values()), list(value), json.dumps(value), None])
     return c.choice(["null", 0, False, ""])
+
+
+# What pydantic's lax mode read as a bool (docs/contract.md, section 1, "Decisions: strict
+# wire types").
+COERCIBLE_TO_BOOL: tuple[Any, ...] = ("yes", "no", "on", "off", "1", "0", "t", "f", 1, 0, 1.0, 0.0)
 
 
 def is_date_field_value(value: str) -> bool:
@@ -426,6 +438,23 @@ def set_date(c: Chooser, draft: Draft) -> None:
         data[c.choice(names)] = c.choice(DATES)
 
 
+def coerce_scalar(c: Chooser, draft: Draft) -> None:
+    """A declared bool, int or date field given a form lax pydantic would have converted."""
+    data = draft.value.get("data")
+    if not isinstance(data, dict):
+        return
+    names = [n for n, v in data.items() if isinstance(v, bool | int) or is_date_field(n)]
+    if names:
+        name = c.choice(names)
+        value = data[name]
+        if isinstance(value, bool):
+            data[name] = c.choice(COERCIBLE_TO_BOOL)
+        elif isinstance(value, int):
+            data[name] = c.choice([str(value), float(value), f"{value}.0", True])
+        else:
+            data[name] = c.choice(DATES)
+
+
 TREE_MUTATIONS: tuple[Callable[[Chooser, Draft], None], ...] = (
     delete_key,
     replace_with_json,
@@ -439,6 +468,7 @@ TREE_MUTATIONS: tuple[Callable[[Chooser, Draft], None], ...] = (
     set_dataversion,
     set_time,
     set_date,
+    coerce_scalar,
 )
 
 
@@ -693,7 +723,9 @@ NAMED_POISON: dict[str, bytes] = {
     ),
     "invalid-utf8": b'{"specversion": "\xc3\x28"}',
     "overlong-nul": b'{"id": "\xc0\x80"}',
-    "bom": b"\xef\xbb\xbf" + json.dumps(wire("hearing-updated")).encode(),
+    "bom-twice": b"\xef\xbb\xbf\xef\xbb\xbf" + json.dumps(wire("hearing-updated")).encode(),
+    "bom-after-space": b" \xef\xbb\xbf" + json.dumps(wire("hearing-updated")).encode(),
+    "utf16-bom": b"\xff\xfe" + json.dumps(wire("hearing-updated")).encode("utf-16-le"),
     "megabyte-id": with_data_text("hearing-updated", '"hearing-updated-1"', f'"{"x" * MEGABYTE}"'),
     "megabyte-type": with_data_text("hearing-updated", '"hearing-updated"', f'"{"y" * MEGABYTE}"'),
     "megabyte-status": with_data_text("hearing-updated", '"held"', f'"{"z" * MEGABYTE}"'),
@@ -710,6 +742,26 @@ NAMED_POISON: dict[str, bytes] = {
     "unknown-type": with_data_text("hearing-updated", '"hearing-updated"', '"hearing-update"'),
     "type-is-a-number": with_data_text("hearing-updated", '"hearing-updated"', "7"),
     "date-as-int": with_data_text("hearing-updated", '"2024-05-03"', "20240503"),
+    "date-as-epoch-string": with_data_text("hearing-updated", '"2024-05-03"', '"1714694400"'),
+    "time-as-epoch-string": with_data_text(
+        "hearing-updated", '"2024-05-03T16:30:00+01:00"', '"1500000000"'
+    ),
+    "time-as-epoch": with_data_text("hearing-updated", '"2024-05-03T16:30:00+01:00"', "1500000000"),
+    "bool-as-string": with_data_text("victim-letter-due", "true", '"true"'),
+    "bool-as-yes": with_data_text("victim-letter-due", "true", '"yes"'),
+    "bool-as-int": with_data_text("victim-letter-due", "true", "1"),
+    "bool-as-float": with_data_text("case-finalised", "false", "0.0"),
+    "int-as-string": with_data_text("complaint-received", '"stage": 1', '"stage": "1"'),
+    "int-as-float": with_data_text(
+        "custody-time-limit-set", '"prior_custody_days": 3', '"prior_custody_days": 3.0'
+    ),
+    "string-as-number": with_data_text("hearing-updated", '"H1"', "1"),
+    "email-with-two-addresses": with_data_text(
+        "staff-updated", '"ada.okafor@example.org"', '"a@x.example>, <b@y.example"'
+    ),
+    "email-with-crlf": with_data_text(
+        "staff-updated", '"ada.okafor@example.org"', '"a@x.example\\r\\nBcc: b@y.example"'
+    ),
     "data-is-null": with_data_text("hearing-updated", '"data": {', '"data": null, "x": {'),
     "dataversion-2": with_data_text(
         "hearing-updated", '"specversion"', '"dataversion": "2", "specversion"'
@@ -743,16 +795,17 @@ NAMED_VALID: dict[str, bytes] = {
     "4200-digit-extra": with_data_text(
         "hearing-updated", '"advocate":', '"n": 1' + "0" * 4200 + ', "advocate":'
     ),
+    # RFC 8259 section 8.1: a reader may ignore one byte-order mark before the JSON.
+    "bom": b"\xef\xbb\xbf" + json.dumps(wire("hearing-updated")).encode(),
+    "time-lower-case-t-and-z": with_data_text(
+        "hearing-updated", '"2024-05-03T16:30:00+01:00"', '"2024-05-03t15:30:00.123456789z"'
+    ),
 }
 
 
 # Either outcome is fine (the contract leaves them open); only the invariants are checked.
-# Today both are accepted: pydantic's lax mode reads "true", "yes", "on", 1 as a bool (ints and
-# dates are held strict by require_int and _iso_date, bools are not), and "01" as dataversion 1.
+# Today "01" is read as dataversion 1 (an extension attribute may come as a string).
 NAMED_EITHER: dict[str, bytes] = {
-    "bool-as-string": with_data_text("victim-letter-due", "true", '"true"'),
-    "bool-as-yes": with_data_text("victim-letter-due", "true", '"yes"'),
-    "bool-as-int": with_data_text("victim-letter-due", "true", "1"),
     "dataversion-01": with_data_text(
         "hearing-updated", '"specversion"', '"dataversion": "01", "specversion"'
     ),

@@ -294,8 +294,13 @@ def test_bad_date(value: Any) -> None:
 
 def test_bad_date_message_reads_well() -> None:
     message = str(rejection(with_data(hearing_date="xxxx-05-03")))
-    assert message == "data.hearing_date: Input should be a valid date or datetime, " + (
-        "invalid character in year"
+    assert message == (
+        'data.hearing_date: expected an ISO date string YYYY-MM-DD, got the string "xxxx-05-03"'
+    )
+    message = str(rejection(with_data(hearing_date="2024-02-30")))
+    assert message == (
+        "data.hearing_date: not a date on the calendar (day value is outside expected range), "
+        'got the string "2024-02-30"'
     )
 
 
