@@ -5,10 +5,11 @@ mail and logs"). HTML is escaped by Jinja2's autoescape instead."""
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 # OWASP's CSV injection list: a spreadsheet reads a cell starting with one of these as a
 # formula (tab and CR because some strip them and read on).
@@ -37,6 +38,28 @@ def csv_cell(value: Any) -> Any:
 
 def csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: csv_cell(value) for key, value in row.items()}
+
+
+if TYPE_CHECKING:
+    _DictWriter = csv.DictWriter[str]
+else:  # not subscriptable at run time before Python 3.12
+    _DictWriter = csv.DictWriter
+
+
+class CsvWriter(_DictWriter):
+    """The DictWriter every CSV output uses: each row neutralised (`csv_row`), and RFC 4180's
+    CRLF between rows, which also makes the writer quote a cell holding a lone CR (with `\n`
+    it would not, and a reader would split the row there)."""
+
+    def __init__(self, out: IO[str], fieldnames: Sequence[str]) -> None:
+        super().__init__(out, fieldnames=fieldnames, lineterminator="\r\n")
+
+    def writerow(self, rowdict: Mapping[str, Any]) -> Any:
+        return super().writerow(csv_row(rowdict))
+
+    def writerows(self, rowdicts: Iterable[Mapping[str, Any]]) -> None:
+        for row in rowdicts:
+            self.writerow(row)
 
 
 def plain_text(value: object, *, single_line: bool = True) -> str:

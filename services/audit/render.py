@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from services.text_safety import csv_row, markdown_cell, markdown_code, markdown_text
+from services.text_safety import CsvWriter, markdown_cell, markdown_code, markdown_text
 
 FORMATS = ("md", "html", "csv", "json")
 # CSV: one row per action, the recommendation's columns repeated on each; a recommendation
@@ -58,7 +57,7 @@ def json_text(report: dict[str, Any]) -> str:
 
 def csv_text(report: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = CsvWriter(out, CSV_COLUMNS)
     writer.writeheader()
     for rec in report["recommendations"]:
         common = {
@@ -88,7 +87,7 @@ def csv_text(report: dict[str, Any]) -> str:
                     "lapses": " ".join(action["lapses"]),
                     "next_due": action["next_due"] or "",
                 }
-            writer.writerow(csv_row(row))
+            writer.writerow(row)
     return out.getvalue()
 
 
