@@ -15,6 +15,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services import logs
 from services.alerts.service import AlertService
 from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
@@ -119,7 +120,7 @@ class _SideServices:
         if self.http:
             api = build_api(runtime=self.runtime, redis=self.redis, today=self.runtime.today)
             config = uvicorn.Config(
-                api, host=settings.http_host, port=settings.http_port, log_level="warning"
+                api, host=settings.http_host, port=settings.http_port, **logs.UVICORN_LOGGING
             )
             self.server = _QuietSignalsServer(config)
             self.serving = asyncio.create_task(self.server.serve())

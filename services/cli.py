@@ -39,6 +39,9 @@ STATES = ("open", "met", "met-late", "lapsed", "cancelled")
 
 
 def main() -> None:
+    from services.private_files import keep_private
+
+    keep_private()  # the data folder is the owner's alone; before anything writes to it
     app()
 
 
@@ -67,6 +70,7 @@ def _run_at(
 
     from services import logs
     from services.broker.embedded import redis_url
+    from services.private_files import make_data_dir
     from services.runtime import open_runtime
 
     async def go(url: str) -> T:
@@ -74,7 +78,7 @@ def _run_at(
             return await work(runtime, url)
 
     logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings.data_dir)
     with redis_url(settings) as url:
         return asyncio.run(go(url))
 

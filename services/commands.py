@@ -22,12 +22,13 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     import asyncio
 
     from services import logs
+    from services.private_files import make_data_dir
     from services.runtime import open_runtime
     from services.settings import Settings
 
     settings = Settings()
     logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings.data_dir)
 
     async def go() -> T:
         async with open_runtime(settings) as runtime:

@@ -73,7 +73,9 @@ def report(
         raise typer.Exit(2) from None
     text = render(found, fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        from services.private_files import write_user_file
+
+        write_user_file(output, text)
         err.print(f"wrote {output}", highlight=False)
     else:
         typer.echo(text, nl=False)

@@ -56,12 +56,14 @@ def summary(
     text, png = asyncio.run(
         _render(settings, area, unit, manager, iso_week, day, format_, chart is not None)
     )
+    from services.private_files import write_user_file
+
     if chart is not None and png is not None:
-        chart.write_bytes(png)
+        write_user_file(chart, png)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_user_file(output, text)
 
 
 async def _render(
@@ -113,4 +115,6 @@ def write_demo_summary(settings: Settings, *, as_of: date, path: Path) -> None:
     text, _ = asyncio.run(
         _render(settings, AREA, None, None, IsoWeek.of(WEEK[0]), as_of, "html", False)
     )
-    path.write_text(text, encoding="utf-8")
+    from services.private_files import write_user_file
+
+    write_user_file(path, text)
