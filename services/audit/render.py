@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from services.text_safety import CsvWriter, markdown_cell, markdown_code, markdown_text
+from services.platform.text_safety import CsvWriter, markdown_cell, markdown_code, markdown_text
 
 FORMATS = ("md", "html", "csv", "json")
 # CSV: one row per action, the recommendation's columns repeated on each; a recommendation

@@ -1,6 +1,6 @@
 """The summary as Markdown (GitHub tables), one function per section kind. Every cell and
 label may hold event data (names, recommendation texts, ids), so each goes through
-services.text_safety."""
+services.platform.text_safety."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from services.platform.text_safety import markdown_cell, markdown_text
 from services.summaries.model import (
     Breakdown,
     Counts,
@@ -19,7 +20,6 @@ from services.summaries.model import (
     Timeliness,
     Workload,
 )
-from services.text_safety import markdown_cell, markdown_text
 
 COUNT_HEADERS = ("due", "met", "late", "lapsed", "open", "on-time rate")
 

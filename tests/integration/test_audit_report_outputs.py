@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from events import parse_event
 from services.audit.render import render
 from services.audit.report import build_report
-from services.runtime import Runtime, open_runtime
+from services.platform.runtime import Runtime, open_runtime
 from services.tracker.handlers import apply_events
 from tests.factories import event
 from tests.integration.conftest import settings_for

@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from services.mail import AddressRefused, Attachment, Email, send_email
-from services.settings import Settings
+from services.platform.mail import AddressRefused, Attachment, Email, send_email
+from services.platform.settings import Settings
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.integration

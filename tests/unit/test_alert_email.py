@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.alerts.render import Line, render_email
+from services.alerts.delivery.rendering import Line, render_email
 from services.rules.calendar import LONDON
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from services import logs
+from services.platform import logs
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 

@@ -11,7 +11,7 @@ import io
 import pytest
 from markdown_it import MarkdownIt
 
-from services.text_safety import (
+from services.platform.text_safety import (
     CsvWriter,
     csv_cell,
     csv_row,
