@@ -390,7 +390,7 @@ class Alert(SQLModel, table=True):
     fell_due_at: datetime = _stamp()
     raised_at: datetime = _stamp()
     deliver_after: datetime = _stamp()
-    state: str = "pending"  # pending, queued (in a digest), sent, withdrawn
+    state: str = "pending"  # pending, queued (in a digest), sent, undeliverable, withdrawn
     digest_id: int | None = Field(default=None, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
@@ -410,7 +410,8 @@ class Digest(SQLModel, table=True):
     recipient: str
     slot: datetime = _stamp()
     created_at: datetime = _stamp()
-    state: str = "pending"  # pending until every channel has it, then sent
+    # pending until no channel is pending; then sent (a channel took it) or failed (none did)
+    state: str = "pending"
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
@@ -426,7 +427,7 @@ class Delivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     digest_id: int
     channel: str  # email, webhook
-    state: str = "pending"  # pending, sent
+    state: str = "pending"  # pending, sent, failed (address refused: never retried)
     attempts: int = 0
     next_attempt_at: datetime = _stamp()
     last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from schemas.tables import Alert
 
-STATES = ("pending", "queued", "sent", "withdrawn", "acknowledged", "snoozed")
+STATES = ("pending", "queued", "sent", "undeliverable", "withdrawn", "acknowledged", "snoozed")
 
 
 def state_of(alert: Alert, now: datetime) -> str:

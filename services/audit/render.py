@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
+
+from services.platform.text_safety import CsvWriter, markdown_cell, markdown_code, markdown_text
 
 FORMATS = ("md", "html", "csv", "json")
 # CSV: one row per action, the recommendation's columns repeated on each; a recommendation
@@ -56,7 +57,7 @@ def json_text(report: dict[str, Any]) -> str:
 
 def csv_text(report: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = CsvWriter(out, CSV_COLUMNS)
     writer.writeheader()
     for rec in report["recommendations"]:
         common = {
@@ -92,18 +93,23 @@ def csv_text(report: dict[str, Any]) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     inspection, chain = report["inspection"], report["chain"]
-    lines = [f"# Follow-up: {inspection['title'] or inspection['inspection_id']}", ""]
+    title = inspection["title"] or inspection["inspection_id"]
+    kind = markdown_cell(inspection["kind"] or "unknown kind")
+    lines = [f"# Follow-up: {markdown_cell(title)}", ""]
     lines += [
-        f"- Inspection: `{inspection['inspection_id']}` ({inspection['kind'] or 'unknown kind'}), "
-        f"published {inspection['published_date'] or 'unknown'}"
-        + (f", Area {inspection['area']}" if inspection["area"] else ""),
-        f"- Status as of {report['as_of']}",
+        f"- Inspection: {markdown_code(inspection['inspection_id'])} ({kind}), "
+        f"published {markdown_cell(inspection['published_date'] or 'unknown')}"
+        + (f", Area {markdown_cell(inspection['area'])}" if inspection["area"] else ""),
+        f"- Status as of {markdown_cell(report['as_of'])}",
     ]
     if inspection["ratings"]:
-        rated = ", ".join(f"{k}: {v}" for k, v in inspection["ratings"].items())
+        rated = ", ".join(
+            f"{markdown_cell(k)}: {markdown_cell(v)}" for k, v in inspection["ratings"].items()
+        )
         lines.append(f"- Ratings: {rated}")
     lines.append(
-        "- Summary: " + ", ".join(f"{n} {status}" for status, n in report["summary"].items() if n)
+        "- Summary: "
+        + ", ".join(f"{n} {markdown_cell(status)}" for status, n in report["summary"].items() if n)
     )
     lines += ["", f"**Audit trail:** {chain_sentence(chain)}", ""]
     for rec in report["recommendations"]:
@@ -113,22 +119,25 @@ def markdown(report: dict[str, Any]) -> str:
 
 def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
     kind = "Issue to address" if rec["kind"] == "issue-to-address" else "Recommendation"
-    lines = [f"## {kind} {rec['number']}: **[{rec['status_label'].upper()}]**", ""]
-    lines += [f"> {_cell(rec['text'])}", ""]
+    number, status = markdown_cell(rec["number"]), markdown_cell(rec["status_label"].upper())
+    lines = [f"## {kind} {number}: **[{status}]**", ""]
+    lines += [f"> {markdown_text(rec['text'])}", ""]
     owners = ", ".join(_person(o["staff_id"], o["name"]) for o in rec["owners"]) or "none"
     lines += [
-        f"- Response: {rec['response'] or 'none yet'}",
+        f"- Response: {markdown_cell(rec['response'] or 'none yet')}",
         f"- Owner(s): {owners}",
-        f"- Due: {rec['final_due'] or 'no date'}; next due: {rec['next_due'] or '-'}",
+        f"- Due: {markdown_cell(rec['final_due'] or 'no date')}; "
+        f"next due: {markdown_cell(rec['next_due'] or '-')}",
     ]
     if rec["flags"]:
-        lines.append(f"- Flags: {', '.join(rec['flag_labels'])}")
+        lines.append(f"- Flags: {', '.join(markdown_cell(f) for f in rec['flag_labels'])}")
     rating = rec["rating"]
     if rating:
-        notes = f" ({rating['notes']})" if rating["notes"] else ""
+        notes = f" ({markdown_cell(rating['notes'])})" if rating["notes"] else ""
         lines.append(
-            f"- Rating: {rating['rating']} by {rating['assessed_by']} "
-            f"on {rating['assessed_date']}{notes}"
+            f"- Rating: {markdown_cell(rating['rating'])} by "
+            f"{markdown_cell(rating['assessed_by'])} "
+            f"on {markdown_cell(rating['assessed_date'])}{notes}"
         )
     else:
         lines.append("- Rating: not yet assessed")
@@ -138,24 +147,32 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
         lines.append("|---|---|---|---|---|---|")
         for a in rec["actions"]:
             state = a["state"] + (f" ({', '.join(a['flags'])})" if a["flags"] else "")
-            lines.append(
-                f"| {_cell(a['text'])} | {a['response']} | {_person(a['owner'], a['owner_name'])}"
-                f" | {a['schedule']} | {state} | {a['completed_on'] or ''} |"
+            cells = (
+                markdown_cell(a["text"]),
+                markdown_cell(a["response"]),
+                _person(a["owner"], a["owner_name"]),
+                markdown_cell(a["schedule"]),
+                markdown_cell(state),
+                markdown_cell(a["completed_on"] or ""),
             )
+            lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["### Evidence", ""]
     if rec["evidence"]:
         lines += ["| Date | Action | Recorded by | Evidence |", "|---|---|---|---|"]
         lines += [
-            f"| {e['recorded_date']} | {e['action_id']} | {e['recorded_by']} | "
-            f"{_cell(e['evidence'])} |"
+            f"| {markdown_cell(e['recorded_date'])} | {markdown_cell(e['action_id'])} | "
+            f"{markdown_cell(e['recorded_by'])} | {markdown_cell(e['evidence'])} |"
             for e in rec["evidence"]
         ]
     else:
         lines.append("None recorded.")
     lines += ["", "### Lapses", ""]
     if rec["lapses"]:
-        lines += [f"- `{lapse['obligation_id']}` due {lapse['due']}" for lapse in rec["lapses"]]
+        lines += [
+            f"- {markdown_code(lapse['obligation_id'])} due {markdown_cell(lapse['due'])}"
+            for lapse in rec["lapses"]
+        ]
     else:
         lines.append("None.")
     lines += [
@@ -166,8 +183,8 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {t['seq']} | {t['recorded_at']} | {t['actor']} | {_cell(t['summary'])} | "
-        f"`{t['caused_by']}` |"
+        f"| {t['seq']} | {markdown_cell(t['recorded_at'])} | {markdown_cell(t['actor'])} | "
+        f"{markdown_cell(t['summary'])} | {markdown_code(t['caused_by'], in_table=True)} |"
         for t in rec["timeline"]
     ]
     lines.append("")
@@ -186,7 +203,7 @@ def chain_sentence(chain: dict[str, Any]) -> str:
 def html(report: dict[str, Any]) -> str:
     env = Environment(
         loader=PackageLoader("services.audit", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
+        autoescape=True,  # every template is HTML: event data is escaped whatever its name
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -207,8 +224,7 @@ def _long_date(value: str | None) -> str:
 
 
 def _person(staff_id: str, name: str | None) -> str:
-    return f"{name} ({staff_id})" if name else staff_id
-
-
-def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Markdown: a name and a staff id, both from event data."""
+    if name:
+        return f"{markdown_cell(name)} ({markdown_cell(staff_id)})"
+    return markdown_cell(staff_id)

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from schemas.sqlite.checkpoints import WalCheckpointer
 from services.alerts.service import AlertService
 from services.entrypoints.http.api import build_api
+from services.platform import logs
 from services.platform.broker.streams import ensure_group, forget_idle_consumers
 from services.platform.heap import settle_heap
 from services.platform.runtime import Runtime, consumer_name
@@ -178,7 +179,7 @@ class _SideServices:
                 runtime=self.runtime, redis=self.redis, today=self.runtime.today, parts=self.parts
             )
             config = uvicorn.Config(
-                api, host=settings.http_host, port=settings.http_port, log_level="warning"
+                api, host=settings.http_host, port=settings.http_port, **logs.UVICORN_LOGGING
             )
             self.server = _QuietSignalsServer(config)
             self.serving = asyncio.create_task(self.server.serve(), name="http")

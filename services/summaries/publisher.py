@@ -1,6 +1,9 @@
 """Publishing due summaries: claim each (scope, week) once, email it to every recipient with
 the chart, then record a `summary-published` event and an audit entry. A failure leaves the
-claim pending; it is retried after its lease, skipping recipients who already have it."""
+claim pending; it is retried after its lease, skipping recipients who already have it. A
+recipient whose stored address is refused (not one plain address) is skipped for good: the
+others get it, and the refusal is logged and kept in the row's `last_error` and the audit
+entry."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from schemas.tables import PublishedSummary
 from services.platform import clock
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.platform.broker.streams import ENTRY_FIELD
-from services.platform.mail import Attachment, Email, send_email
+from services.platform.mail import AddressRefused, Attachment, Email, send_email
 from services.platform.runtime import Runtime
 from services.rules.calendar import LONDON
 from services.summaries import schedule
@@ -135,20 +138,33 @@ class SummaryPublisher:
         # consumer beside it in `serve` keeps applying batches meanwhile.
         chart, html, text = await asyncio.to_thread(_render, summary, timeliness)
         done = list(row.delivered)
+        refused: dict[str, str] = {}
         for person in audience.recipients:
             if person.staff_id in done:
                 continue
-            await send_email(
-                settings=settings,
-                email=Email(
-                    to=[person.email],
-                    subject=f"Weekly summary {week}: {summary.scope.label()}",
-                    text=text,
-                    html=html,
-                    attachments=[Attachment(f"on-time-{week}.png", chart, "image", "png")],
-                    message_id=_message_id(row, person.staff_id),
-                ),
-            )
+            try:
+                await send_email(
+                    settings=settings,
+                    email=Email(
+                        to=person.email,
+                        subject=f"Weekly summary {week}: {summary.scope.label()}",
+                        text=text,
+                        html=html,
+                        attachments=[Attachment(f"on-time-{week}.png", chart, "image", "png")],
+                        message_id=_message_id(row, person.staff_id),
+                    ),
+                )
+            except AddressRefused as error:  # final for this person; the others still get it
+                refused[person.staff_id] = f"address refused: {error}"
+                log.error(
+                    "summary delivery refused; not retried",
+                    extra={
+                        "summary": f"{row.scope_kind}/{row.scope_id}/{row.week}",
+                        "recipient": person.staff_id,
+                        "reason": refused[person.staff_id],
+                    },
+                )
+                continue
             done.append(person.staff_id)
             async with self.runtime.sessions() as session, session.begin():
                 await schedule.note_delivered(session=session, row_id=row.id, delivered=done)
@@ -164,7 +180,8 @@ class SummaryPublisher:
         # flushers do not lock rows on SQLite, so two of them could both send it.
         await self.redis.xadd(settings.tracking_stream, {ENTRY_FIELD: event.to_json()})
         async with self.runtime.sessions() as session, session.begin():
-            if not await schedule.mark_sent(session=session, row_id=row.id, now=now):
+            note = "; ".join(f"{who}: {why}" for who, why in refused.items()) or None
+            if not await schedule.mark_sent(session=session, row_id=row.id, now=now, note=note):
                 return  # another process finished it after our lease ran out
             await append_audit(
                 session=session,
@@ -179,7 +196,8 @@ class SummaryPublisher:
                             "recipients": done,
                             "as_of": as_of.isoformat(),
                             "event": f"{event.source}#{event.id}",
-                        },
+                        }
+                        | ({"refused": refused} if refused else {}),
                     )
                 ],
                 at=now,

@@ -6,7 +6,7 @@ import base64
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.summaries.chart import on_time_chart
 from services.summaries.model import Summary, Timeliness
@@ -19,7 +19,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
+        autoescape=True,  # every template is HTML: event data is escaped whatever its name
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -1,4 +1,6 @@
-"""The summary as Markdown (GitHub tables), one function per section kind."""
+"""The summary as Markdown (GitHub tables), one function per section kind. Every cell and
+label may hold event data (names, recommendation texts, ids), so each goes through
+services.platform.text_safety."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from services.platform.text_safety import markdown_cell, markdown_text
 from services.summaries.model import (
     Breakdown,
     Counts,
@@ -33,8 +36,8 @@ def counts_cells(counts: Counts) -> list[str]:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(map(markdown_cell, headers)) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(map(markdown_cell, row)) + " |" for row in rows]
     return lines
 
 
@@ -60,7 +63,7 @@ def _timeliness(section: Timeliness) -> list[str]:
 def _breakdown(section: Breakdown) -> list[str]:
     out = [f"## By {section.by}, week {section.week}", ""]
     for group in section.groups:
-        out += [f"### {group.label}", ""]
+        out += [f"### {markdown_text(group.label)}", ""]
         rows = [[r.rule, *counts_cells(r.counts)] for r in group.rules]
         rows.append(["all", *counts_cells(group.total)])
         out += [*table(("rule", *COUNT_HEADERS), rows), ""]
@@ -142,7 +145,7 @@ def _recommendations(section: Recommendations) -> list[str]:
         [
             i.inspection_id,
             i.number,
-            i.text.replace("|", "/"),
+            i.text,
             ", ".join(_who(o.staff_id, o.name) for o in i.owners) or "-",
             i.status,
             _day(i.next_due) if i.next_due else "-",
@@ -179,7 +182,7 @@ def _day(day: date) -> str:
 def summary_markdown(summary: Summary) -> str:
     week = summary.week
     lines = [
-        f"# Weekly summary {week}: {summary.scope.label()}",
+        f"# Weekly summary {week}: {markdown_cell(summary.scope.label())}",
         "",
         f"Week {_day(week.monday)} to {_day(week.sunday)}; as of {_day(summary.as_of)}. "
         "Due: not cancelled. On time: met / (met + late + lapsed).",

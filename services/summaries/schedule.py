@@ -152,11 +152,14 @@ async def note_failure(*, session: AsyncSession, row_id: int, error: str) -> Non
     await session.execute(update(P).where(P.c.id == row_id).values(last_error=error[:2000]))
 
 
-async def mark_sent(*, session: AsyncSession, row_id: int, now: datetime) -> bool:
-    """False when the row was already sent (by a process that took over an expired lease)."""
+async def mark_sent(
+    *, session: AsyncSession, row_id: int, now: datetime, note: str | None = None
+) -> bool:
+    """False when the row was already sent (by a process that took over an expired lease).
+    `note`: the recipients whose address was refused, kept as the row's `last_error`."""
     result: Any = await session.execute(
         update(P)
         .where(P.c.id == row_id, P.c.status == "pending")
-        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+        .values(status="sent", sent_at=now, lease_until=None, last_error=note)
     )
     return bool(result.rowcount == 1)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import email
+import os
+import stat
+from dataclasses import replace
 from email.message import Message
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from services.platform.mail import Attachment, Email, send_email
+from services.platform.mail import AddressRefused, Attachment, Email, send_email
 from services.platform.settings import Settings
 from tests.e2e.conftest import free_port
 
@@ -27,7 +30,7 @@ class Inbox(MessageHandler):
 
 
 MESSAGE = Email(
-    to=["lm1@example.test", "uh1@example.test"],
+    to="lm1@example.test",
     subject="Followup: 2 obligations lapsed",
     text="victim-letter/U1/V1 lapsed",
     html="<p>victim-letter/U1/V1 lapsed</p>",
@@ -52,7 +55,8 @@ async def test_a_message_reaches_a_real_smtp_server(tmp_path: Path) -> None:
         controller.stop()
     [received] = inbox.messages
     assert received["Subject"] == MESSAGE.subject
-    assert received["To"] == "lm1@example.test, uh1@example.test"
+    assert received["To"] == "lm1@example.test"
+    assert received["X-RcptTo"] == "lm1@example.test"
     parts = {part.get_content_type() for part in received.walk()}
     assert {"text/plain", "text/html", "image/png"} <= parts
 
@@ -65,8 +69,44 @@ async def test_a_refused_connection_raises_so_the_caller_can_retry(tmp_path: Pat
 
 async def test_without_a_server_messages_land_in_the_outbox_once(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    await send_email(settings=settings, email=MESSAGE)
-    await send_email(settings=settings, email=MESSAGE)
+    usual = os.umask(0o022)  # what a library caller may have: the outbox is private anyway
+    try:
+        await send_email(settings=settings, email=MESSAGE)
+        await send_email(settings=settings, email=MESSAGE)
+    finally:
+        os.umask(usual)
     [written] = list((tmp_path / "outbox").glob("*.eml"))
     parsed = email.message_from_bytes(written.read_bytes())
     assert parsed["Subject"] == MESSAGE.subject
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600  # names people and cases
+    assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "lm1@example.test>, <uh1@example.test",
+        "Esme Tolliver <lm1@example.test>",
+        "lm1@example.test,uh1@example.test",
+        "lm1@example.test\r\nBcc: uh1@example.test",
+        " lm1@example.test",
+        "",
+    ],
+)
+async def test_an_address_that_is_not_one_plain_address_is_refused_before_anything_is_sent(
+    tmp_path: Path, address: str
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    with pytest.raises(AddressRefused):
+        await send_email(settings=settings, email=replace(MESSAGE, to=address))
+    assert not (tmp_path / "outbox").exists()
+
+
+async def test_a_subject_from_event_data_cannot_add_a_header(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    hostile = replace(MESSAGE, subject="Weekly summary: Area\r\nBcc: uh1@example.test")
+    await send_email(settings=settings, email=hostile)
+    [written] = list((tmp_path / "outbox").glob("*.eml"))
+    parsed = email.message_from_bytes(written.read_bytes())
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == "Weekly summary: Area Bcc: uh1@example.test"

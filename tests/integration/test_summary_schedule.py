@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from schemas.tables import AuditEntry, PublishedSummary
+from schemas.tables import AuditEntry, PublishedSummary, StaffMember
 from services.platform.audit_trail import verify_chain
 from services.platform.runtime import Runtime, open_runtime
 from services.rules.calendar import LONDON
@@ -195,3 +195,34 @@ async def test_two_schedulers_racing_publish_each_summary_once(
     assert len({str(m["Message-ID"]) for m in inbox.messages}) == 9
     assert len(await summary_audit(loaded.runtime)) == 9
     assert len(await loaded.redis.xrange(settings_.tracking_stream)) == 9
+
+
+async def test_a_refused_address_skips_that_recipient_for_good_and_no_one_else(
+    loaded: Pipeline,  # noqa: F811
+    smtp: tuple[Inbox, int],
+) -> None:
+    inbox, port = smtp
+    runtime = with_settings(
+        loaded.runtime, smtp_host="127.0.0.1", smtp_port=port, summary_catch_up_weeks=0
+    )
+    async with runtime.sessions() as session, session.begin():  # stored by an older release
+        await session.execute(
+            update(StaffMember)
+            .where(StaffMember.staff_id == "LM1")  # type: ignore[arg-type]
+            .values(email="lm1@example.test,\r\nBcc: dccp1@example.test")
+        )
+    publisher = SummaryPublisher(runtime, loaded.redis)
+    assert published(await publisher.publish_due(FRIDAY_W20), "2018-W20") == SCOPES
+    assert await publisher.publish_due(FRIDAY_W20 + timedelta(hours=1)) == []  # not retried
+
+    assert sorted((str(m["To"]), str(m["X-RcptTo"])) for m in inbox.messages) == [
+        ("dccp1@example.test", "dccp1@example.test"),
+        ("lm2@example.test", "lm2@example.test"),
+    ]
+    by_scope = {f"{r.scope_kind}/{r.scope_id}": r for r in await rows(runtime)}
+    assert {r.status for r in by_scope.values()} == {"sent"}
+    team = by_scope["team/LM1"]
+    assert (team.delivered, team.attempts) == ([], 1)
+    assert (team.last_error or "").startswith("LM1: address refused: ")
+    [entry] = [a for a in await summary_audit(runtime) if a.entity_id.startswith("team/LM1/")]
+    assert json.loads(entry.detail)["refused"]["LM1"] == (team.last_error or "").partition(": ")[2]

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 
 from services.audit.recommendation_status import STATUSES, RecommendationStatus
 from services.rules.calendar import LONDON
@@ -319,6 +320,36 @@ def test_html_escapes_what_came_in_events() -> None:
     )  # fmt: skip
     html = summary_html(changed, chart=b"png")
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_markdown_escapes_what_came_in_events() -> None:
+    summary = example()
+    lapses, recommendations = summary.sections[2], summary.sections[5]
+    assert isinstance(lapses, Lapses) and isinstance(recommendations, Recommendations)
+    hostile = "| a | b |\n[x](javascript:alert(1)) <script>alert(1)</script> **bold** `c`"
+    lapse = Lapse("x", "r", hostile, "P1", "# _Hattie_ [B]", None, date(2017, 7, 25), 3)
+    item = RecommendationItem(
+        "R", "INS-1", "7", hostile, [Owner("A", "*Lionel*")], "overdue", [], None, None
+    )
+    changed = Summary(
+        summary.scope, summary.week, summary.as_of,
+        [
+            *summary.sections[:2],
+            Lapses(lapses.week, [lapse]),
+            *summary.sections[3:5],
+            Recommendations(recommendations.counts, recommendations.total, [item]),
+        ],
+    )  # fmt: skip
+    rendered = MarkdownIt("commonmark").enable("table").render(summary_markdown(changed))
+    for tag in ("<a ", "<script", "<em>", "<code>", "<h1>#", "<img"):
+        assert tag not in rendered
+    assert rendered.count("<strong>") == 0
+    for table in rendered.split("<table>")[1:]:
+        head, _, body = table.partition("<tbody>")
+        widths = {row.count("<td>") for row in body.split("<tr>")[1:]}
+        assert widths == {head.count("<th>")}  # no cell split off or merged
+    plain = " ".join(hostile.split())
+    assert plain.replace("<", "&lt;").replace(">", "&gt;") in rendered
 
 
 def test_the_chart_is_a_png() -> None:

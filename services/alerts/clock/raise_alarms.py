@@ -143,7 +143,7 @@ async def raise_alarms(
         if not routed[key]:
             log.error(
                 "nobody on record to alert",
-                extra={"obligation_ref": o.ref, "level": s.level, "area": o.area},
+                extra={"obligation_ref": o.ref, "alert_level": s.level, "area": o.area},
             )
         events.append(step_event(o, s, [r.staff_id for r in routed[key]]))
     await add_events(session=session, events=events, now=now)

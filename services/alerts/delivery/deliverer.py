@@ -2,8 +2,11 @@
 with a lease so two processes never send one twice), then the tracking stream.
 
 A failed channel is retried with exponential backoff for as long as it takes: a delivery is
-never dropped. When every channel of a digest has it, its alerts are sent: recorded (audit),
-and `alert-sent` put on the tracking stream.
+never dropped. The one exception is a recipient whose stored address is not one plain address
+(services.platform.mail.AddressRefused): no retry can mend that, so the delivery is failed at
+once with the reason, and nobody else waits on it. When every channel of a digest is done, its alerts
+are sent if any channel took it (recorded in the audit trail, `alert-sent` put on the tracking
+stream), undeliverable if none did.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from services.alerts.delivery.channels import post_webhook
 from services.alerts.delivery.digests import gather
 from services.alerts.delivery.rendering import Line, render_email, render_webhook
 from services.platform.audit_trail import AuditRecord, append_audit
-from services.platform.mail import send_email
+from services.platform.mail import AddressRefused, send_email
 from services.platform.outbox import add_events, backoff
 from services.platform.settings import Settings
 
@@ -128,7 +131,10 @@ class Deliverer:
                         lines=lines,
                     ),
                 )
-        except Exception as error:  # any failure: keep it, try again later
+        except AddressRefused as error:  # final: no retry makes it one plain address
+            await self._refused(delivery_id, digest.recipient, error, now)
+            return False
+        except Exception as error:  # any other failure: keep it, try again later
             await self._failed(delivery_id, delivery.attempts, error, now)
             return False
         await self._sent(delivery_id, now)
@@ -158,28 +164,77 @@ class Deliverer:
             },
         )
 
+    async def _refused(
+        self, delivery_id: int, recipient: str, error: AddressRefused, now: datetime
+    ) -> None:
+        reason = f"address refused: {error}"
+        async with self.sessions() as session, session.begin():
+            delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+            assert delivery is not None
+            delivery.state, delivery.last_error = "failed", reason[:500]
+            await session.flush()
+            alerts = await _alerts_of(session, delivery.digest_id)
+            detail = {"recipient": recipient, "channel": delivery.channel, "reason": reason}
+            await append_audit(
+                session=session,
+                records=[
+                    AuditRecord(
+                        entity="alert",
+                        entity_id=str(a.id),
+                        action="undeliverable",
+                        actor="alerts",
+                        caused_by=f"digest:{delivery.digest_id}",
+                        detail=detail,
+                    )
+                    for a in alerts
+                ],
+                at=now,
+            )
+            await _settle(session, delivery.digest_id, now)
+        log.error(
+            "alert delivery refused; not retried",
+            extra={
+                "delivery_id": delivery_id,
+                "digest_id": delivery.digest_id,
+                "recipient": recipient,
+                "channel": delivery.channel,
+                "reason": reason,
+            },
+        )
+
     async def _sent(self, delivery_id: int, now: datetime) -> None:
         async with self.sessions() as session, session.begin():
             delivery = await session.get(Delivery, delivery_id, with_for_update=True)
             assert delivery is not None
             delivery.state, delivery.sent_at = "sent", now
             await session.flush()
-            others = (
-                await session.execute(
-                    select(Delivery).where(col(Delivery.digest_id) == delivery.digest_id)
-                )
-            ).scalars()
-            channels = []
-            for other in others:
-                if other.state != "sent":
-                    return
-                channels.append(other.channel)
-            digest = await session.get(Digest, delivery.digest_id)
-            assert digest is not None and digest.id is not None
-            if digest.state == "sent":
-                return
-            digest.state, digest.sent_at = "sent", now
-            await _mark_sent(session, digest.id, sorted(channels), now)
+            await _settle(session, delivery.digest_id, now)
+
+
+async def _settle(session: AsyncSession, digest_id: int, now: datetime) -> None:
+    """Once no channel of the digest is pending: sent on the channels that took it, or, if
+    none did (every one refused), undeliverable. The digest is locked before its deliveries
+    are read, so of two channels finishing at once the second sees the first."""
+    digest = await session.get(Digest, digest_id, with_for_update=True)
+    assert digest is not None and digest.id is not None
+    if digest.state != "pending":
+        return
+    deliveries = (
+        await session.execute(select(Delivery).where(col(Delivery.digest_id) == digest_id))
+    ).scalars()
+    channels = []
+    for delivery in deliveries:
+        if delivery.state == "pending":
+            return
+        if delivery.state == "sent":
+            channels.append(delivery.channel)
+    if channels:
+        digest.state, digest.sent_at = "sent", now
+        await _mark_sent(session, digest.id, sorted(channels), now)
+        return
+    digest.state = "failed"
+    for alert in await _alerts_of(session, digest.id):
+        alert.state = "undeliverable"
 
 
 async def _alerts_of(session: AsyncSession, digest_id: int | None) -> list[Alert]:

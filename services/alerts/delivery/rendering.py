@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.platform.mail import Email
+from services.platform.text_safety import plain_text
 from services.rules.calendar import LONDON
 
 
@@ -61,19 +62,23 @@ def render_email(
     subject = f"Followup: {len(groups)} obligation{'s' if len(groups) != 1 else ''} to act on"
     if lapsed:
         subject += f" ({lapsed} lapsed)"
-    text = [f"Followup digest {digest_id} for {recipient}, {when} (Europe/London)", ""]
+    # Each value from event data (ids, rule, case, reason) is kept to its one line.
+    who = plain_text(recipient)
+    text = [f"Followup digest {digest_id} for {who}, {when} (Europe/London)", ""]
     for group in groups:
         first = group[0]
-        case = f", case {first.urn}" if first.urn else ""
-        text.append(f"- {first.rule}{case}, due {first.due.isoformat()} [{first.obligation_ref}]")
+        case = f", case {plain_text(first.urn)}" if first.urn else ""
+        text.append(
+            f"- {plain_text(first.rule)}{case}, due {first.due.isoformat()} "
+            f"[{plain_text(first.obligation_ref)}]"
+        )
         for line in group:
-            text.append(f"    {describe(line.level)} (alert {line.alert_id})")
+            text.append(f"    {plain_text(describe(line.level))} (alert {line.alert_id})")
             if line.reason:
-                text.append(f"    why you: {line.reason}")
-        ids = " ".join(str(x.alert_id) for x in group)
-        text.append(f"    acknowledge: followup alerts ack {ids.split()[-1]} --by {recipient}")
+                text.append(f"    why you: {plain_text(line.reason)}")
+        text.append(f"    acknowledge: followup alerts ack {group[-1].alert_id} --by {who}")
     return Email(
-        to=[address],
+        to=address,
         subject=subject,
         text="\n".join(text) + "\n",
         message_id=f"<digest-{digest_id}@followup>",

@@ -82,7 +82,9 @@ def report(
     found = run_in_session(report, read_only=True)
     text = render(found, fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        from services.platform.private_files import write_user_file
+
+        write_user_file(output, text)
         err.print(f"wrote {output}", highlight=False)
     else:
         typer.echo(text, nl=False)

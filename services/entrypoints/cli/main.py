@@ -44,7 +44,9 @@ def main() -> None:
     """The `followup` command: every failure one line and a documented exit code
     (services/entrypoints/cli/failures.py), unless --debug asks for the traceback."""
     from services.entrypoints.cli.failures import describe
+    from services.platform.private_files import keep_private
 
+    keep_private()  # the data folder is the owner's alone; before anything writes to it
     args = sys.argv[1:]
     debug = "--debug" in args
     try:

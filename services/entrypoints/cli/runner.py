@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from services.entrypoints.cli.failures import Failure, NotFound
+from services.platform.private_files import make_data_dir
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -71,7 +72,7 @@ def run_with_redis_url(
             return await work(runtime, url)
 
     logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings.data_dir)
     with redis_url(settings) as url:
         return asyncio.run(go(url))
 
@@ -161,7 +162,7 @@ def run_with_runtime(
     if read_only:
         require_data(settings)
     logs.configure(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings.data_dir)
 
     async def go() -> T:
         async with open_runtime(settings) as runtime:

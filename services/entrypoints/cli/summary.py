@@ -61,12 +61,14 @@ def summary(
         ),
         read_only=True,
     )
+    from services.platform.private_files import write_user_file
+
     if chart is not None and png is not None:
-        chart.write_bytes(png)
+        write_user_file(chart, png)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_user_file(output, text)
 
 
 async def _render(
@@ -123,4 +125,6 @@ def write_demo_summary(settings: Settings, *, as_of: date, path: Path) -> None:
         ),
         settings=settings,
     )
-    path.write_text(text, encoding="utf-8")
+    from services.platform.private_files import write_user_file
+
+    write_user_file(path, text)
