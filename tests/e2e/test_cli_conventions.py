@@ -3,6 +3,8 @@ kind of failure (a traceback only with --debug), `--version`, and `followup doct
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,28 @@ def test_an_unknown_area_lists_the_known_ones(tmp_path: Path) -> None:
                         "--as-of", "2017-08-04", check=False)  # fmt: skip
     assert done.returncode == 3
     assert "no Area 'thames'; known: thames-and-chiltern" in done.stderr
+
+
+def test_listings_take_format_and_output_and_never_cut_ids(tmp_path: Path) -> None:
+    followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=REDIS_URL)
+    followup.run("demo")
+    as_json = followup.json("obligations", "--json", "--as-of", "2017-08-04")
+    assert followup.json("obligations", "--format", "json", "--as-of", "2017-08-04") == as_json
+    longest = max((row["id"] for row in as_json), key=len)
+    table = followup.run("obligations", "--as-of", "2017-08-04").stdout  # a pipe, not a terminal
+    assert longest in table.split()
+
+    target = tmp_path / "obligations.csv"
+    followup.run("obligations", "--format", "csv", "-o", str(target), "--as-of", "2017-08-04")
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert [row["id"] for row in rows] == [row["id"] for row in as_json]
+
+    for command in (["alerts"], ["dead-letters", "list"], ["audit", "statuses"], ["rules", "list"],
+                    ["status"]):  # fmt: skip
+        rows = followup.json(*command, "--format", "json")
+        found = list(csv.DictReader(io.StringIO(followup.run(*command, "--format", "csv").stdout)))
+        assert len(found) == (len(rows) if isinstance(rows, list) else 1), command
+        refused = followup.run(*command, "--format", "xml", check=False)
+        assert refused.returncode == 2 and "expected one of table, json, csv" in " ".join(
+            refused.stderr.split()
+        ), command

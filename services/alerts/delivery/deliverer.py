@@ -4,9 +4,9 @@ with a lease so two processes never send one twice), then the tracking stream.
 A failed channel is retried with exponential backoff for as long as it takes: a delivery is
 never dropped. The one exception is a recipient whose stored address is not one plain address
 (services.platform.mail.AddressRefused): no retry can mend that, so the delivery is failed at
-once with the reason, and nobody else waits on it. When every channel of a digest is done, its alerts
-are sent if any channel took it (recorded in the audit trail, `alert-sent` put on the tracking
-stream), undeliverable if none did.
+once with the reason, and nobody else waits on it. When every channel of a digest is done, its
+alerts are sent if any channel took it (recorded in the audit trail, `alert-sent` put on the
+tracking stream), undeliverable if none did.
 """
 
 from __future__ import annotations

@@ -10,8 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from services.entrypoints.cli.output import (
+    Column,
+    FormatOption,
+    JsonOption,
+    OutputOption,
+    chosen,
+    emit,
+)
 from services.entrypoints.cli.runner import run_with_runtime
 
 if TYPE_CHECKING:
@@ -28,24 +35,29 @@ err = Console(stderr=True)
 @alerts_app.callback()
 def alerts_default(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    fmt: FormatOption = "table",
+    as_json: JsonOption = False,
+    output: OutputOption = None,
     state: Annotated[str | None, typer.Option(help="Only alerts in this state.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this staff member's.")] = None,
 ) -> None:
     """Without a command: list alerts (recipient, level, obligation, sent time, state)."""
     if ctx.invoked_subcommand is None:
-        alerts_list(as_json=as_json, state=state, recipient=recipient)
+        alerts_list(fmt=fmt, as_json=as_json, output=output, state=state, recipient=recipient)
 
 
 @alerts_app.command("list")
 def alerts_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    fmt: FormatOption = "table",
+    as_json: JsonOption = False,
+    output: OutputOption = None,
     state: Annotated[str | None, typer.Option(help="Only alerts in this state.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this staff member's.")] = None,
 ) -> None:
     """Alerts, newest first."""
     from services.alerts.queries import STATES, list_alerts
 
+    fmt = chosen(fmt, as_json)
     if state is not None and state not in STATES:
         raise typer.BadParameter(f"--state must be one of {', '.join(STATES)}, not {state!r}")
 
@@ -54,21 +66,18 @@ def alerts_list(
             return await list_alerts(session=session, now=_now(), state=state, recipient=recipient)
 
     rows = run_with_runtime(work, read_only=True)
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    table = Table("id", "recipient", "level", "obligation", "due", "sent", "state")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["recipient"],
-            row["level"],
-            row["obligation"],
-            row["due"],
-            (row["sent_at"] or "")[:16],
-            row["state"],
-        )
-    out.print(table)
+    emit(rows, ALERT_COLUMNS, fmt=fmt, output=output)
+
+
+ALERT_COLUMNS: list[Column] = [
+    ("id", lambda row: str(row["id"])),
+    ("recipient", lambda row: row["recipient"]),
+    ("level", lambda row: row["level"]),
+    ("obligation", lambda row: row["obligation"]),
+    ("due", lambda row: row["due"]),
+    ("sent", lambda row: (row["sent_at"] or "")[:16]),
+    ("state", lambda row: row["state"]),
+]
 
 
 @alerts_app.command("ack")

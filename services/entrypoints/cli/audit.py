@@ -10,6 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from services.entrypoints.cli.output import (
+    Column,
+    FormatOption,
+    JsonOption,
+    OutputOption,
+    chosen,
+    emit,
+)
 from services.entrypoints.cli.runner import run_in_session
 
 if TYPE_CHECKING:
@@ -102,34 +110,32 @@ def report(
 def statuses(
     area: Annotated[str | None, typer.Option(help="Only this Area.")] = None,
     as_of: Annotated[str | None, typer.Option(help="As of this date; default today.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fmt: FormatOption = "table",
+    as_json: JsonOption = False,
+    output: OutputOption = None,
 ) -> None:
     """Every recommendation's follow-up status."""
-    from rich.table import Table
-
     from services.audit.status_queries import recommendation_statuses
     from services.entrypoints.cli.as_of import as_of_day
 
+    fmt = chosen(fmt, as_json)
     today = as_of_day(as_of)
     rows = run_in_session(
         lambda session: recommendation_statuses(session=session, area=area, today=today),
         read_only=True,
     )
     found = [_status_json(asdict(r)) for r in rows]
-    if as_json:
-        out.print_json(json.dumps(found))
-        return
-    table = Table("inspection", "no.", "status", "flags", "next due", "owners")
-    for r in found:
-        table.add_row(
-            r["inspection_id"],
-            r["number"],
-            r["status"],
-            ", ".join(r["flags"]),
-            r["next_due"] or "",
-            ", ".join(r["owners"]),
-        )
-    out.print(table)
+    emit(found, STATUS_COLUMNS, fmt=fmt, output=output)
+
+
+STATUS_COLUMNS: list[Column] = [
+    ("inspection", lambda r: r["inspection_id"]),
+    ("no.", lambda r: str(r["number"])),
+    ("status", lambda r: r["status"]),
+    ("flags", lambda r: ", ".join(r["flags"])),
+    ("next due", lambda r: r["next_due"] or ""),
+    ("owners", lambda r: ", ".join(r["owners"])),
+]
 
 
 def _status_json(row: dict[str, Any]) -> dict[str, Any]:

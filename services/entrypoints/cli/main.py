@@ -10,9 +10,19 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.output import (
+    Column,
+    FormatOption,
+    JsonOption,
+    OutputOption,
+    chosen,
+    emit,
+    emit_object,
+)
 from services.entrypoints.cli.runner import run_with_redis, run_with_redis_url
 from services.entrypoints.cli.summary import summary as _summary_command
 
@@ -21,7 +31,6 @@ from services.entrypoints.cli.summary import summary as _summary_command
 # signatures, so each command imports what it uses; these names are for annotations only.
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from rich.table import Table
 
     from services.platform.runtime import Runtime
     from services.platform.settings import Settings
@@ -231,18 +240,21 @@ def publish(
 
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def status(
+    fmt: FormatOption = "table", as_json: JsonOption = False, output: OutputOption = None
+) -> None:
     """Lag (events published but not yet applied) and the dead-letter count."""
     from services.platform.settings import Settings
     from services.tracker.metrics import read_status
 
+    fmt = chosen(fmt, as_json)
     result = run_with_redis(
         Settings(),
         lambda runtime, redis: read_status(runtime=runtime, redis=redis),
         read_only=True,
     )
-    if as_json:
-        out.print_json(json.dumps(result))
+    if fmt != "table":
+        emit_object(result, fmt=fmt, output=output)
         return
     out.print(
         f"lag: {result['lag']}   dead letters: {result['dead_letters']} "
@@ -252,7 +264,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
 @app.command()
 def obligations(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    fmt: FormatOption = "table",
+    as_json: JsonOption = False,
+    output: OutputOption = None,
     state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)}.")] = None,
     rule: Annotated[str | None, typer.Option(help="Rule id, e.g. victim-letter.")] = None,
     urn: Annotated[str | None, typer.Option(help="Case URN.")] = None,
@@ -268,6 +282,7 @@ def obligations(
     from services.platform.settings import Settings
     from services.tracker.queries import list_obligations
 
+    fmt = chosen(fmt, as_json)
     if state is not None and state not in STATES:
         raise typer.BadParameter(f"--state must be one of {', '.join(STATES)}, not {state!r}")
     today = as_of_day(as_of)
@@ -279,27 +294,17 @@ def obligations(
             )
 
     rows = run_with_redis(Settings(), work, read_only=True)
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    out.print(obligations_table(rows))
+    emit(rows, OBLIGATION_COLUMNS, fmt=fmt, output=output)
 
 
-def obligations_table(rows: list[dict[str, Any]]) -> Table:
-    from rich.table import Table
-
-    table = Table("id", "owner", "due", "state", "closed on")
-    colour = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "dim"}
-    for row in rows:
-        style = colour.get(row["state"], "")
-        table.add_row(
-            row["id"],
-            row["owner"] or "-",
-            row["due"],
-            f"[{style}]{row['state']}[/]" if style else row["state"],
-            row["closed_on"] or "",
-        )
-    return table
+_STATE_COLOURS = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "dim"}
+OBLIGATION_COLUMNS: list[Column] = [
+    ("id", lambda row: row["id"]),
+    ("owner", lambda row: row["owner"] or "-"),
+    ("due", lambda row: row["due"]),
+    ("state", lambda row: Text(row["state"], style=_STATE_COLOURS.get(row["state"], ""))),
+    ("closed on", lambda row: row["closed_on"] or ""),
+]
 
 
 @app.command()
@@ -347,7 +352,9 @@ def demo(
 @app.command()
 def explain(
     obligation_id: Annotated[str, typer.Argument(help="Obligation id, e.g. victim-letter/URN/V1.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fmt: FormatOption = "table",
+    as_json: JsonOption = False,
+    output: OutputOption = None,
     as_of: Annotated[
         str | None, typer.Option(help="Judge lapses as of this date (YYYY-MM-DD).")
     ] = None,
@@ -374,9 +381,10 @@ def explain(
                 raise NotFound("obligation", obligation_id, like)
             return found
 
+    fmt = chosen(fmt, as_json)
     found = run_with_redis(Settings(), work, read_only=True)
-    if as_json:
-        sys.stdout.write(json.dumps(found, indent=2) + "\n")
+    if fmt != "table":
+        emit_object(found, fmt=fmt, output=output)
         return
     render_explanation(out, found)
 
@@ -426,12 +434,40 @@ def rules_check(file: Annotated[Path, typer.Argument(help="A rule pack (YAML).")
 
 
 @rules_app.command("list")
-def rules_list() -> None:
+def rules_list(
+    fmt: FormatOption = "table", as_json: JsonOption = False, output: OutputOption = None
+) -> None:
     """The active rule pack (FOLLOWUP_RULE_PACK, or the shipped default)."""
     from services.platform.settings import Settings
 
+    fmt = chosen(fmt, as_json)
     rules = _pack_or_exit(Settings().rule_pack)
-    print_rules(out, rules)
+    if fmt == "table" and output is None:
+        print_rules(out, rules)
+        return
+    rows = [
+        {
+            "id": rule.id,
+            "title": rule.title,
+            "source": rule.source,
+            "unconfirmed": rule.unconfirmed,
+            "opened_by": _matched(rule.opens),
+            "due": str(rule.due),
+            "closed_by": [_matched(m) for m in rule.closes],
+            "cancelled_by": [_matched(m) for m in rule.cancels],
+            "warnings": list(rule.warnings),
+        }
+        for rule in rules
+    ]
+    emit(rows, RULE_COLUMNS, fmt=fmt, output=output)
+
+
+RULE_COLUMNS: list[Column] = [
+    ("id", lambda row: row["id"]),
+    ("title", lambda row: row["title"]),
+    ("due", lambda row: row["due"]),
+    ("unconfirmed", lambda row: "yes" if row["unconfirmed"] else ""),
+]
 
 
 def _pack_or_exit(path: Path | None) -> tuple[Rule, ...]:
@@ -483,14 +519,15 @@ app.add_typer(audit_app, name="audit")
 @dead_app.command("list")
 def dead_letters_list(
     status: Annotated[str, typer.Option(help="dead, replayed, discarded, or all.")] = "dead",
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    fmt: FormatOption = "table",
+    as_json: JsonOption = False,
+    output: OutputOption = None,
 ) -> None:
     """Dead letters with their origin and reason (default: those still dead)."""
-    from rich.table import Table
-
     from services.platform.settings import Settings
     from services.tracker.dead_letters import STATUSES, dead_letter_json, list_dead_letters
 
+    fmt = chosen(fmt, as_json)
     if status != "all" and status not in STATUSES:
         raise typer.BadParameter(f"--status must be all or one of {', '.join(STATUSES)}")
 
@@ -502,21 +539,18 @@ def dead_letters_list(
         return [dead_letter_json(letter) for letter in letters]
 
     rows = run_with_redis(Settings(), work, read_only=True)
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    table = Table("id", "status", "from", "received", "field", "reason")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["status"],
-            f"{row['origin']} {_dead_letter_where(row)}",
-            row["received_at"][:19],
-            row["field"] or "-",
-            row["reason"],
-        )
-    out.print(table)
-    out.print(f"{len(rows)} dead letters" + ("" if status == "all" else f" ({status})"))
+    footer = f"{len(rows)} dead letters" + ("" if status == "all" else f" ({status})")
+    emit(rows, DEAD_LETTER_COLUMNS, fmt=fmt, output=output, footer=footer)
+
+
+DEAD_LETTER_COLUMNS: list[Column] = [
+    ("id", lambda row: str(row["id"])),
+    ("status", lambda row: row["status"]),
+    ("from", lambda row: f"{row['origin']} {_dead_letter_where(row)}"),
+    ("received", lambda row: row["received_at"][:19]),
+    ("field", lambda row: row["field"] or "-"),
+    ("reason", lambda row: row["reason"]),
+]
 
 
 def _dead_letter_where(row: Mapping[str, Any]) -> str:

@@ -33,7 +33,8 @@ def summary(
         typer.Option(help="Judge lapses as of this date (YYYY-MM-DD); default today in London."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of standard output.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of standard output."),
     ] = None,
     chart: Annotated[
         Path | None, typer.Option(help="Also write the on-time chart (PNG) to this file.")
