@@ -55,6 +55,7 @@ async def timed(lines: list[str], *, projection: bool) -> float:
                         rules=runtime.rules,
                         calendar=runtime.calendar,
                         today=runtime.today(),
+                        now=runtime.now(),
                     )
                 return time.perf_counter() - start
     finally:

@@ -613,6 +613,7 @@ async def profile_apply(lines: Sequence[str], kind: str, top: int = 30) -> None:
                             rules=runtime.rules,
                             calendar=runtime.calendar,
                             today=runtime.today(),
+                            now=runtime.now(),
                         )
                         batches.append(time.perf_counter() - began)
                     profiler.disable()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from schemas.types import AwareDateTime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _stamp(**kwargs: Any) -> Any:
@@ -34,7 +30,7 @@ class StaffMember(SQLModel, table=True):
     # Ties on `time` are broken by the event's source and id, so arrival order never decides.
     event_source: str = Field(default="", sa_column_kwargs={"server_default": ""})
     event_id: str = Field(default="", sa_column_kwargs={"server_default": ""})
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class Case(SQLModel, table=True):
@@ -47,7 +43,7 @@ class Case(SQLModel, table=True):
     event_time: datetime = _stamp()
     event_source: str = Field(default="", sa_column_kwargs={"server_default": ""})
     event_id: str = Field(default="", sa_column_kwargs={"server_default": ""})
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class ReceivedEvent(SQLModel, table=True):
@@ -61,7 +57,7 @@ class ReceivedEvent(SQLModel, table=True):
     time: datetime = _stamp()
     subject: str | None = None
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    received_at: datetime = _stamp(default_factory=utcnow)
+    received_at: datetime = _stamp()
 
 
 class Track(SQLModel, table=True):
@@ -81,7 +77,7 @@ class Track(SQLModel, table=True):
     # The day the passing of time alone changes its obligations (a recurring period begins).
     refresh_on: date | None = Field(default=None, index=True)
     facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
     # A token new with every write (random, never reused): a consumer holding the facts and
     # obligations of that write in memory need not read them back (services/tracker/cache.py).
     version: int | None = Field(default=None, sa_type=BigInteger)
@@ -96,7 +92,7 @@ class LinkedFacts(SQLModel, table=True):
     rule: str = Field(primary_key=True)
     link: str = Field(primary_key=True)
     facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class Obligation(SQLModel, table=True):
@@ -127,8 +123,8 @@ class Obligation(SQLModel, table=True):
     state: str
     closed_on: date | None = None
     explanation: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _stamp(default_factory=utcnow)
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
 
 
 class ObligationChange(SQLModel, table=True):
@@ -145,7 +141,7 @@ class ObligationChange(SQLModel, table=True):
     state_after: str | None = None
     closed_on: date | None = None
     caused_by: str = Field(sa_column=Column(Text, nullable=False))
-    recorded_at: datetime = _stamp(default_factory=utcnow)
+    recorded_at: datetime = _stamp()
 
 
 class DeadLetter(SQLModel, table=True):
@@ -169,7 +165,7 @@ class DeadLetter(SQLModel, table=True):
     # A conflict's stored content, which stands (`raw` is the content received after it).
     stored: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: str = Field(default="dead", index=True)
-    received_at: datetime = _stamp(default_factory=utcnow)
+    received_at: datetime = _stamp()
 
 
 class AuditEntry(SQLModel, table=True):
@@ -211,7 +207,7 @@ class Inspection(SQLModel, table=True):
     event_time: datetime = _stamp()
     event_source: str
     event_id: str
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class Recommendation(SQLModel, table=True):
@@ -227,7 +223,7 @@ class Recommendation(SQLModel, table=True):
     event_time: datetime = _stamp()
     event_source: str
     event_id: str
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class RecommendationAction(SQLModel, table=True):
@@ -247,7 +243,7 @@ class RecommendationAction(SQLModel, table=True):
     event_time: datetime = _stamp()
     event_source: str
     event_id: str
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class ActionEvidence(SQLModel, table=True):
@@ -308,7 +304,7 @@ class PublishedSummary(SQLModel, table=True):
     lease_until: datetime | None = _stamp(default=None, nullable=True)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     delivered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    claimed_at: datetime = _stamp(default_factory=utcnow)
+    claimed_at: datetime = _stamp()
     sent_at: datetime | None = _stamp(default=None, nullable=True)
 
 
@@ -324,7 +320,7 @@ class LapseClockState(SQLModel, table=True):
     started_at: datetime = _stamp()
     cursor: datetime = _stamp()
     scanned_to: datetime = _stamp()
-    updated_at: datetime = _stamp(default_factory=utcnow)
+    updated_at: datetime = _stamp()
 
 
 class Alarm(SQLModel, table=True):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +25,6 @@ from schemas.tables import (
     Inspection,
     Recommendation,
     RecommendationAction,
-    utcnow,
 )
 from services.platform.audit_trail import AuditRecord
 from services.rules.model import Fact
@@ -78,6 +77,7 @@ async def project(
     *,
     session: AsyncSession,
     facts: Sequence[Fact],
+    now: datetime,
 ) -> list[AuditRecord]:
     """Record these newly accepted facts in the caller's transaction; returns their audit
     records, which the caller appends with the batch's obligation changes in one append."""
@@ -86,7 +86,7 @@ async def project(
         return []
     audit: list[AuditRecord] = []
     for type_name, keyed in _KEYED.items():
-        audit += await _project_keyed(session, keyed, [f for f in mine if f.type == type_name])
+        audit += await _project_keyed(session, keyed, [f for f in mine if f.type == type_name], now)
     for type_name, spec in _RECORDS.items():
         audit += await _project_records(session, spec, [f for f in mine if f.type == type_name])
     order = {f"{f.source}#{f.id}": n for n, f in enumerate(mine)}
@@ -95,7 +95,7 @@ async def project(
 
 
 async def _project_keyed(
-    session: AsyncSession, keyed: _Keyed, facts: list[Fact]
+    session: AsyncSession, keyed: _Keyed, facts: list[Fact], now: datetime
 ) -> list[AuditRecord]:
     if not facts:
         return []
@@ -123,7 +123,7 @@ async def _project_keyed(
             standing[key] = fact.order
             latest[key] = fact
         records.append(_record(fact, keyed.entity, key, action, keyed.actor))
-    rows = [_row(keyed.table, fact) for fact in latest.values()]
+    rows = [_row(keyed.table, fact, now) for fact in latest.values()]
     await upsert_later(session=session, model=keyed.table, rows=rows, key=keyed.key)
     return records
 
@@ -157,7 +157,7 @@ def _record(fact: Fact, entity: str, entity_id: str, action: str, actor: str | N
     )
 
 
-def _row(table: Any, fact: Fact) -> dict[str, Any]:
+def _row(table: Any, fact: Fact, now: datetime) -> dict[str, Any]:
     # Every column, so a later event that leaves out an optional field clears it.
     blank = dict.fromkeys(table.__table__.c.keys())
     return {
@@ -166,7 +166,7 @@ def _row(table: Any, fact: Fact) -> dict[str, Any]:
         "event_time": fact.time,
         "event_source": fact.source,
         "event_id": fact.id,
-        "updated_at": utcnow(),
+        "updated_at": now,
     }
 
 

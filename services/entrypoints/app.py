@@ -338,6 +338,7 @@ class _SideServices:
             rules=runtime.rules,
             calendar=runtime.calendar,
             today=runtime.today(),
+            now=runtime.now(),
         )
         if changes:
             log.info("periods begun", extra={"changes": len(changes)})

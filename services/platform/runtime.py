@@ -7,11 +7,12 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from schemas.db import create_engine, is_sqlite, migrate, session_factory
+from services.platform.clock import now as wall_clock
 from services.platform.clock import today_in_london
 from services.platform.settings import Settings
 from services.rules.calendar import Calendar
@@ -27,6 +28,8 @@ class Runtime:
     calendar: Calendar
     rules: tuple[Rule, ...]
     today: Callable[[], date] = today_in_london  # injected: replays and tests fix the date
+    # The one clock every write is stamped by (updated_at, received_at...), injected like today.
+    now: Callable[[], datetime] = wall_clock
     # The SQLite database's one writer (schemas.db.create_engine): its write-ahead log is left
     # to schemas.sqlite.checkpoints, which the caller must run.
     sole_writer: bool = False
@@ -37,6 +40,7 @@ async def open_runtime(
     settings: Settings,
     *,
     today: Callable[[], date] = today_in_london,
+    now: Callable[[], datetime] = wall_clock,
     sole_writer: bool = False,
 ) -> AsyncIterator[Runtime]:
     """`sole_writer`: for `serve` on SQLite (see schemas.db.create_engine)."""
@@ -53,6 +57,7 @@ async def open_runtime(
             calendar=Calendar(),
             rules=rules,
             today=today,
+            now=now,
             sole_writer=sole_writer,
         )
     finally:

@@ -13,14 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from schemas import bulk
-from schemas.tables import DeadLetter
 from services.rules.model import Fact
 from services.tracker.cache import FactKey
-
-CONFLICT = "conflict"  # the dead letters' origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,39 +54,3 @@ def canonical(fact: Fact) -> str:
     """The fact as JSON with sorted keys: one text per content, so both of a conflict's
     contents read alike and a content kept once is known again."""
     return json.dumps(fact.to_json(), sort_keys=True)
-
-
-def letter_of(conflict: Conflict) -> DeadLetter:
-    received, standing = conflict.received, conflict.standing
-    where = "an event stored before" if conflict.stored_before else "an earlier event of its batch"
-    return DeadLetter(
-        origin=CONFLICT,
-        event_source=received.source,
-        event_id=received.id,
-        field=", ".join(differences(standing, received)) or None,
-        reason=f"same source and id as {where}, other content: that one stands, this one "
-        "changed nothing",
-        raw=canonical(received),
-        stored=canonical(standing),
-    )
-
-
-async def keep_conflicts(*, session: AsyncSession, conflicts: Sequence[Conflict]) -> int:
-    """Add a dead letter for each conflicting content not kept before under its key (entries
-    are delivered at least once: a redelivered conflict is kept once); how many were added."""
-    if not conflicts:
-        return 0
-    query = "SELECT event_source, event_id, raw, origin FROM dead_letters"
-    keys = [(c.received.source, c.received.id) for c in conflicts]
-    rows = await bulk.select_where(session, query, bulk.PairsIn("event_source", "event_id", keys))
-    kept = {(s, i, raw) for s, i, raw, origin in rows if origin == CONFLICT}
-    letters = []
-    for conflict in conflicts:
-        letter = letter_of(conflict)
-        mark = (letter.event_source, letter.event_id, letter.raw)
-        if mark not in kept:
-            kept.add(mark)
-            letters.append(letter)
-    session.add_all(letters)
-    await session.flush()
-    return len(letters)

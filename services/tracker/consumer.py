@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from schemas.tables import DeadLetter
 from services.platform.broker.streams import ENTRY_FIELD
 from services.platform.runtime import Runtime
-from services.tracker import store
+from services.tracker.dead_letters import add_dead_letters
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries
 from services.tracker.intake import Decoded, Entry, storable
@@ -178,6 +178,7 @@ class StreamConsumer:
                 rules=runtime.rules,
                 calendar=runtime.calendar,
                 today=runtime.today(),
+                now=runtime.now(),
                 ratings=runtime.settings.ratings,
                 decoded=decoded,
             )
@@ -263,7 +264,7 @@ class StreamConsumer:
 
         async def store_letters() -> None:
             async with self.runtime.sessions() as session, session.begin():
-                await store.add_dead_letters(session=session, letters=letters)
+                await add_dead_letters(session=session, letters=letters, now=self.runtime.now())
 
         await self._waiting_out_outages(store_letters)
         ids = [entry_id for entry_id, _ in entries]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas import bulk
 from schemas.tables import DeadLetter
-from services.tracker.conflicts import CONFLICT
+from services.tracker.conflicts import Conflict, canonical, differences
+
+CONFLICT = "conflict"  # the origin of a conflicting duplicate's dead letter
 
 STATUSES = ("dead", "replayed", "discarded")
 
@@ -67,3 +71,50 @@ def dead_letter_json(letter: DeadLetter, *, raw: bool = False) -> dict[str, Any]
         if letter.stored is not None:
             found["stored"] = letter.stored
     return found
+
+
+async def add_dead_letters(
+    *, session: AsyncSession, letters: Sequence[DeadLetter], now: datetime
+) -> None:
+    """Store dead letters, stamped as received `now`."""
+    for letter in letters:
+        letter.received_at = now
+    session.add_all(letters)
+    await session.flush()
+
+
+def letter_of(conflict: Conflict) -> DeadLetter:
+    received, standing = conflict.received, conflict.standing
+    where = "an event stored before" if conflict.stored_before else "an earlier event of its batch"
+    return DeadLetter(
+        origin=CONFLICT,
+        event_source=received.source,
+        event_id=received.id,
+        field=", ".join(differences(standing, received)) or None,
+        reason=f"same source and id as {where}, other content: that one stands, this one "
+        "changed nothing",
+        raw=canonical(received),
+        stored=canonical(standing),
+    )
+
+
+async def keep_conflicts(
+    *, session: AsyncSession, conflicts: Sequence[Conflict], now: datetime
+) -> int:
+    """Add a dead letter for each conflicting content not kept before under its key (entries
+    are delivered at least once: a redelivered conflict is kept once); how many were added."""
+    if not conflicts:
+        return 0
+    query = "SELECT event_source, event_id, raw, origin FROM dead_letters"
+    keys = [(c.received.source, c.received.id) for c in conflicts]
+    rows = await bulk.select_where(session, query, bulk.PairsIn("event_source", "event_id", keys))
+    kept = {(s, i, raw) for s, i, raw, origin in rows if origin == CONFLICT}
+    letters = []
+    for conflict in conflicts:
+        letter = letter_of(conflict)
+        mark = (letter.event_source, letter.event_id, letter.raw)
+        if mark not in kept:
+            kept.add(mark)
+            letters.append(letter)
+    await add_dead_letters(session=session, letters=letters, now=now)
+    return len(letters)

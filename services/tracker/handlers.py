@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events import Event
 from schemas.db import dialect_of
-from schemas.tables import utcnow
 from services.audit import projection
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.calendar import Calendar
@@ -18,7 +17,7 @@ from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
-from services.tracker import cache, conflicts, intake, locks, reading, store
+from services.tracker import cache, dead_letters, intake, locks, reading, store
 from services.tracker.intake import Decoded, Entry, decode_entries
 
 
@@ -38,6 +37,7 @@ async def apply_entries(
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
+    now: datetime,
     ratings: Sequence[str] | None = None,
     decoded: Decoded | None = None,
 ) -> BatchOutcome:
@@ -55,10 +55,11 @@ async def apply_entries(
                 rules=rules,
                 calendar=calendar,
                 today=today,
+                now=now,
                 prepared=decoded.facts,
                 texts=decoded.texts,
             )
-            await store.add_dead_letters(session=session, letters=decoded.dead)
+            await dead_letters.add_dead_letters(session=session, letters=decoded.dead, now=now)
         cache.committed(session)
     outcome.dead_letters = len(decoded.dead)
     return outcome
@@ -71,6 +72,7 @@ async def apply_events(
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
+    now: datetime,
     prepared: Sequence[Fact] = (),
     texts: Mapping[cache.FactKey, str] | None = None,
 ) -> BatchOutcome:
@@ -84,10 +86,9 @@ async def apply_events(
         # Its stored JSON is pydantic's, not json.dumps of the fact (a tenth of a batch's time).
         *(intake.prepare(event, book) or reading.fact_from_event(event) for event in events),
     ]
-    now = utcnow()  # one timestamp for every row the batch writes
     received = await store.record_received(session=session, facts=facts, now=now)
     fresh = received.fresh
-    await conflicts.keep_conflicts(session=session, conflicts=received.conflicts)
+    await dead_letters.keep_conflicts(session=session, conflicts=received.conflicts, now=now)
     outcome = BatchOutcome(
         received=len(fresh),
         duplicates=len(facts) - len(fresh),
@@ -95,13 +96,15 @@ async def apply_events(
     )
     if not fresh:
         return outcome
-    await store.upsert_staff(session=session, facts=[f for f in fresh if f.type == "staff-updated"])
+    await store.upsert_staff(
+        session=session, facts=[f for f in fresh if f.type == "staff-updated"], now=now
+    )
     ledger = await _ledger_for(session, rules, calendar, fresh)
     outcome.changes = ledger.apply(fresh, today=today)
     await store.upsert_cases(
         session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
-    projected = await projection.project(session=session, facts=fresh)
+    projected = await projection.project(session=session, facts=fresh, now=now)
     await _save(session, ledger, outcome.changes, now=now, audit=projected)
     return outcome
 
@@ -112,6 +115,7 @@ async def refresh_tracks(
     rules: Sequence[Rule],
     calendar: Calendar,
     today: date,
+    now: datetime,
 ) -> list[Change]:
     """Let time pass: open the obligations of recurring periods that have begun by `today`."""
     async with sessions() as session:
@@ -127,7 +131,7 @@ async def refresh_tracks(
             )
             await _fill(session, ledger, tracks, links=set())
             changes = ledger.refresh(today=today)
-            await _save(session, ledger, changes)
+            await _save(session, ledger, changes, now=now)
         cache.committed(session)
     return changes
 
@@ -200,17 +204,16 @@ async def _save(
     ledger: Ledger,
     changes: Sequence[Change],
     *,
-    now: datetime | None = None,
+    now: datetime,
     audit: Sequence[AuditRecord] = (),
 ) -> None:
     """Everything the batch changed, then its audit entries in one append, the last statement:
     on PostgreSQL the append holds the chain's lock until commit, so it comes as late as it can."""
-    now = now or utcnow()
     await store.save_tracks(
         session=session, tracks=[ledger.tracks[k] for k in ledger.touched], now=now
     )
     await store.save_linked(
-        session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}
+        session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}, now=now
     )
     await store.save_obligations(
         session=session, drafts=[c.after for c in changes if c.after is not None], now=now

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from services.platform.broker.streams import group_lag, oldest_pending_age_ms
 from services.platform.runtime import Runtime
-from services.tracker.conflicts import CONFLICT
+from services.tracker.dead_letters import CONFLICT
 from services.tracker.queries import count_dead_letters
 
 COUNTERS = (

@@ -11,8 +11,8 @@ from events import EventRejected, parse_event
 from schemas.tables import DeadLetter
 from services.platform.broker.streams import publish_entries
 from services.platform.runtime import Runtime
-from services.tracker import store
 from services.tracker.dead_letters import (
+    add_dead_letters,
     get_dead_letters,
     list_dead_letters,
     set_status,
@@ -84,7 +84,7 @@ async def publish_lines(
         await flush()
     if report.rejected:
         async with runtime.sessions() as session, session.begin():
-            await store.add_dead_letters(session=session, letters=report.rejected)
+            await add_dead_letters(session=session, letters=report.rejected, now=runtime.now())
     return report
 
 

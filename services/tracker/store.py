@@ -17,12 +17,10 @@ from sqlmodel import col
 from schemas import bulk
 from schemas.db import dialect_of, insert_for, upsert_later
 from schemas.tables import (
-    DeadLetter,
     LinkedFacts,
     Obligation,
     StaffMember,
     Track,
-    utcnow,
 )
 from services.platform.audit_trail import AuditRecord
 from services.rules.engine import merge_facts
@@ -50,7 +48,7 @@ class Received:
 
 
 async def record_received(
-    *, session: AsyncSession, facts: Sequence[Fact], now: datetime | None = None
+    *, session: AsyncSession, facts: Sequence[Fact], now: datetime
 ) -> Received:
     """Store first sightings; return them, and the duplicates whose content differs from the
     one that stands (exact duplicates change nothing and are not returned). The stored
@@ -58,7 +56,7 @@ async def record_received(
     unique = merge_facts((), facts)
     if not unique:
         return Received([], [])
-    at = now or utcnow()
+    at = now
     book = cache.texts_of(session)
     racing = dialect_of(session) == "postgresql"
     stored: dict[FactKey, Any] = {}
@@ -127,14 +125,12 @@ _CASES = bulk.Columns.of(
 )
 
 
-async def upsert_cases(
-    *, session: AsyncSession, facts: Iterable[Fact], now: datetime | None = None
-) -> set[str]:
+async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact], now: datetime) -> set[str]:
     """Apply case-registered facts, the later `time` standing; return the URNs that changed."""
     latest = _latest_by(facts, "urn")
     if not latest:
         return set()
-    at = now or utcnow()
+    at = now
     rows = [
         (urn, f.data["area"], f.data["unit"], f.data["owner"], f.time, f.source, f.id, at)
         for urn, f in latest.items()
@@ -148,7 +144,7 @@ async def upsert_cases(
     return {row[0] for row in await bulk.insert(session, _CASES, rows, tail=tail)}
 
 
-async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[str]:
+async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: datetime) -> set[str]:
     latest = _latest_by(facts, "staff_id")
     rows = [
         {
@@ -162,7 +158,7 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact]) -> set[s
             "event_time": f.time,
             "event_source": f.source,
             "event_id": f.id,
-            "updated_at": utcnow(),
+            "updated_at": now,
         }
         for staff_id, f in latest.items()
     ]
@@ -262,12 +258,12 @@ _TRACKS = bulk.Columns.of(
 
 
 async def save_tracks(
-    *, session: AsyncSession, tracks: Sequence[TrackState], now: datetime | None = None
+    *, session: AsyncSession, tracks: Sequence[TrackState], now: datetime
 ) -> None:
     """Upsert, each with a new version; the cache keeps them once the transaction commits."""
     if not tracks:
         return
-    at, version, book = now or utcnow(), cache.new_version(), cache.texts_of(session)
+    at, version, book = now, cache.new_version(), cache.texts_of(session)
     rows, writes = [], []
     for t in tracks:
         texts = {(f.source, f.id): cache.text_of(f, book) for f in t.facts}
@@ -298,7 +294,9 @@ async def load_linked(
     }
 
 
-async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]]) -> None:
+async def save_linked(
+    *, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]], now: datetime
+) -> None:
     if not linked:
         return
     rows = [
@@ -306,7 +304,7 @@ async def save_linked(*, session: AsyncSession, linked: Mapping[LinkKey, Sequenc
             "rule": rule,
             "link": link,
             "facts": [f.to_json() for f in facts],
-            "updated_at": utcnow(),
+            "updated_at": now,
         }
         for (rule, link), facts in linked.items()
     ]
@@ -333,13 +331,13 @@ _CHANGES = bulk.Columns.of(
 
 
 async def record_changes(
-    *, session: AsyncSession, changes: Sequence[Change], now: datetime | None = None
+    *, session: AsyncSession, changes: Sequence[Change], now: datetime
 ) -> None:
     """The obligation's history: what changed, from what to what, and which events did it.
     (Their audit entries are appended by the caller, with the batch's others: `audited`.)"""
     if not changes:
         return
-    at = now or utcnow()
+    at = now
     rows = [
         (
             c.obligation_id,
@@ -394,12 +392,12 @@ _OBLIGATIONS = bulk.Columns.of(
 
 
 async def save_obligations(
-    *, session: AsyncSession, drafts: Sequence[ObligationDraft], now: datetime | None = None
+    *, session: AsyncSession, drafts: Sequence[ObligationDraft], now: datetime
 ) -> None:
     """Insert or update; `updated_at` is set on every write, `created_at` only on the first."""
     if not drafts:
         return
-    at = now or utcnow()
+    at = now
     rows = [
         (
             d.id,
@@ -425,8 +423,3 @@ async def save_obligations(
 async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:
     if ids:
         await session.execute(delete(Obligation).where(col(Obligation.id).in_(ids)))
-
-
-async def add_dead_letters(*, session: AsyncSession, letters: Sequence[DeadLetter]) -> None:
-    session.add_all(letters)
-    await session.flush()

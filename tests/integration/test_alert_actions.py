@@ -77,6 +77,7 @@ async def lapsed(settings: Settings) -> AsyncIterator[tuple[Runtime, Redis]]:
                 rules=runtime.rules,
                 calendar=runtime.calendar,
                 today=clock.at.date(),
+                now=clock.at,
             )
         clock.at = london("2024-01-09 09:00:01")
         await service.step()

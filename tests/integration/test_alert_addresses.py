@@ -87,6 +87,7 @@ async def seed(runtime: Runtime) -> None:
             rules=runtime.rules,
             calendar=runtime.calendar,
             today=london("2024-01-08 08:00").date(),
+            now=london("2024-01-08 08:00"),
         )
         for staff_id, address in BAD.items():  # as an older release may have stored them
             await session.execute(

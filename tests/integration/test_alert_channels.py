@@ -52,6 +52,7 @@ async def apply(runtime: Runtime, events: list[dict[str, object]]) -> None:
             rules=runtime.rules,
             calendar=runtime.calendar,
             today=london("2024-01-08 08:00").date(),
+            now=london("2024-01-08 08:00"),
         )
 
 

@@ -83,6 +83,7 @@ async def letter_due_monday(runtime: Runtime, clock: SimClock) -> None:
             rules=runtime.rules,
             calendar=runtime.calendar,
             today=clock.at.date(),
+            now=clock.at,
         )
 
 

@@ -70,7 +70,7 @@ async def test_the_month_is_sampled_by_the_first_refresh_after_it(
     CLOCK["today"] = date(2017, 8, 1)
     changes = await refresh_tracks(
         sessions=runtime.sessions, rules=runtime.rules, calendar=runtime.calendar,
-        today=CLOCK["today"],
+        today=CLOCK["today"], now=runtime.now(),
     )  # fmt: skip
     assert [c.kind for c in changes] == ["opened"] * 3
     drawn = await pipeline.obligations(date(2017, 8, 1), rule="assurance-sample")

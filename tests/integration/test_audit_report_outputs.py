@@ -8,7 +8,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,7 @@ async def report_of_hostile_inspection(runtime: Runtime) -> dict[str, object]:
             rules=runtime.rules,
             calendar=runtime.calendar,
             today=TODAY,
+            now=datetime.now(UTC),
         )
     async with runtime.sessions() as session:
         return await build_report(session=session, inspection_id="INS-X", today=TODAY)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -186,6 +186,7 @@ async def test_workers_racing_with_two_contents_keep_one_and_the_other_as_a_conf
                 rules=runtime.rules,
                 calendar=runtime.calendar,
                 today=TODAY,
+                now=datetime.now(UTC),
             )
             return outcome.received
 

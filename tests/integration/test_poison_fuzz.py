@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from events import ALL_TYPES, Event, EventRejected, parse_event
 from schemas.tables import DeadLetter, ReceivedEvent
-from services.tracker.conflicts import CONFLICT
+from services.tracker.dead_letters import CONFLICT
 from tests.factories import hearing, letter_due
 from tests.integration.conftest import Pipeline
 from tests.unit.test_decoder_fuzz import (

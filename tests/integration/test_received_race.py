@@ -35,6 +35,7 @@ async def apply(runtime: Runtime, *events: Mapping[str, Any]) -> BatchOutcome:
         rules=runtime.rules,
         calendar=runtime.calendar,
         today=runtime.today(),
+        now=runtime.now(),
     )
 
 

@@ -23,9 +23,9 @@ from services.rules.ledger import Ledger
 from services.rules.model import Change, Fact
 from services.tracker import reading
 from services.tracker.consumer import StreamConsumer
+from services.tracker.dead_letters import add_dead_letters
 from services.tracker.metrics import prometheus_text
 from services.tracker.publishing import replay_dead_letters
-from services.tracker.store import add_dead_letters
 from tests.factories import hearing, letter_due, lines
 from tests.integration.conftest import Pipeline
 
@@ -130,6 +130,7 @@ async def test_replay_after_a_fix_applies_each_dead_letter_exactly_once(
                     origin="publish", line=2, reason="unknown type", raw=json.dumps(still_bad)
                 ),
             ],
+            now=pipeline.runtime.now(),
         )
     runtime, redis = pipeline.runtime, pipeline.redis
     report = await replay_dead_letters(runtime=runtime, redis=redis, ids=None)

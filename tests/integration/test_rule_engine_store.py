@@ -93,13 +93,21 @@ async def test_recurring_periods_open_as_time_passes_and_changes_are_recorded(
     last = max(date.fromisoformat(row["due"]) for row in opened.values())
     assert (
         await refresh_tracks(
-            sessions=runtime.sessions, rules=runtime.rules, calendar=runtime.calendar, today=last
+            sessions=runtime.sessions,
+            rules=runtime.rules,
+            calendar=runtime.calendar,
+            today=last,
+            now=runtime.now(),
         )
         == []
     )
     later = date(last.year + 1, last.month, 1)
     changes = await refresh_tracks(
-        sessions=runtime.sessions, rules=runtime.rules, calendar=runtime.calendar, today=later
+        sessions=runtime.sessions,
+        rules=runtime.rules,
+        calendar=runtime.calendar,
+        today=later,
+        now=runtime.now(),
     )
     assert [c.kind for c in changes] == ["opened"] * 12
     assert all(c.cause == (f"clock:{later}",) for c in changes)

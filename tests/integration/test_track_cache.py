@@ -45,6 +45,7 @@ async def apply(runtime: Runtime, *events: Mapping[str, Any]) -> None:
         rules=runtime.rules,
         calendar=runtime.calendar,
         today=runtime.today(),
+        now=runtime.now(),
     )
 
 
@@ -88,6 +89,7 @@ async def test_a_rolled_back_write_is_not_remembered(tmp_path: Path, database_ur
                     rules=opened.rules,
                     calendar=opened.calendar,
                     today=opened.today(),
+                    now=opened.now(),
                 )
                 raise RuntimeError("rolled back")
         # The sheet never committed: the next batch must not find it in the track, and the

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from schemas.tables import DeadLetter
 from services.rules.model import Fact
-from services.tracker.conflicts import CONFLICT, differences, find_conflicts, letter_of
-from services.tracker.dead_letters import unreplayable
+from services.tracker.conflicts import differences, find_conflicts
+from services.tracker.dead_letters import CONFLICT, letter_of, unreplayable
 
 NOON = datetime(2018, 2, 1, 12, tzinfo=UTC)
 

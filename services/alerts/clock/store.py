@@ -38,7 +38,9 @@ async def load_state(
     state = await session.get(LapseClockState, CLOCK)
     if state is not None:
         return state
-    state = LapseClockState(name=CLOCK, started_at=now, cursor=now, scanned_to=scanned_to)
+    state = LapseClockState(
+        name=CLOCK, started_at=now, cursor=now, scanned_to=scanned_to, updated_at=now
+    )
     session.add(state)
     await session.flush()
     return state

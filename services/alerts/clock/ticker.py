@@ -190,6 +190,7 @@ class LapseClock:
             await self._met(session, [Due.of(w) for w in fresh if w.state != "open"], now)
             state = await self._state(session, now)
             state.cursor, state.scanned_to = max(state.cursor, now), latest
+            state.updated_at = now
         self._seen = written.stamps  # only once it committed
         report.published += await self.publish(now)
 
