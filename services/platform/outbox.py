@@ -18,6 +18,7 @@ from events.envelope import Event
 from schemas.bulk import insert_rows
 from schemas.db import among, claim_lock
 from schemas.tables import TrackingEvent
+from services.platform.settings import Settings
 
 log = logging.getLogger("followup.alerts.tracking")
 
@@ -84,6 +85,21 @@ async def flush_tracking(
         sent += len(rows)
         if len(rows) < page:
             return sent
+
+
+async def flush_outbox(
+    *, sessions: async_sessionmaker[AsyncSession], redis: Redis, settings: Settings, now: datetime
+) -> int:
+    """`flush_tracking` to the settings' tracking stream with their retry intervals: what each
+    service that adds events calls once its transaction has committed."""
+    return await flush_tracking(
+        sessions=sessions,
+        redis=redis,
+        stream=settings.tracking_stream,
+        now=now,
+        retry=timedelta(seconds=settings.alert_retry_seconds),
+        retry_max=timedelta(seconds=settings.alert_retry_max_seconds),
+    )
 
 
 def _due(now: datetime, page: int) -> Any:

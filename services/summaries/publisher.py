@@ -20,8 +20,8 @@ from events.outbound import SUMMARIES_SOURCE, SummaryPublished, outbound_event
 from schemas.tables import PublishedSummary
 from services.platform import clock
 from services.platform.audit_trail import AuditRecord, append_audit
-from services.platform.broker.streams import ENTRY_FIELD
 from services.platform.mail import AddressRefused, Attachment, Email, send_email
+from services.platform.outbox import add_events, flush_outbox
 from services.platform.runtime import Runtime
 from services.rules.calendar import LONDON
 from services.summaries import schedule
@@ -176,13 +176,13 @@ class SummaryPublisher:
             time=now,
             data=_event_data(summary, timeliness, done),
         )
-        # Sent before the row is marked, by the one process holding the lease: the outbox's
-        # flushers do not lock rows on SQLite, so two of them could both send it.
-        await self.redis.xadd(settings.tracking_stream, {ENTRY_FIELD: event.to_json()})
+        # Through the outbox, in the transaction that marks the row sent: on the stream once
+        # and only if the summary counts as published.
         async with self.runtime.sessions() as session, session.begin():
             note = "; ".join(f"{who}: {why}" for who, why in refused.items()) or None
             if not await schedule.mark_sent(session=session, row_id=row.id, now=now, note=note):
                 return  # another process finished it after our lease ran out
+            await add_events(session=session, events=[event], now=now)
             await append_audit(
                 session=session,
                 records=[
@@ -202,6 +202,9 @@ class SummaryPublisher:
                 ],
                 at=now,
             )
+        await flush_outbox(
+            sessions=self.runtime.sessions, redis=self.redis, settings=settings, now=now
+        )
         log.info("summary published", extra={"summary": event.id, "week": row.week})
 
 

@@ -43,7 +43,7 @@ from services.alerts.clock.schedule import (
     templates,
 )
 from services.platform.clock import now as wall_clock
-from services.platform.outbox import add_events, flush_tracking
+from services.platform.outbox import add_events, flush_outbox
 from services.platform.settings import Settings
 
 log = logging.getLogger("followup.lapse")
@@ -257,13 +257,8 @@ class LapseClock:
         )
 
     async def publish(self, now: datetime) -> int:
-        return await flush_tracking(
-            sessions=self.sessions,
-            redis=self.redis,
-            stream=self.settings.tracking_stream,
-            now=now,
-            retry=timedelta(seconds=self.settings.alert_retry_seconds),
-            retry_max=timedelta(seconds=self.settings.alert_retry_max_seconds),
+        return await flush_outbox(
+            sessions=self.sessions, redis=self.redis, settings=self.settings, now=now
         )
 
     def _exclusive(self) -> Any:
