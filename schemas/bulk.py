@@ -1,5 +1,6 @@
-"""Bulk INSERT (and keyed SELECT) for the consumer's hot statements, one round trip per batch,
-values bound by the driver.
+"""Bulk INSERT (`write`, the one way rows are written in bulk, its columns and their kinds
+read off the table models) and keyed SELECT, one round trip per batch, values bound by the
+driver.
 
 SQLAlchemy's executemany builds and type-processes every parameter of every row in Python
 (`construct_params` and a bind processor per value): for a batch of 500 events that cost more
@@ -23,70 +24,150 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from itertools import chain
+from operator import itemgetter
 from typing import Any, Literal, overload
 
-from sqlalchemy import JSON, bindparam, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Row
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import dialect_of, insert_for
-from schemas.types import stored_utc
+from schemas.db import dialect_of
+from schemas.types import AwareDateTime, stored_utc
 
 Kind = Literal["text", "bigint", "date", "timestamptz", "json"]
 # SQLite allows 32,766 variables per statement (3.32 and later); stay well inside it.
 _SQLITE_VARIABLES = 30_000
 
 
-@dataclass(frozen=True, slots=True)
-class Columns:
-    """A table's columns as the bulk statement writes them: names and value kinds."""
-
-    table: str
-    names: tuple[str, ...]
-    kinds: tuple[Kind, ...]
-
-    @classmethod
-    def of(cls, table: str, **kinds: Kind) -> Columns:
-        return cls(table, tuple(kinds), tuple(kinds.values()))
+Conflict = Literal["nothing", "replace", "later"]
 
 
-async def insert(
+async def write(
     session: AsyncSession,
-    columns: Columns,
-    rows: Sequence[Sequence[Any]],
+    model: Any,
+    rows: Sequence[Mapping[str, Any]],
     *,
-    tail: str = "",
+    key: Sequence[str] = (),
+    on_conflict: Conflict = "nothing",
+    keep: Sequence[str] = (),
+    returning: Sequence[str] = (),
 ) -> list[Any]:
-    """INSERT `rows` (tuples in `columns` order); `tail` is what follows the values (ON
-    CONFLICT ..., RETURNING ...), written for both databases. Returns the returned rows."""
+    """INSERT `rows` (mappings from column name to value, all with the same columns) into
+    `model`'s table: the one way rows are written in bulk. The columns, and how each value is
+    bound, come from the model; a JSON column takes JSON text as it is (its values are
+    arrays and objects, never a bare string) and anything else serialised.
+
+    With `key` (the columns of a unique index), a row whose key is stored already: `nothing`
+    leaves the stored one; `replace` overwrites every given column but the key and `keep`;
+    `later` replaces it only with a later event, by (event_time, event_source, event_id)
+    compared as one value, so arrival order never decides. `returning`: those columns of the
+    rows written, read as the ORM reads them (dates, aware UTC timestamps, parsed JSON)."""
     if not rows:
         return []
-    names = ", ".join(f'"{name}"' for name in columns.names)
+    table = model.__table__
+    names = [column.name for column in table.columns if column.name in rows[0]]
+    kinds = [_kind(table.columns[name].type) for name in names]
+    values = [list(column) for column in zip(*map(itemgetter(*names), rows), strict=True)]
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
+        values = [[row[names[0]] for row in rows]]
+    for n, kind in enumerate(kinds):
+        if kind == "json":
+            values[n] = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values[n]]
+    tail = _conflict_tail(table.name, names, key, on_conflict, keep)
+    if returning:
+        tail += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
+    found = await _insert(session, table.name, names, kinds, values, tail)
+    if not returning:
+        return found
+    readers = [_READERS[_kind(table.columns[name].type)] for name in returning]
+    shape = _returned(tuple(returning))
+    return [shape(*(read(v) for read, v in zip(readers, row, strict=True))) for row in found]
+
+
+@cache
+def _returned(names: tuple[str, ...]) -> Any:
+    """The returned rows' type: a tuple whose fields are also read by name, as ORM rows."""
+    return namedtuple("Returned", names)
+
+
+def _kind(sql_type: Any) -> Kind:
+    if isinstance(sql_type, JSON):
+        return "json"
+    if isinstance(sql_type, AwareDateTime):
+        return "timestamptz"
+    if isinstance(sql_type, Date):
+        return "date"
+    if isinstance(sql_type, Integer):
+        return "bigint"
+    return "text"
+
+
+def _conflict_tail(
+    table: str, names: Sequence[str], key: Sequence[str], on_conflict: Conflict, keep: Sequence[str]
+) -> str:
+    if not key:
+        return ""
+    target = f"ON CONFLICT ({', '.join(f'{chr(34)}{k}{chr(34)}' for k in key)})"
+    if on_conflict == "nothing":
+        return f"{target} DO NOTHING"
+    updated = [n for n in names if n not in key and n not in keep]
+    sets = ", ".join(f'"{n}" = excluded."{n}"' for n in updated)
+    tail = f"{target} DO UPDATE SET {sets}"
+    if on_conflict == "later":
+        order = ("event_time", "event_source", "event_id")
+        stored = ", ".join(f'{table}."{n}"' for n in order)
+        given = ", ".join(f'excluded."{n}"' for n in order)
+        tail += f" WHERE ({stored}) < ({given})"
+    return tail
+
+
+async def _insert(
+    session: AsyncSession,
+    table: str,
+    names: Sequence[str],
+    kinds: Sequence[Kind],
+    given: list[list[Any]],
+    tail: str,
+) -> list[Any]:
+    """One INSERT of the rows given column by column, `tail` after the values."""
+    quoted = ", ".join(f'"{name}"' for name in names)
+    count = len(given[0])
     if dialect_of(session) == "postgresql":
         arrays = ", ".join(
-            f"${n}::{'text' if kind == 'json' else kind}[]"
-            for n, kind in enumerate(columns.kinds, 1)
+            f"${n}::{'text' if kind == 'json' else kind}[]" for n, kind in enumerate(kinds, 1)
         )
-        aliases = ", ".join(f"c{n}" for n in range(len(columns.kinds)))
+        aliases = ", ".join(f"c{n}" for n in range(len(kinds)))
         picked = ", ".join(
-            f"c{n}::json" if kind == "json" else f"c{n}" for n, kind in enumerate(columns.kinds)
+            f"c{n}::json" if kind == "json" else f"c{n}" for n, kind in enumerate(kinds)
         )
         statement = (
-            f"INSERT INTO {columns.table} ({names}) SELECT {picked} "
+            f"INSERT INTO {table} ({quoted}) SELECT {picked} "
             f"FROM unnest({arrays}) AS given({aliases}) {tail}"
         )
-        return await run(session, statement, [list(column) for column in zip(*rows, strict=True)])
+        return await run(session, statement, given)
     # Column by column, converting only the dates and timestamps: a conversion call for every
     # value of every row cost more than the statement.
-    given = [list(column) for column in zip(*rows, strict=True)]
     seen: dict[datetime, str] = {}  # most rows share the batch's one `now`: convert it once
-    for n, kind in enumerate(columns.kinds):
+    for n, kind in enumerate(kinds):
         if kind == "date":
             given[n] = [None if v is None else v.isoformat() for v in given[n]]
         elif kind == "timestamptz":
@@ -95,18 +176,60 @@ async def insert(
                 for v in given[n]
             ]
     flat = list(chain.from_iterable(zip(*given, strict=True)))
-    width = len(columns.names)
+    width = len(names)
     per_chunk = max(1, _SQLITE_VARIABLES // width)
     returned: list[Any] = []
     placeholder = f"({', '.join('?' * width)})"
-    for start in range(0, len(rows), per_chunk):
-        count = min(per_chunk, len(rows) - start)
+    for start in range(0, count, per_chunk):
+        rows = min(per_chunk, count - start)
         statement = (
-            f"INSERT INTO {columns.table} ({names}) "
-            f"VALUES {', '.join([placeholder] * count)} {tail}"
+            f"INSERT INTO {table} ({quoted}) VALUES {', '.join([placeholder] * rows)} {tail}"
         )
-        returned += await run(session, statement, flat[start * width : (start + count) * width])
+        returned += await run(session, statement, flat[start * width : (start + rows) * width])
     return returned
+
+
+# Filters by a list of values, one rule for both kinds of statement: a list is one parameter
+# (an array on PostgreSQL, JSON text on SQLite, which limits variables per statement), and a
+# list of pairs is grouped by its first value, each group one index search. `among` and
+# `pairs_in` build SQLAlchemy expressions; `In` and `PairsIn` the same for `select_where`.
+
+
+def _grouped(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    return grouped
+
+
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """`(first, second) IN pairs`, written as `first = a AND second IN (...)` for each `a`.
+
+    SQLite (3.40) answers a row-value IN by scanning the whole table or index: 45 ms for 500
+    pairs among 200,000 tracks, growing with the table, in every batch. Grouped by the first
+    column (a rule: a handful of values) each term is an index search: 1.6 ms."""
+    grouped = _grouped(pairs)
+    if not grouped:
+        return false()
+    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+
+
+# Beyond this many values SQLite is given one JSON parameter instead of one per value: its limit
+# on variables is 32,766 by default (250,000 in Debian's build), and a clock catching up after
+# a bulk load reads more obligations than that by id.
+_SQLITE_INLINE = 1000
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> Any:
+    """`column IN values` with one parameter however many values (strings or integers), each
+    sent once: `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
+    unique = list(dict.fromkeys(values))
+    if dialect_of(session) == "postgresql":
+        return column == any_(bindparam(None, unique, type_=ARRAY(column.type)))
+    if len(unique) <= _SQLITE_INLINE:
+        return column.in_(unique)
+    listed = func.json_each(bindparam(None, json.dumps(unique))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +243,7 @@ class In:
 @dataclass(frozen=True, slots=True)
 class PairsIn:
     """`(first, second) IN pairs` (text values), for `select_where`: one search of the
-    (first, second) index per value of `first` (see schemas.db.pairs_in)."""
+    (first, second) index per value of `first` (see pairs_in)."""
 
     first: str
     second: str
@@ -154,10 +277,7 @@ async def select_where(session: AsyncSession, query: str, *conditions: In | Pair
             if values := list(dict.fromkeys(condition.values)):
                 terms.append(f'"{condition.column}" {inside}{listed(values)}')
             continue
-        grouped: dict[str, list[str]] = {}
-        for a, b in condition.pairs:
-            grouped.setdefault(a, []).append(b)
-        for a, bs in grouped.items():
+        for a, bs in _grouped(condition.pairs).items():
             first = f'"{condition.first}" = {equal(a)}'
             terms.append(f'({first} AND "{condition.second}" {inside}{listed(bs)})')
     if not terms:
@@ -219,6 +339,19 @@ def json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+_READERS: dict[Kind, Callable[[Any], Any]] = {
+    "text": _same,
+    "bigint": _same,
+    "date": lambda value: None if value is None else day(value),
+    "timestamptz": lambda value: None if value is None else timestamp(value),
+    "json": lambda value: None if value is None else json_value(value),
+}
+
+
 def _sqlite_timestamp(value: datetime) -> str:
     if value.tzinfo is UTC:  # as facts and `now` are: "...+00:00" written without its offset
         return value.isoformat(" ", "microseconds")[:-6]
@@ -227,60 +360,3 @@ def _sqlite_timestamp(value: datetime) -> str:
     if value.utcoffset():
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-# INSERT ... ON CONFLICT DO NOTHING for rows given as the ORM takes them (alarms, alerts, outbox
-# rows): on PostgreSQL one statement whose parameters are one array per column
-# (`INSERT ... SELECT FROM unnest(...)`), which asyncpg encodes in C, instead of an executemany
-# that processes every value of every row in Python.
-_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-async def insert_rows(
-    *,
-    session: AsyncSession,
-    model: Any,
-    rows: Sequence[Mapping[str, Any]],
-    conflict: Sequence[str],
-    returning: Sequence[str] = (),
-) -> list[Row[Any]]:
-    """Insert rows (all with the same keys), skipping those whose `conflict` key exists;
-    returns the `returning` columns of the rows inserted, in no particular order."""
-    if not rows:
-        return []
-    table = model.__table__
-    if dialect_of(session) != "postgresql":
-        statement = insert_for(session, model).on_conflict_do_nothing(index_elements=conflict)
-        if not returning:
-            await session.execute(statement, list(rows))
-            return []
-        statement = statement.returning(*(table.c[c] for c in returning))
-        return list((await session.execute(statement, list(rows))).all())
-    names = list(rows[0])
-    quote = _PG.identifier_preparer.quote
-    arrays, casts, selected = {}, [], []
-    for n, name in enumerate(names):
-        kind = table.c[name].type
-        values = [row[name] for row in rows]
-        if isinstance(kind, JSON):  # sent as text, made JSON by the server
-            arrays[f"p{n}"] = [None if v is None else json.dumps(v) for v in values]
-            casts.append(f"CAST(:p{n} AS TEXT[])")
-            selected.append(f"CAST(u.c{n} AS JSON)")
-        else:
-            arrays[f"p{n}"] = values
-            casts.append(f"CAST(:p{n} AS {kind.compile(dialect=_PG)}[])")
-            selected.append(f"u.c{n}")
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(casts)}) "
-        f"AS u({', '.join(f'c{n}' for n in range(len(names)))}) "
-        f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
-    )
-    if returning:
-        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
-    statement = text(sql)
-    statement = statement.bindparams(*(bindparam(k) for k in arrays))
-    if returning:
-        statement = statement.columns(*(table.c[c] for c in returning))
-    result = await session.execute(statement, arrays)
-    return list(result.all()) if returning else []

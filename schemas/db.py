@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, event, false, func, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -86,38 +83,6 @@ def dialect_of(session: AsyncSession) -> str:
     return (bind if bind is not None else session.get_bind()).dialect.name
 
 
-def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
-    """`(first, second) IN pairs`, written as `first = a AND second IN (...)` for each `a`.
-
-    SQLite (3.40) answers a row-value IN by scanning the whole table or index: 45 ms for 500
-    pairs among 200,000 tracks, growing with the table, in every batch. Grouped by the first
-    column (a rule: a handful of values) each term is an index search: 1.6 ms."""
-    grouped: dict[Any, list[Any]] = {}
-    for a, b in pairs:
-        grouped.setdefault(a, []).append(b)
-    if not grouped:
-        return false()
-    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
-
-
-# Beyond this many values SQLite is given one JSON parameter instead of one per value: its limit
-# on variables is 32,766 by default (250,000 in Debian's build), and a clock catching up after
-# a bulk load reads more obligations than that by id.
-_SQLITE_INLINE = 1000
-
-
-def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> Any:
-    """`column IN values` with one parameter however many values (strings or integers), each
-    sent once: `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
-    unique = list(dict.fromkeys(values))
-    if dialect_of(session) == "postgresql":
-        return column == any_(bindparam(None, unique, type_=ARRAY(column.type)))
-    if len(unique) <= _SQLITE_INLINE:
-        return column.in_(unique)
-    listed = func.json_each(bindparam(None, json.dumps(unique))).table_valued("value")
-    return column.in_(select(listed.c.value))
-
-
 async def claim_lock(session: AsyncSession, model: Any) -> None:
     """Call first in a transaction that reads rows to claim them. PostgreSQL claims with FOR
     UPDATE SKIP LOCKED, which SQLite ignores (and its driver reads outside any transaction
@@ -127,44 +92,6 @@ async def claim_lock(session: AsyncSession, model: Any) -> None:
         table = model.__table__
         key = next(iter(table.primary_key.columns)).name
         await session.execute(text(f'UPDATE {table.name} SET "{key}" = "{key}" WHERE 0'))
-
-
-def insert_for(session: AsyncSession, model: Any) -> Any:
-    """INSERT into `model`'s table with ON CONFLICT support, for whichever database the
-    session is bound to.
-
-    Built on the Core table and executed with a list of rows, so SQLAlchemy compiles it once
-    and batches the rows itself ("insertmanyvalues") instead of compiling a statement with a
-    VALUES clause per row, which cost more than the database work.
-    """
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-    return insert(model.__table__)
-
-
-async def upsert_later(
-    *, session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: str
-) -> list[Any]:
-    """Insert rows, or replace a stored row only with a later event (by time, source, id), so
-    arrival order never decides; returns the keys of the rows written."""
-    from sqlalchemy import tuple_
-
-    if not rows:
-        return []
-    statement = insert_for(session, model)
-    columns = model.__table__.c
-    statement = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_={name: statement.excluded[name] for name in rows[0] if name != key},
-        where=tuple_(columns.event_time, columns.event_source, columns.event_id)
-        < tuple_(
-            statement.excluded.event_time,
-            statement.excluded.event_source,
-            statement.excluded.event_id,
-        ),
-    ).returning(columns[key])
-    return [row[0] for row in (await session.execute(statement, rows)).all()]
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

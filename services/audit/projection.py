@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import insert_for, upsert_later
+from schemas import bulk
 from schemas.tables import (
     ActionCompletion,
     ActionEvidence,
@@ -124,7 +124,7 @@ async def _project_keyed(
             latest[key] = fact
         records.append(_record(fact, keyed.entity, key, action, keyed.actor))
     rows = [_row(keyed.table, fact, now) for fact in latest.values()]
-    await upsert_later(session=session, model=keyed.table, rows=rows, key=keyed.key)
+    await bulk.write(session, keyed.table, rows, key=(keyed.key,), on_conflict="later")
     return records
 
 
@@ -138,10 +138,7 @@ async def _project_records(
         {"source": f.source, "event_id": f.id, "event_time": f.time, **_columns(table, f)}
         for f in facts
     ]
-    statement = insert_for(session, table).on_conflict_do_nothing(
-        index_elements=["source", "event_id"]
-    )
-    await session.execute(statement, rows)
+    await bulk.write(session, table, rows, key=("source", "event_id"))
     return [_record(f, entity, f.data[field], action, actor) for f in facts]
 
 

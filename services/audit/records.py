@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import pairs_in
+from schemas.bulk import pairs_in
 from schemas.tables import (
     ActionCompletion,
     ActionEvidence,

@@ -100,25 +100,22 @@ async def append_audit(
         fields = [seq, record.entity, record.entity_id, record.action, record.actor]
         fields += [record.caused_by, instant, detail]
         digest = _digest(prev, fields)
-        rows.append((*fields[:6], at, detail, prev, digest))
+        rows.append(
+            {
+                "seq": seq,
+                "entity": record.entity,
+                "entity_id": record.entity_id,
+                "action": record.action,
+                "actor": record.actor,
+                "caused_by": record.caused_by,
+                "recorded_at": at,
+                "detail": detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
-    await bulk.insert(session, _ENTRIES, rows)
-
-
-# The columns in `entry_hash`'s order, then what the hash does not cover.
-_ENTRIES = bulk.Columns.of(
-    "audit_entries",
-    seq="bigint",
-    entity="text",
-    entity_id="text",
-    action="text",
-    actor="text",
-    caused_by="text",
-    recorded_at="timestamptz",
-    detail="text",
-    prev_hash="text",
-    hash="text",
-)
+    await bulk.write(session, AuditEntry, rows)
 
 
 async def verify_chain(*, session: AsyncSession, page: int = 5000) -> ChainCheck:

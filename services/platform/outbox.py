@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from events.envelope import Event
-from schemas.bulk import insert_rows
-from schemas.db import among, claim_lock
+from schemas import bulk
+from schemas.bulk import among
+from schemas.db import claim_lock
 from schemas.tables import TrackingEvent
 from services.platform.settings import Settings
 
@@ -37,7 +38,7 @@ async def add_events(*, session: AsyncSession, events: Sequence[Event], now: dat
         }
         for e in events
     ]
-    await insert_rows(session=session, model=TrackingEvent, rows=rows, conflict=["event_id"])
+    await bulk.write(session, TrackingEvent, rows, key=("event_id",))
 
 
 class _Unsent(Exception):

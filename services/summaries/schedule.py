@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.db import insert_for
+from schemas import bulk
 from schemas.tables import PublishedSummary, StaffMember
 from services.rules.calendar import LONDON
 from services.summaries.model import Scope
@@ -93,23 +93,19 @@ async def claim(*, session: AsyncSession, audience: Audience, due: DueWeek, now:
     """Record that this scope's summary for this week is to be published; False if some
     process (this one before a restart, or another) already did."""
     scope = audience.scope
-    statement = (
-        insert_for(session, PublishedSummary)
-        .values(
-            scope_kind=scope.kind,
-            scope_id=scope.id,
-            area=scope.area,
-            week=str(due.week),
-            due_at=due.due_at,
-            status="pending",
-            attempts=0,
-            delivered=[],
-            claimed_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["scope_kind", "scope_id", "week"])
-    )
-    result: Any = await session.execute(statement)
-    return bool(result.rowcount == 1)
+    row = {
+        "scope_kind": scope.kind,
+        "scope_id": scope.id,
+        "area": scope.area,
+        "week": str(due.week),
+        "due_at": due.due_at,
+        "status": "pending",
+        "attempts": 0,
+        "delivered": [],
+        "claimed_at": now,
+    }
+    key = ("scope_kind", "scope_id", "week")
+    return bool(await bulk.write(session, PublishedSummary, [row], key=key, returning=("id",)))
 
 
 async def pending(*, session: AsyncSession, now: datetime) -> list[PublishedSummary]:

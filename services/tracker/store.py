@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas import bulk
-from schemas.db import dialect_of, insert_for, upsert_later
+from schemas.db import dialect_of
 from schemas.tables import (
+    Case,
     LinkedFacts,
     Obligation,
+    ObligationChange,
+    ReceivedEvent,
     StaffMember,
     Track,
 )
@@ -29,16 +32,6 @@ from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.tracker import cache
 from services.tracker.cache import FactKey
 from services.tracker.conflicts import Conflict, find_conflicts
-
-_RECEIVED = bulk.Columns.of(
-    "events_received",
-    source="text",
-    event_id="text",
-    type="text",
-    time="timestamptz",
-    payload="json",
-    received_at="timestamptz",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +55,6 @@ async def record_received(
     stored: dict[FactKey, Any] = {}
     if racing:
         # Workers may race for an event: the one whose row went in applies it.
-        tail = "ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
         candidates = list(unique)
     else:
         # SQLite: the stored are looked up first and the rest inserted, returning nothing. Each
@@ -72,9 +64,25 @@ async def record_received(
         # consumer applies it again in halves, which find the event stored
         # (tests/integration/test_received_race.py).
         stored = await _stored(session, unique)
-        tail, candidates = "", [f for f in unique if (f.source, f.id) not in stored]
-    rows = [(f.source, f.id, f.type, f.time, cache.text_of(f, book), at) for f in candidates]
-    returned = await bulk.insert(session, _RECEIVED, rows, tail=tail)
+        candidates = [f for f in unique if (f.source, f.id) not in stored]
+    rows = [
+        {
+            "source": f.source,
+            "event_id": f.id,
+            "type": f.type,
+            "time": f.time,
+            "payload": cache.text_of(f, book),
+            "received_at": at,
+        }
+        for f in candidates
+    ]
+    returned = await bulk.write(
+        session,
+        ReceivedEvent,
+        rows,
+        key=("source", "event_id") if racing else (),
+        returning=("source", "event_id") if racing else (),
+    )
     fresh = candidates
     if racing:
         kept = {(s, i) for s, i in returned}
@@ -112,36 +120,28 @@ async def _stored(session: AsyncSession, facts: Sequence[Fact]) -> dict[FactKey,
     return {(s, i): payload for s, i, payload in await bulk.select_where(session, query, keys)}
 
 
-_CASES = bulk.Columns.of(
-    "cases",
-    urn="text",
-    area="text",
-    unit="text",
-    owner="text",
-    event_time="timestamptz",
-    event_source="text",
-    event_id="text",
-    updated_at="timestamptz",
-)
-
-
 async def upsert_cases(*, session: AsyncSession, facts: Iterable[Fact], now: datetime) -> set[str]:
     """Apply case-registered facts, the later `time` standing; return the URNs that changed."""
     latest = _latest_by(facts, "urn")
     if not latest:
         return set()
-    at = now
     rows = [
-        (urn, f.data["area"], f.data["unit"], f.data["owner"], f.time, f.source, f.id, at)
+        {
+            "urn": urn,
+            "area": f.data["area"],
+            "unit": f.data["unit"],
+            "owner": f.data["owner"],
+            "event_time": f.time,
+            "event_source": f.source,
+            "event_id": f.id,
+            "updated_at": now,
+        }
         for urn, f in latest.items()
     ]
-    # Only a later event replaces the row: (time, source, id) compared as one value.
-    tail = (
-        f"{_upsert_tail(_CASES, ('urn',))} WHERE (cases.event_time, cases.event_source, "
-        "cases.event_id) < (excluded.event_time, excluded.event_source, excluded.event_id) "
-        "RETURNING urn"
+    written = await bulk.write(
+        session, Case, rows, key=("urn",), on_conflict="later", returning=("urn",)
     )
-    return {row[0] for row in await bulk.insert(session, _CASES, rows, tail=tail)}
+    return {urn for (urn,) in written}
 
 
 async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: datetime) -> set[str]:
@@ -162,7 +162,10 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: dat
         }
         for staff_id, f in latest.items()
     ]
-    return set(await upsert_later(session=session, model=StaffMember, rows=rows, key="staff_id"))
+    written = await bulk.write(
+        session, StaffMember, rows, key=("staff_id",), on_conflict="later", returning=("staff_id",)
+    )
+    return {staff_id for (staff_id,) in written}
 
 
 def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
@@ -244,19 +247,6 @@ async def refresh_keys(*, session: AsyncSession, today: date) -> list[TrackKey]:
     return [(rule, key) for rule, key in (await session.execute(statement)).all()]
 
 
-_TRACKS = bulk.Columns.of(
-    "tracks",
-    rule="text",
-    key="text",
-    urn="text",
-    link="text",
-    refresh_on="date",
-    facts="json",
-    updated_at="timestamptz",
-    version="bigint",
-)
-
-
 async def save_tracks(
     *, session: AsyncSession, tracks: Sequence[TrackState], now: datetime
 ) -> None:
@@ -268,19 +258,23 @@ async def save_tracks(
     for t in tracks:
         texts = {(f.source, f.id): cache.text_of(f, book) for f in t.facts}
         facts = f"[{', '.join(texts.values())}]"
-        rows.append((t.rule, t.key, t.urn, t.link, t.refresh_on, facts, at, version))
+        rows.append(
+            {
+                "rule": t.rule,
+                "key": t.key,
+                "urn": t.urn,
+                "link": t.link,
+                "refresh_on": t.refresh_on,
+                "facts": facts,
+                "updated_at": at,
+                "version": version,
+            }
+        )
         # A copy: the ledger that holds `t` may still change it, or its transaction roll back.
         copy = replace(t, obligations=dict(t.obligations))
         writes.append(cache.Written(version, copy, texts))
-    await bulk.insert(session, _TRACKS, rows, tail=_upsert_tail(_TRACKS, ("rule", "key")))
+    await bulk.write(session, Track, rows, key=("rule", "key"), on_conflict="replace")
     cache.written(session, writes)
-
-
-def _upsert_tail(columns: bulk.Columns, key: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
-    """ON CONFLICT (key) DO UPDATE every other column but `keep` to the new row's value."""
-    updated = [n for n in columns.names if n not in key and n not in keep]
-    sets = ", ".join(f'"{n}" = excluded."{n}"' for n in updated)
-    return f"ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in key)}) DO UPDATE SET {sets}"
 
 
 async def load_linked(
@@ -308,26 +302,7 @@ async def save_linked(
         }
         for (rule, link), facts in linked.items()
     ]
-    statement = insert_for(session, LinkedFacts)
-    statement = statement.on_conflict_do_update(
-        index_elements=["rule", "link"],
-        set_={"facts": statement.excluded.facts, "updated_at": statement.excluded.updated_at},
-    )
-    await session.execute(statement, rows)
-
-
-_CHANGES = bulk.Columns.of(
-    "obligation_changes",
-    obligation_id="text",
-    kind="text",
-    due_before="date",
-    due_after="date",
-    state_before="text",
-    state_after="text",
-    closed_on="date",
-    caused_by="text",
-    recorded_at="timestamptz",
-)
+    await bulk.write(session, LinkedFacts, rows, key=("rule", "link"), on_conflict="replace")
 
 
 async def record_changes(
@@ -337,22 +312,21 @@ async def record_changes(
     (Their audit entries are appended by the caller, with the batch's others: `audited`.)"""
     if not changes:
         return
-    at = now
     rows = [
-        (
-            c.obligation_id,
-            c.kind,
-            c.before.due if c.before else None,
-            c.after.due if c.after else None,
-            c.before.state if c.before else None,
-            c.after.state if c.after else None,
-            c.after.closed_on if c.after else None,
-            " ".join(c.cause),
-            at,
-        )
+        {
+            "obligation_id": c.obligation_id,
+            "kind": c.kind,
+            "due_before": c.before.due if c.before else None,
+            "due_after": c.after.due if c.after else None,
+            "state_before": c.before.state if c.before else None,
+            "state_after": c.after.state if c.after else None,
+            "closed_on": c.after.closed_on if c.after else None,
+            "caused_by": " ".join(c.cause),
+            "recorded_at": now,
+        }
         for c in changes
     ]
-    await bulk.insert(session, _CHANGES, rows)
+    await bulk.write(session, ObligationChange, rows)
 
 
 def audited(change: Change) -> AuditRecord:
@@ -373,51 +347,17 @@ def audited(change: Change) -> AuditRecord:
     )
 
 
-_OBLIGATIONS = bulk.Columns.of(
-    "obligations",
-    id="text",
-    rule="text",
-    key="text",
-    urn="text",
-    owner="text",
-    area="text",
-    opened_by="text",
-    due="date",
-    state="text",
-    closed_on="date",
-    explanation="text",
-    created_at="timestamptz",
-    updated_at="timestamptz",
-)
-
-
 async def save_obligations(
     *, session: AsyncSession, drafts: Sequence[ObligationDraft], now: datetime
 ) -> None:
     """Insert or update; `updated_at` is set on every write, `created_at` only on the first."""
     if not drafts:
         return
-    at = now
-    rows = [
-        (
-            d.id,
-            d.rule,
-            d.key,
-            d.urn,
-            d.owner,
-            d.area,
-            d.opened_by,
-            d.due,
-            d.state,
-            d.closed_on,
-            d.explanation,
-            at,
-            at,
-        )
-        for d in drafts
-    ]
-    tail = _upsert_tail(_OBLIGATIONS, ("id",), keep=("created_at",))
-    await bulk.insert(session, _OBLIGATIONS, rows, tail=tail)
+    stamps = {"created_at": now, "updated_at": now}
+    rows = [{name: getattr(d, name) for name in _DRAFT} | stamps for d in drafts]
+    await bulk.write(
+        session, Obligation, rows, key=("id",), on_conflict="replace", keep=("created_at",)
+    )
 
 
 async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:

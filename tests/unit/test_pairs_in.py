@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, select, text
 from sqlmodel import SQLModel, col
 
-from schemas.db import pairs_in
+from schemas.bulk import pairs_in
 from schemas.tables import Track
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import among
+from schemas.bulk import among
 from schemas.tables import Case, StaffMember
 from services.alerts.clock.routing import Directory, Person
 

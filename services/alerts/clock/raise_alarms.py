@@ -26,7 +26,7 @@ from events.outbound import (
     ObligationWarning,
     outbound_event,
 )
-from schemas.bulk import insert_rows
+from schemas import bulk
 from schemas.tables import Alarm
 from services.alerts.clock.directory import case_units, load_directory
 from services.alerts.clock.hours import WorkingHours
@@ -128,13 +128,7 @@ async def raise_alarms(
                 "alerted_at": None,
             }
         )
-    new = await insert_rows(
-        session=session,
-        model=Alarm,
-        rows=rows,
-        conflict=_ALARM_KEY,
-        returning=_ALARM_KEY,
-    )
+    new = await bulk.write(session, Alarm, rows, key=_ALARM_KEY, returning=_ALARM_KEY)
     inserted = {tuple(r) for r in new}
     events: list[Event] = []
     for key, (o, s) in unique.items():

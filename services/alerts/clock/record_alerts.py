@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.bulk import insert_rows
-from schemas.db import among, claim_lock
+from schemas import bulk
+from schemas.bulk import among
+from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert
 from services.alerts.clock.raise_alarms import obligation_ref
 from services.platform.audit_trail import AuditRecord, append_audit
@@ -75,11 +76,11 @@ async def record_alerts(
             for staff_id, role, reason in alarm.recipients
         ]
     raised = sorted(
-        await insert_rows(
-            session=session,
-            model=Alert,
-            rows=rows,
-            conflict=("obligation_id", "due", "level", "recipient"),
+        await bulk.write(
+            session,
+            Alert,
+            rows,
+            key=("obligation_id", "due", "level", "recipient"),
             returning=_RETURNED,
         )
     )

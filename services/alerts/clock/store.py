@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas import bulk
-from schemas.db import among, claim_lock
+from schemas.bulk import among
+from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert, LapseClockState, Obligation
 
 CLOCK = "lapse"

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.db import claim_lock, insert_for
+from schemas import bulk
+from schemas.db import claim_lock
 from schemas.tables import Alert, Delivery, Digest
 from services.alerts.clock import store
 from services.alerts.clock.hours import WorkingHours
@@ -78,7 +79,7 @@ async def gather(
             }
             for c in channels
         ]
-        await session.execute(insert_for(session, Delivery), rows)
+        await bulk.write(session, Delivery, rows)
         made.append(digest_id)
     await append_audit(
         session=session,
@@ -114,12 +115,6 @@ def _why_withdrawn(o: Due | None, alert: Alert) -> str:
 async def _new_digest(
     session: AsyncSession, recipient: str, slot: datetime, now: datetime
 ) -> int | None:
-    table = Digest.__table__.c  # type: ignore[attr-defined]
-    statement = (
-        insert_for(session, Digest)
-        .values(recipient=recipient, slot=slot, created_at=now, state="pending")
-        .on_conflict_do_nothing(index_elements=["recipient", "slot"])
-        .returning(table.id)
-    )
-    found = (await session.execute(statement)).scalar()
-    return int(found) if found is not None else None
+    row = {"recipient": recipient, "slot": slot, "created_at": now, "state": "pending"}
+    made = await bulk.write(session, Digest, [row], key=("recipient", "slot"), returning=("id",))
+    return int(made[0].id) if made else None
