@@ -4,13 +4,14 @@ both recorded on the alert and in the audit trail."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from schemas.tables import Alert, StaffMember
 from services.alerts.queries import alert_json
 from services.platform.audit_trail import AuditRecord, append_audit
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class AlertActionRefused(ValueError):

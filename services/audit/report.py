@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from schemas.tables import AuditEntry
 from services.audit.recommendation_status import (
@@ -22,6 +20,9 @@ from services.audit.recommendation_status import (
 )
 from services.audit.records import audit_entries_about, load_follow_up, staff_names
 from services.platform.audit_trail import ChainCheck, verify_chain
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 STATUS_LABELS = {
     "not-started": "Not started",

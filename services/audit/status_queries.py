@@ -4,11 +4,13 @@ read these; the status itself is the pure function in recommendation_status.py).
 from __future__ import annotations
 
 from datetime import date
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from services.audit.recommendation_status import RecommendationStatus, recommendation_status
 from services.audit.records import load_follow_up
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["RecommendationStatus", "recommendation_statuses"]
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from services.summaries.model import Scope, Summary
 from services.summaries.sections import sections_for
 from services.summaries.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class WeekNotBegun(ValueError):

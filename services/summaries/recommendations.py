@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from services.audit.recommendation_status import (
     AT_RISK,
@@ -26,6 +25,9 @@ from services.summaries.model import (
     StatusCount,
 )
 from services.summaries.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # Most pressing first: the order of the counts table and of the attention list.
 STATUS_ORDER = (OVERDUE, AT_RISK, AWAITING_VERIFICATION, ON_TRACK, NOT_STARTED, VERIFIED)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import date, timedelta
-from typing import Any, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any, Protocol
 
 from services.summaries import queries
 from services.summaries.model import (
@@ -35,6 +33,9 @@ from services.summaries.model import (
 )
 from services.summaries.recommendations import build_recommendations
 from services.summaries.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 TREND_WEEKS = 13
 WORKLOAD_DAYS = 14

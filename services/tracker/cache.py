@@ -19,12 +19,13 @@ import secrets
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from services.rules.ledger import TrackKey, TrackState
 from services.rules.model import Fact
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 FactKey = tuple[str, str]  # (source, id): one content per key, as events_received keeps it
 # About 1 kB per track: 100,000 tracks is ~100 MB at most; the least recently used go first.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING
 
 from events import Event
 from schemas.db import dialect_of
@@ -19,6 +18,9 @@ from services.rules.model import Change, Fact
 from services.rules.pack import Rule
 from services.tracker import cache, dead_letters, intake, locks, reading, store
 from services.tracker.intake import Decoded, Entry, decode_entries
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 @dataclass(slots=True)

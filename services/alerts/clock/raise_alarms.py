@@ -13,9 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from events.envelope import Event
 from events.outbound import (
@@ -35,6 +33,9 @@ from services.alerts.clock.schedule import Step, repeat_step
 from services.platform.outbox import add_events
 from services.rules.calendar import Calendar
 from services.rules.pack import Rule
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("followup.alerts")
 

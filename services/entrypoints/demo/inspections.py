@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.recommendation_status import STATUSES
 from services.audit.status_queries import recommendation_statuses
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def seed_inspection_ids(lines: list[str]) -> list[str]:
