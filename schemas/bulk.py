@@ -205,9 +205,9 @@ def _grouped(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
 def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
     """`(first, second) IN pairs`, written as `first = a AND second IN (...)` for each `a`.
 
-    SQLite (3.40) answers a row-value IN by scanning the whole table or index: 45 ms for 500
-    pairs among 200,000 tracks, growing with the table, in every batch. Grouped by the first
-    column (a rule: a handful of values) each term is an index search: 1.6 ms."""
+    SQLite (3.40) answers a row-value IN by scanning the whole table or index, growing with
+    the table, in every batch. Grouped by the first column (a rule: a handful of values) each
+    term is an index search (BENCHMARKS.md has the figures)."""
     grouped = _grouped(pairs)
     if not grouped:
         return false()

@@ -72,7 +72,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # 64 MiB of pages instead of 2 MiB: a batch touches index pages all over the obligations
     # table's ten indexes, read back from the OS by a system call each when not kept here
-    # (apply_entries on 40,000 events: 2 to 10% faster in three alternating runs).
+    # (measured in BENCHMARKS.md).
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 

@@ -1,8 +1,8 @@
 """SQLite's write-ahead log copied back into the database file in the background, for `serve`.
 
 By default the commit that takes the WAL past 1,000 pages copies them back itself (an automatic
-checkpoint): one batch in two or three paid 11 to 25 ms for it, inside the consumer's wait, and
-more as the database grew. `serve` turns that off on its own connections
+checkpoint): one batch in two or three paid for it inside the consumer's wait, and more as the
+database grew (BENCHMARKS.md has the figures). `serve` turns that off on its own connections
 (`schemas.db.create_engine(..., sole_writer=True)`) and this does the copying from a
 connection of its own, whose thread runs beside the consumer's: PASSIVE every few seconds,
 which waits for no one; and RESTART once the WAL holds more than `restart_pages`, which waits

@@ -1,8 +1,8 @@
 """An aiosqlite connection that runs each call on the event loop's own thread.
 
 aiosqlite hands every call (cursor, execute, fetch, close, commit) to a thread of its own and
-back. In `followup serve` the consumer waited on SQLite's thread for 60% of a batch, and for
-more than a third of that wait neither thread was working: the hand-over each way, and the
+back. In `followup serve` the consumer spent most of a batch waiting on SQLite's thread, and
+for much of that wait neither thread was working: the hand-over each way, and the
 GIL, which the thread needs again after every SQLite step and waits for while the loop runs
 Python, cost more than the statements. The loop and that thread never worked at once (the
 process used one core, the two threads' shares adding up to it), so nothing is lost by doing

@@ -35,9 +35,9 @@ class Settings(BaseSettings):
     http_port: int = 8040
     log_level: str = "INFO"
     # Stream entries read, applied in one transaction and acknowledged together. Each batch
-    # has a fixed cost (a dozen statements, a commit, the acknowledgement): end to end at
-    # 20,000 events, 1,000 against 500 was 9% faster on SQLite and 13% on PostgreSQL
-    # (BENCHMARKS.md, session 6). A batch is a limit: a quiet stream delivers smaller ones.
+    # has a fixed cost (a dozen statements, a commit, the acknowledgement), so larger batches
+    # were faster end to end on both databases (BENCHMARKS.md, "default batch size"). A batch
+    # is a limit: a quiet stream delivers smaller ones.
     batch_size: int = Field(default=1000, ge=1, le=10_000)
     # `serve` reads each batch's events in a helper process, on another core, while its event
     # loop applies the batch before (services.tracker.decoding); off, on the event loop.
@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
-    # Weekly summaries (issue 7): published on this Europe/London weekday and time of each week.
+    # Weekly summaries (docs/contract.md, section 9): published on this Europe/London weekday
+    # and time of each week.
     summary_schedule: bool = Field(
         default=True, description="`serve` publishes each week's summaries by email."
     )

@@ -58,9 +58,9 @@ async def record_received(
         candidates = list(unique)
     else:
         # SQLite: the stored are looked up first and the rest inserted, returning nothing. Each
-        # returned row is a step of its own for the sqlite3 module: 500 new events took 3.0 ms
-        # returned, 2.0 ms looked up and inserted. A process that stored one of these events in
-        # between makes the insert fail on the key, and nothing of the batch is kept: the
+        # returned row is a step of its own for the sqlite3 module, which made returning slower
+        # than a lookup and a plain insert (BENCHMARKS.md). A process that stored one of these
+        # events in between makes the insert fail on the key, and nothing of the batch is kept: the
         # consumer applies it again in halves, which find the event stored
         # (tests/integration/test_received_race.py).
         stored = await _stored(session, unique)
