@@ -20,6 +20,7 @@ from services.api.http import build_api
 from services.broker.streams import ensure_group, forget_idle_consumers
 from services.checkpoints import WalCheckpointer
 from services.heap import settle_heap
+from services.retention import Retention
 from services.runtime import Runtime, consumer_name
 from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer
@@ -90,6 +91,7 @@ class _SideServices:
         )
         self.consumer = StreamConsumer(runtime, self.redis, name, decoder=self.decoder)
         self.summaries = SummaryPublisher(runtime, self.redis)
+        self.retention = Retention(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.
         self.alerts = AlertService(runtime, self.redis) if runtime.settings.alerts_enabled else None
@@ -106,6 +108,7 @@ class _SideServices:
             asyncio.create_task(self._every(settings.reclaim_every, self._reclaim)),
             asyncio.create_task(self._every(settings.refresh_seconds, self._let_time_pass)),
             asyncio.create_task(self._every(settings.summary_check_seconds, self.summaries.tick)),
+            asyncio.create_task(self._every(settings.retention_check_seconds, self.retention.tick)),
         ]
         if self.runtime.sole_writer:
             self.checkpointer = WalCheckpointer(self.runtime.engine.url.database or "")

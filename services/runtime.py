@@ -17,6 +17,7 @@ from services.rules.calendar import Calendar
 from services.rules.pack import Rule
 from services.rules.packfile import load_pack
 from services.settings import Settings
+from services.tracker.cache import set_budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ async def open_runtime(
     url = settings.sqlalchemy_url()
     sole_writer = sole_writer and is_sqlite(url)
     engine = create_engine(url, sole_writer=sole_writer)
+    set_budget(engine, settings.cache_mb)
     try:
         await migrate(engine)
         yield Runtime(
