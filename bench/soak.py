@@ -76,7 +76,7 @@ class Soak:
             "decode helper": max(s.helpers for s in self.samples),
             "redis-server": max(s.redis for s in self.samples),
         }
-        lines = ["  applied   seconds   serve MB  helper MB  redis MB  used_memory MB  XLEN"]
+        lines = ["  applied   seconds   serve MiB helper MiB redis MiB used_memory MiB  XLEN"]
         for share in MARKS:
             s = self.at(share)
             lines.append(
@@ -84,8 +84,8 @@ class Soak:
                 f" {s.redis / MB:9.0f} {s.used_memory / MB:15.1f} {s.stream_length:7,}"
             )
         verdicts = ", ".join(
-            f"{name} {peak / MB:.0f} MB ({'under' if peak < TARGET_MB * MB else 'OVER'} "
-            f"{TARGET_MB} MB)"
+            f"{name} {peak / MB:.0f} MiB ({'under' if peak < TARGET_MB * MB else 'OVER'} "
+            f"{TARGET_MB} MiB)"
             for name, peak in peaks.items()
         )
         return "\n".join([f"  peak RSS: {verdicts}", *lines])
@@ -262,8 +262,8 @@ async def last_trim(redis: Redis, stream: str) -> None:
     before, length = int((await redis.info("memory"))["used_memory"]), await redis.xlen(stream)
     removed = await trim_applied(redis, stream=stream, before_ms=int(time.time() * 1000) + 1)
     after = int((await redis.info("memory"))["used_memory"])
-    print(f"  Redis used_memory before the last trim {before / MB:.1f} MB ({length:,} entries), "
-          f"after {after / MB:.1f} MB ({removed:,} entries trimmed, "
+    print(f"  Redis used_memory before the last trim {before / MB:.1f} MiB ({length:,} entries), "
+          f"after {after / MB:.1f} MiB ({removed:,} entries trimmed, "
           f"{await redis.xlen(stream):,} left)")  # fmt: skip
 
 
