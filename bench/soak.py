@@ -11,7 +11,7 @@ redis-server is read (psutil), with Redis's `used_memory` and the events stream'
 
 Printed: each process's peak, and the curve at 10%, 25%, 50%, 75% and 100% of the events
 applied, so "flat after warm-up" can be judged; then Redis's `used_memory` before and after a
-last trim of everything applied (services.broker.streams.trim_applied, as `serve` runs it).
+last trim of everything applied (services.platform.broker.streams.trim_applied, as `serve` runs it).
 `serve` trims as it goes with `--retention-hours` (FOLLOWUP_STREAM_RETENTION_HOURS) checked
 every `--retention-check` seconds; `--retention-hours 0` turns trimming off.
 
@@ -41,9 +41,9 @@ from redis.exceptions import RedisError
 
 from bench.mix import mix_lines
 from bench.throughput import VENV_BIN, child, database, database_facts, readers, wait_for_reader
-from services.broker.streams import group_lag, publish_entries, trim_applied
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.platform.broker.streams import group_lag, publish_entries, trim_applied
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 
 MB = 1024 * 1024
 TARGET_MB = 500  # per process

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from events import Event, EventRejected, parse_event
 from schemas.tables import DeadLetter
-from services.broker.streams import ENTRY_FIELD
+from services.platform.broker.streams import ENTRY_FIELD
 from services.rules.model import Fact
 from services.tracker import reading
 from services.tracker.cache import FactKey

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from schemas.tables import AuditEntry, DeadLetter, Delivery, Digest, TrackingEvent
-from services.audit.trail import AuditRecord, append_audit, verify_chain
-from services.retention import purge_expired
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.platform.audit_trail import AuditRecord, append_audit, verify_chain
+from services.platform.retention import purge_expired
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from services.broker.streams import ENTRY_FIELD, ensure_group, trim_applied
-from services.retention import trim_streams
-from services.settings import Settings
+from services.platform.broker.streams import ENTRY_FIELD, ensure_group, trim_applied
+from services.platform.retention import trim_streams
+from services.platform.settings import Settings
 from services.tracker import cache
 from tests.factories import hearing
 from tests.integration.conftest import Pipeline

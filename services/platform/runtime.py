@@ -1,0 +1,66 @@
+"""What every entry point needs, built once from the settings and passed in."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from schemas.db import create_engine, is_sqlite, migrate, session_factory
+from services.platform.clock import today_in_london
+from services.platform.settings import Settings
+from services.rules.calendar import Calendar
+from services.rules.pack import Rule
+from services.rules.packfile import load_pack
+from services.tracker.cache import set_budget
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    calendar: Calendar
+    rules: tuple[Rule, ...]
+    today: Callable[[], date] = today_in_london  # injected: replays and tests fix the date
+    # The SQLite database's one writer (schemas.db.create_engine): its write-ahead log is left
+    # to schemas.sqlite.checkpoints, which the caller must run.
+    sole_writer: bool = False
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    today: Callable[[], date] = today_in_london,
+    sole_writer: bool = False,
+) -> AsyncIterator[Runtime]:
+    """`sole_writer`: for `serve` on SQLite (see schemas.db.create_engine)."""
+    rules = load_pack(settings.rule_pack)  # a bad pack stops start-up before anything runs
+    url = settings.sqlalchemy_url()
+    sole_writer = sole_writer and is_sqlite(url)
+    engine = create_engine(url, sole_writer=sole_writer)
+    set_budget(engine, settings.cache_mb)
+    try:
+        await migrate(engine)
+        yield Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            calendar=Calendar(),
+            rules=rules,
+            today=today,
+            sole_writer=sole_writer,
+        )
+    finally:
+        await engine.dispose()
+
+
+def consumer_name() -> str:
+    """Unique per process, so several workers in one group never share pending entries."""
+    return f"{socket.gethostname()}-{os.getpid()}"
