@@ -23,6 +23,7 @@ from services.entrypoints.http.api import build_api
 from services.platform import logs
 from services.platform.broker.streams import ensure_group, forget_idle_consumers
 from services.platform.heap import settle_heap
+from services.platform.retention import Retention
 from services.platform.runtime import Runtime, consumer_name
 from services.platform.settings import Settings
 from services.summaries.publisher import SummaryPublisher
@@ -135,6 +136,7 @@ class _SideServices:
         )
         self.consumer = StreamConsumer(runtime, self.redis, name, decoder=self.decoder)
         self.summaries = SummaryPublisher(runtime, self.redis)
+        self.retention = Retention(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.
         self.alerts = AlertService(runtime, self.redis) if runtime.settings.alerts_enabled else None
@@ -161,6 +163,10 @@ class _SideServices:
             ),
             asyncio.create_task(
                 self._every(settings.summary_check_seconds, self.summaries.tick), name="summaries"
+            ),
+            asyncio.create_task(
+                self._every(settings.retention_check_seconds, self.retention.tick),
+                name="retention",
             ),
         ]
         if self.runtime.sole_writer:

@@ -131,6 +131,41 @@ class Settings(BaseSettings):
     )
     alert_retry_max_seconds: float = Field(default=3600.0, gt=0)
 
+    # Retention and bounded memory (docs/contract.md, section 11, "Retention and bounded
+    # memory"): what `serve` trims and purges every `retention_check_seconds`; 0 keeps forever.
+    stream_retention_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Applied entries of the events stream are trimmed after this many hours "
+        "(events_received is the durable record); never one a consumer group has not "
+        "acknowledged.",
+    )
+    tracking_retention_hours: float = Field(
+        default=168.0,
+        ge=0,
+        description="Entries of the tracking stream are trimmed after this many hours, read "
+        "or not: integrators must read within it.",
+    )
+    dead_letter_retention_days: float = Field(
+        default=90.0, ge=0, description="Replayed or discarded dead letters are purged after this."
+    )
+    dead_letter_unresolved_retention_days: float = Field(
+        default=365.0, ge=0, description="Dead letters still `dead` are purged after this."
+    )
+    outbox_retention_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Sent rows of the tracking outbox and sent deliveries of sent digests are "
+        "purged after this.",
+    )
+    retention_check_seconds: float = Field(default=300.0, gt=0)
+    cache_mb: float = Field(
+        default=128.0,
+        gt=0,
+        description="Memory, estimated, of the tracks a consumer keeps so as not to read "
+        "them back; the least recently used go first.",
+    )
+
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return _async_driver(self.database_url)

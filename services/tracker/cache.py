@@ -25,13 +25,24 @@ from services.rules.ledger import TrackKey, TrackState
 from services.rules.model import Fact
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 FactKey = tuple[str, str]  # (source, id): one content per key, as events_received keeps it
-# About 1 kB per track: 100,000 tracks is ~100 MB at most; the least recently used go first.
-LIMIT = 100_000
+MB = 1024 * 1024
+# FOLLOWUP_CACHE_MB's default; the least recently used tracks go first beyond it.
+DEFAULT_BUDGET = 128 * MB
 _PENDING = "followup.tracks-written"
 _TEXTS = "followup.fact-texts"
+# What a kept track costs in memory, estimated from what it holds: its shells, each fact twice
+# (parsed, a Fact and its data dict, and as JSON text), each obligation draft and its
+# explanation. Calibrated by measuring tracks of bench.mix (BENCHMARKS.md, "Bounded
+# resources"); a track's cost varies with its facts from about 1 kB to 80 kB, which is why the
+# bound is on bytes, not tracks.
+_TRACK_BYTES = 1024
+_FACT_BYTES = 480
+_FACT_TEXT_FACTOR = 3.5  # per character of the fact's JSON text
+_OBLIGATION_BYTES = 640
+_EXPLANATION_FACTOR = 0.5  # per character of its explanation
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +52,25 @@ class Written:
     texts: dict[FactKey, str]  # each fact's JSON text, as stored
 
 
+def footprint(written: Written) -> int:
+    """The estimated bytes a kept track holds."""
+    text = sum(len(t) for t in written.texts.values())
+    explained = sum(len(o.explanation) for o in written.state.obligations.values())
+    return int(
+        _TRACK_BYTES
+        + _FACT_BYTES * len(written.texts)
+        + _FACT_TEXT_FACTOR * text
+        + _OBLIGATION_BYTES * len(written.state.obligations)
+        + _EXPLANATION_FACTOR * explained
+    )
+
+
 @dataclass(slots=True)
 class TrackCache:
-    limit: int = LIMIT
+    budget: int = DEFAULT_BUDGET  # bytes, as `footprint` estimates them
     tracks: OrderedDict[TrackKey, Written] = field(default_factory=OrderedDict)
+    held: int = 0  # bytes of the tracks kept
+    _sizes: dict[TrackKey, int] = field(default_factory=dict)
 
     def take(self, key: TrackKey, version: int | None) -> Written | None:
         """This process's last write of the track, if the database still holds that write;
@@ -57,12 +83,19 @@ class TrackCache:
         return Written(written.version, state, written.texts)
 
     def keep(self, writes: list[Written]) -> None:
+        """The tracks a committed batch wrote, as the most recently used. A batch in flight
+        holds copies (`take`), so dropping any track here never changes what it does: a track
+        not found is read from the database."""
         for written in writes:
             key = (written.state.rule, written.state.key)
+            size = footprint(written)
+            self.held += size - self._sizes.get(key, 0)
+            self._sizes[key] = size
             self.tracks[key] = written
             self.tracks.move_to_end(key)
-        while len(self.tracks) > self.limit:
-            self.tracks.popitem(last=False)
+        while self.held > self.budget and self.tracks:
+            key, _ = self.tracks.popitem(last=False)
+            self.held -= self._sizes.pop(key)
 
 
 _caches: weakref.WeakKeyDictionary[Any, TrackCache] = weakref.WeakKeyDictionary()
@@ -71,6 +104,17 @@ _caches: weakref.WeakKeyDictionary[Any, TrackCache] = weakref.WeakKeyDictionary(
 def cache_of(session: AsyncSession) -> TrackCache:
     """The cache for the database this session's engine reaches (one per engine)."""
     engine = session.bind.sync_engine if session.bind is not None else session.get_bind()
+    return _cache_for(engine)
+
+
+def set_budget(engine: AsyncEngine, megabytes: float) -> None:
+    """Bound the cache of this engine's database to about `megabytes` (FOLLOWUP_CACHE_MB)."""
+    cache = _cache_for(engine.sync_engine)
+    cache.budget = int(megabytes * MB)
+    cache.keep([])  # sheds what a smaller budget no longer holds
+
+
+def _cache_for(engine: Any) -> TrackCache:
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = TrackCache()

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from schemas.tables import DeadLetter
 from services.platform.broker.streams import ENTRY_FIELD
 from services.platform.runtime import Runtime
+from services.tracker import cache
 from services.tracker.dead_letters import add_dead_letters
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries
@@ -64,6 +65,8 @@ class StreamConsumer:
         # Without one given, batches are decoded on the event loop.
         self.decoder = decoder or Decoder(ratings=runtime.settings.ratings, helper=False)
         settings = runtime.settings
+        # The track cache this process keeps for the database, bounded in memory.
+        cache.set_budget(runtime.engine, settings.cache_mb)
         self.stream, self.group = settings.events_stream, settings.tracker_group
         # Per pending entry: the last error of its own, and how many deliveries failed so.
         self.failures_key = f"{settings.namespace}:failures"

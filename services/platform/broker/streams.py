@@ -105,3 +105,39 @@ async def forget_idle_consumers(redis: Redis, *, stream: str, group: str, idle_m
     for name in gone:
         await redis.xgroup_delconsumer(stream, group, name)
     return len(gone)
+
+
+async def trim_applied(
+    redis: Redis, *, stream: str, before_ms: int, groups: bool = True, limit: int = 10_000
+) -> int:
+    """Delete the entries published before `before_ms` (an entry's id is its publishing time
+    in ms); with `groups`, never one that a consumer group reading the stream has not yet
+    acknowledged (pending) or not yet been given (after its last-delivered id). Returns how
+    many went. XTRIM MINID ~ removes whole nodes of entries, `limit` at most per call, so
+    Redis is never held for long; an entry it keeps is deleted by a later run."""
+    floor = (before_ms, 0)
+    if groups:
+        try:
+            infos: list[dict[str, Any]] = await redis.xinfo_groups(stream)
+        except ResponseError:  # no stream yet
+            return 0
+        # Read in this order, a delivery made in between is of an entry after the
+        # last-delivered id read, which is kept anyway; acknowledgements only raise the floor.
+        for info in infos:
+            ms, seq = _entry_id(info["last-delivered-id"])
+            floor = min(floor, (ms, seq + 1))
+            summary = await redis.xpending(stream, info["name"])
+            if summary.get("pending") and summary.get("min"):
+                floor = min(floor, _entry_id(summary["min"]))
+    minid = f"{floor[0]}-{floor[1]}"
+    removed = 0
+    while True:
+        went = int(await redis.xtrim(stream, minid=minid, approximate=True, limit=limit))
+        removed += went
+        if not went:
+            return removed
+
+
+def _entry_id(value: bytes | str) -> tuple[int, int]:
+    ms, _, seq = _text(value).partition("-")
+    return int(ms), int(seq or 0)
