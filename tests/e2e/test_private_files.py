@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import FOLLOWUP, Followup
+from tests.e2e.conftest import FOLLOWUP, Followup, _wait_for_port, free_port
 from tests.factories import case, letter_due
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,7 @@ def test_the_data_folder_is_private_and_a_named_output_is_not(tmp_path: Path) ->
     assert mode(kept) == 0o640 and kept.read_text().startswith("# Weekly summary")
 
 
-def test_uvicorns_error_on_standard_error_is_json(
+def test_uvicorns_warning_on_standard_error_is_json(
     tmp_path: Path, redis_server: str, namespace: str
 ) -> None:
     env = {
@@ -70,29 +70,33 @@ def test_uvicorns_error_on_standard_error_is_json(
         "FOLLOWUP_REDIS_URL": redis_server,
         "FOLLOWUP_NAMESPACE": namespace,
         "FOLLOWUP_ALERTS_ENABLED": "false",
+        "FOLLOWUP_DECODE_HELPER": "false",
     }
-    with socket.socket() as taken:  # uvicorn cannot bind it, and says so through its logger
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        log = tmp_path / "serve.log"
-        with log.open("w") as stderr:
-            server = subprocess.Popen(
-                [FOLLOWUP, "serve", "--port", str(port)], env=env, cwd=tmp_path, stderr=stderr
-            )
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [FOLLOWUP, "serve", "--port", str(port)], env=env, cwd=tmp_path, stderr=stderr
+        )
+        try:
+            _wait_for_port(port, server)
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                client.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn warns through its logger
+                client.recv(1024)
+            deadline = time.monotonic() + 30
+            while '"uvicorn.error"' not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.terminate()
             try:
-                deadline = time.monotonic() + 60
-                while '"uvicorn.error"' not in log.read_text() and time.monotonic() < deadline:
-                    time.sleep(0.2)
-            finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
     entries = [json.loads(line) for line in lines]
-    [bind] = [e for e in entries if e["logger"] == "uvicorn.error"]
-    assert bind["level"] == "error" and "address already in use" in bind["message"]
-    assert not any(line.startswith(("ERROR:", "INFO:")) for line in log.read_text().splitlines())
+    [warned] = [e for e in entries if e["logger"] == "uvicorn.error"]
+    assert warned["level"] == "warning" and "Invalid HTTP request" in warned["message"]
+    assert not any(
+        line.startswith(("WARNING:", "ERROR:", "INFO:")) for line in log.read_text().splitlines()
+    )

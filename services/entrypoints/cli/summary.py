@@ -90,7 +90,7 @@ async def _render(
     scope = Scope(area=area, unit=unit, manager=manager)
     async with runtime.sessions() as session:
         areas = await known_areas(session=session)
-        if area not in areas:
+        if areas and area not in areas:  # with nothing recorded yet, every Area is empty
             raise NotFound("Area", area, areas)
         try:
             found = await build_summary(session=session, scope=scope, week=week, as_of=as_of)
