@@ -1,8 +1,11 @@
 """`followup serve --workers N`: N-1 more `serve` processes beside this one, in one group.
 
 Each child is a whole consumer (its own name, its own reclaimer) without the HTTP API. A child
-that dies is started again, unless children keep dying (`_RESTARTS` within `_WINDOW`): then the
-pool fails, and `serve` with it (status 1), rather than run on short of workers for ever. SIGTERM
+that dies is started again, unless children keep dying soon after they start (more than
+`_RESTARTS` within `_WINDOW`, each having lived less than `_SHORT_LIFE`: a worker that cannot
+start): then the pool fails, and `serve` with it (status 1), rather than run on short of
+workers for ever. A worker that ran for a while and died (killed, out of memory) is a fault to
+recover from, however often it happens. SIGTERM
 to the parent stops them all, each finishing its batch; a child that does not stop cleanly
 fails the pool too.
 """
@@ -21,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 log = logging.getLogger("followup.workers")
 
-_RESTARTS, _WINDOW = 5, 300.0
+_RESTARTS, _WINDOW, _SHORT_LIFE = 5, 300.0, 30.0
 _STOP_SECONDS = 60
 
 
@@ -51,12 +54,17 @@ class WorkerPool:
         self.children: list[subprocess.Popen[bytes]] = []
         self.watcher: asyncio.Task[None] | None = None
         self.stopping = False
-        self.exits: list[float] = []  # when children exited, within the last _WINDOW
+        self.exits: list[float] = []  # when short-lived children exited, within _WINDOW
+        self.born: dict[int, float] = {}  # pid -> when it was started
         self.failure: str | None = None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         # The same environment, so the same settings, but no decoding helper (see cli.serve).
-        return subprocess.Popen(self.command, env={**os.environ, "FOLLOWUP_DECODE_HELPER": "false"})
+        child = subprocess.Popen(
+            self.command, env={**os.environ, "FOLLOWUP_DECODE_HELPER": "false"}
+        )
+        self.born[child.pid] = time.monotonic()
+        return child
 
     async def start(self) -> None:
         self.children = [self._spawn() for _ in range(self.count)]
@@ -71,7 +79,10 @@ class WorkerPool:
                 if code is None or self.stopping:
                     continue
                 now = time.monotonic()
-                self.exits = [t for t in self.exits if now - t < _WINDOW] + [now]
+                lived = now - self.born.pop(child.pid, now)
+                self.exits = [t for t in self.exits if now - t < _WINDOW]
+                if lived < _SHORT_LIFE:
+                    self.exits.append(now)
                 if len(self.exits) > _RESTARTS:
                     self._fail(
                         f"workers exited {len(self.exits)} times within {_WINDOW:g} s "

@@ -33,6 +33,27 @@ async def test_workers_that_keep_exiting_fail_the_pool() -> None:
     assert pool.problems() == {"workers": failures[0]}
 
 
+async def test_workers_that_ran_a_while_before_dying_are_started_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed after working (kill -9, out of memory): a fault to recover from, however often."""
+    monkeypatch.setattr(workers, "_SHORT_LIFE", 0.3)
+    failures: list[str] = []
+    command = [
+        sys.executable,
+        "-c",
+        "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+        "time.sleep(0.5); raise SystemExit(9)",
+    ]
+    pool = WorkerPool(1, on_failure=failures.append, command=command)
+    await pool.start()
+    try:
+        await asyncio.sleep(1.6 * (workers._RESTARTS + 2))
+    finally:
+        await pool.stop()
+    assert failures == []
+
+
 async def test_a_worker_that_does_not_stop_cleanly_fails_the_pool() -> None:
     failures: list[str] = []
     ends_badly = (
