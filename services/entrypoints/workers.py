@@ -1,11 +1,11 @@
 """`followup serve --workers N`: N-1 more `serve` processes beside this one, in one group.
 
 Each child is a whole consumer (its own name, its own reclaimer) without the HTTP API. A child
-that dies is started again, unless children keep dying soon after they start (more than
-`_RESTARTS` within `_WINDOW`, each having lived less than `_SHORT_LIFE`: a worker that cannot
-start): then the pool fails, and `serve` with it (status 1), rather than run on short of
-workers for ever. A worker that ran for a while and died (killed, out of memory) is a fault to
-recover from, however often it happens. SIGTERM
+that dies is started again, unless children keep failing (more than `_RESTARTS` exits with an
+error status of their own within `_WINDOW`: a worker that cannot start or keeps meeting an
+error it cannot handle): then the pool fails, and `serve` with it (status 1), rather than run
+on short of workers for ever. A worker killed by a signal (kill -9, the out-of-memory killer)
+is a fault to recover from, however often it happens. SIGTERM
 to the parent stops them all, each finishing its batch; a child that does not stop cleanly
 fails the pool too.
 """
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 log = logging.getLogger("followup.workers")
 
-_RESTARTS, _WINDOW, _SHORT_LIFE = 5, 300.0, 30.0
+_RESTARTS, _WINDOW = 5, 300.0
 _STOP_SECONDS = 60
 
 
@@ -54,8 +54,7 @@ class WorkerPool:
         self.children: list[subprocess.Popen[bytes]] = []
         self.watcher: asyncio.Task[None] | None = None
         self.stopping = False
-        self.exits: list[float] = []  # when short-lived children exited, within _WINDOW
-        self.born: dict[int, float] = {}  # pid -> when it was started
+        self.exits: list[float] = []  # when children failed (exited >0), within _WINDOW
         self.failure: str | None = None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -63,7 +62,6 @@ class WorkerPool:
         child = subprocess.Popen(
             self.command, env={**os.environ, "FOLLOWUP_DECODE_HELPER": "false"}
         )
-        self.born[child.pid] = time.monotonic()
         return child
 
     async def start(self) -> None:
@@ -79,9 +77,8 @@ class WorkerPool:
                 if code is None or self.stopping:
                     continue
                 now = time.monotonic()
-                lived = now - self.born.pop(child.pid, now)
                 self.exits = [t for t in self.exits if now - t < _WINDOW]
-                if lived < _SHORT_LIFE:
+                if code > 0:  # its own failure; a negative code is a signal from outside
                     self.exits.append(now)
                 if len(self.exits) > _RESTARTS:
                     self._fail(
