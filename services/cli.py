@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from rich.table import Table
 
+    from services.publishing import PublishReport
     from services.rules.pack import Match, Rule
     from services.runtime import Runtime
     from services.settings import Settings
@@ -153,20 +154,37 @@ def _one_writer(settings: Settings) -> Any:
     return handle
 
 
+STOPPED = 3  # `publish` stopped before the end of its input: Redis or the database failed
+
+
 @app.command()
 def publish(
     file: Annotated[str, typer.Argument(help="A JSON Lines file of CloudEvents, or - for stdin.")],
+    from_line: Annotated[
+        int,
+        typer.Option(
+            "--from-line",
+            min=1,
+            help="Skip the lines before this one (numbers stay those of the file): to resume "
+            "where a stopped publish said.",
+        ),
+    ] = 1,
 ) -> None:
-    """Validate each line and publish the valid ones; report and keep every rejected line."""
+    """Validate each line and publish the valid ones; report and keep every rejected line.
+    Exits 1 if any line was rejected, 3 if stopped before the end (resume with --from-line)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from services.publishing import publish_lines
+    from services.line_reader import read_lines
+    from services.publishing import PublishStopped, publish_input
+    from services.runtime import LazyDatabase
     from services.settings import Settings
 
     settings = Settings()
-    handle = sys.stdin if file == "-" else _open_or_fail(file)
+    handle = sys.stdin.buffer if file == "-" else _open_or_fail(file)
+    lines = read_lines(handle, max_bytes=settings.max_event_bytes, from_line=from_line)
     # Counting means reading the file twice: only worth it when a bar will be shown.
     total = _count_lines(file) if err.is_terminal and file != "-" else None
+    stopped: PublishStopped | None = None
     with Progress(
         TextColumn("publishing"),
         BarColumn(),
@@ -175,28 +193,78 @@ def publish(
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        task = progress.add_task("publish", total=total)
-        report = _run(
-            settings,
-            lambda runtime, redis: publish_lines(
-                runtime=runtime,
-                redis=redis,
-                lines=handle,
-                on_progress=lambda n: progress.advance(task, n),
-            ),
+        task = progress.add_task("publish", total=total, completed=from_line - 1)
+
+        async def work(redis: Redis) -> PublishReport:
+            database = LazyDatabase(settings)
+            try:
+                return await publish_input(
+                    settings=settings,
+                    redis=redis,
+                    lines=lines,
+                    database=database,
+                    from_line=from_line,
+                    on_progress=lambda n: progress.advance(task, n),
+                )
+            finally:
+                await database.aclose()
+
+        try:
+            report = _run_redis(settings, work)
+        except PublishStopped as stop:
+            stopped, report = stop, stop.report
+    _print_rejections(report)
+    before = "" if stopped is None else f"before line {stopped.resume_from}: "
+    err.print(
+        f"{before}published {report.published} events to {settings.events_stream}; "
+        f"rejected {report.rejected_lines} lines (kept as dead letters)",
+        highlight=False,
+    )
+    if stopped is not None:
+        err.print(
+            f"stopped at line {stopped.resume_from}: {stopped.why}; resume with "
+            f"`followup publish {file} --from-line {stopped.resume_from}`",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
+        raise typer.Exit(STOPPED)
+    if report.rejected_lines:
+        raise typer.Exit(1)
+
+
+def _print_rejections(report: PublishReport) -> None:
     for dead in report.rejected:
         where = f"{dead.field}: " if dead.field else ""
         err.print(
             f"line {dead.line}: rejected: {where}{dead.reason}", highlight=False, markup=False
         )
-    err.print(
-        f"published {report.published} events to {settings.events_stream}; "
-        f"rejected {len(report.rejected)} lines (kept as dead letters)",
-        highlight=False,
-    )
-    if report.rejected:
-        raise typer.Exit(1)
+    if (more := report.rejected_lines - len(report.rejected)) > 0:
+        err.print(
+            f"and {more} more rejected lines: see `followup dead-letters list`", highlight=False
+        )
+
+
+def _run_redis(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
+    """Run `work` with a Redis client and no database (it may connect one itself)."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from services import logs
+    from services.broker.embedded import redis_url
+
+    async def go(url: str) -> T:
+        redis = Redis.from_url(url)
+        try:
+            return await work(redis)
+        finally:
+            await redis.aclose()
+
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with redis_url(settings) as url:
+        return asyncio.run(go(url))
 
 
 @app.command()
@@ -577,14 +645,18 @@ def schema() -> None:
 
 def _open_or_fail(file: str) -> Any:
     try:
-        return Path(file).open(encoding="utf-8", errors="surrogateescape")
+        return Path(file).open("rb")
     except OSError as error:
         raise typer.BadParameter(f"cannot read {file}: {error.strerror}") from error
 
 
 def _count_lines(file: str) -> int:
+    """Lines, counted in blocks: a line, however long, is never held whole."""
+    count, last = 0, b"\n"
     with Path(file).open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
+        while block := handle.read(1 << 20):
+            count, last = count + block.count(b"\n"), block[-1:]
+    return count + (last != b"\n")
 
 
 app.add_typer(alerts_app, name="alerts")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from schemas.db import create_engine, is_sqlite, migrate, session_factory
@@ -57,6 +58,41 @@ async def open_runtime(
         )
     finally:
         await engine.dispose()
+
+
+class LazyDatabase:
+    """The database connected, and migrated, on first use: `publish` needs it only to keep a
+    rejected line, so a file of valid lines is published with the database down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.sqlalchemy_url()
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def name(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self._url).render_as_string(hide_password=True)
+
+    @property
+    def connected(self) -> bool:
+        return self._engine is not None
+
+    async def sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessions is None:
+            engine = create_engine(self._url)
+            try:
+                await migrate(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+            self._engine, self._sessions = engine, session_factory(engine)
+        return self._sessions
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._sessions = None
 
 
 def consumer_name() -> str:
