@@ -219,6 +219,7 @@ def publish(
         f"{before}published {report.published} events to {settings.events_stream}; "
         f"rejected {report.rejected_lines} lines (kept as dead letters)",
         highlight=False,
+        soft_wrap=True,
     )
     if stopped is not None:
         err.print(
