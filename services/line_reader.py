@@ -70,6 +70,11 @@ def _skip_rest(stream: Readable, *, after: bytes) -> int:
     return size
 
 
+def over_limit(what: str, size: int, limit: int) -> str:
+    """Why something of `size` bytes is refused (a line by `publish`, an event by the consumer)."""
+    return f"{what} is {size:,} bytes, over the {limit:,}-byte limit (FOLLOWUP_MAX_EVENT_BYTES)"
+
+
 def numbered(lines: Iterable[str | bytes]) -> Iterator[Line]:
     """Lines already in memory (the demo, tests), numbered from 1; each may end in a newline."""
     for number, line in enumerate(lines, start=1):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from events import EventRejected, parse_event
 from schemas.tables import DeadLetter
 from services.broker.streams import publish_entries
-from services.line_reader import Line, numbered
+from services.line_reader import Line, numbered, over_limit
 from services.runtime import Runtime
 from services.settings import Settings
 from services.tracker import store
@@ -68,11 +68,7 @@ def validate_lines(
     `ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's)."""
     for line in lines:
         if line.over(max_bytes):
-            reason = (
-                f"line is {line.size:,} bytes, over the {max_bytes:,}-byte limit "
-                "(FOLLOWUP_MAX_EVENT_BYTES)"
-            )
-            yield line, _dead(line, None, reason)
+            yield line, _dead(line, None, over_limit("line", line.size, max_bytes))
             continue
         text = line.text.strip()
         if not text:

@@ -78,7 +78,11 @@ class StreamConsumer:
     ) -> None:
         self.runtime, self.redis, self.consumer = runtime, redis, consumer
         # Without one given, batches are decoded on the event loop.
-        self.decoder = decoder or Decoder(ratings=runtime.settings.ratings, helper=False)
+        self.decoder = decoder or Decoder(
+            ratings=runtime.settings.ratings,
+            helper=False,
+            max_bytes=runtime.settings.max_event_bytes,
+        )
         settings = runtime.settings
         self.stream, self.group = settings.events_stream, settings.tracker_group
         self.failures_key = f"{settings.namespace}:failures"
@@ -188,6 +192,7 @@ class StreamConsumer:
                 today=runtime.today(),
                 ratings=runtime.settings.ratings,
                 decoded=decoded,
+                max_bytes=runtime.settings.max_event_bytes,
             )
         )
 
