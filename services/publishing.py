@@ -193,9 +193,7 @@ async def _keep(
         raise stop(why) from error
 
 
-async def _stored(
-    sessions: async_sessionmaker[AsyncSession], ids: Sequence[int]
-) -> bool | None:
+async def _stored(sessions: async_sessionmaker[AsyncSession], ids: Sequence[int]) -> bool | None:
     """Whether the dead letters `ids`, committed together, were stored; None if the
     database cannot say."""
     if not ids:

@@ -104,9 +104,7 @@ class Decoder:
             outcomes = await asyncio.wrap_future(self._read(raws))
         except Exception as error:  # the helper died or could not start
             self._failed(error)
-            return intake.decode_entries(
-                entries, ratings=self.ratings, max_bytes=self.max_bytes
-            )
+            return intake.decode_entries(entries, ratings=self.ratings, max_bytes=self.max_bytes)
         return intake.assemble(entries, outcomes, ratings=self.ratings, max_bytes=self.max_bytes)
 
     def _read(self, raws: list[bytes]) -> Future[list[reading.Outcome]]:
