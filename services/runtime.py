@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -81,6 +83,8 @@ class LazyDatabase:
     async def sessions(self) -> async_sessionmaker[AsyncSession]:
         if self._sessions is None:
             engine = create_engine(self._url)
+            if is_sqlite(self._url):
+                event.listen(engine.sync_engine, "connect", _small_cache)
             try:
                 await migrate(engine)
             except BaseException:
@@ -93,6 +97,14 @@ class LazyDatabase:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = self._sessions = None
+
+
+def _small_cache(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's default 2 MiB of pages, not the consumer's 64 MiB (schemas.db): `publish` only
+    # appends dead letters, and the cache would otherwise grow with the rows it wrote.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA cache_size=-2000")
+    cursor.close()
 
 
 def consumer_name() -> str:
