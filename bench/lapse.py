@@ -13,7 +13,7 @@ background work after the load does not land in the figures. With `--keep` each 
 database stays (named after the size and the migrations) and the next run only empties what
 the clock wrote, instead of loading 1,000,000 rows again.
 
-Then, for each size, the real LapseClock (services.lapse.ticker) with an injected clock that
+Then, for each size, the real LapseClock (services.alerts.clock.ticker) with an injected clock that
 starts on a Monday at 12:00 and is moved, the two sizes taking turns tick by tick so the
 shared machine's load falls on both alike:
 - quiet ticks: one simulated minute apart in the afternoon (no midnight crossed): the cost of
@@ -51,10 +51,10 @@ import asyncpg
 from redis.asyncio import Redis
 
 from services.alerts.service import AlertService
-from services.heap import settle_heap
+from services.platform.heap import settle_heap
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from services.rules.calendar import LONDON
-from services.runtime import open_runtime
-from services.settings import Settings
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.projection --events 10000 --rounds 2
 
 Calls services.tracker.handlers.apply_entries on the lines of bench.mix in batches of 500, on a
-fresh SQLite database each time, alternately with the projection (services.audit.followup
+fresh SQLite database each time, alternately with the projection (services.audit.status_queries
 .project) and with it replaced by a no-op, and prints events/s for each run. The mix holds few
 inspection events (about 0.3%), as a year of real traffic would; `--inspection-share` adds
 more (copies of the mix's follow-up events under new ids) to see the cost per such event.
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.mix import mix_lines, type_counts
-from services.audit import followup
+from services.audit import status_queries as followup
 from services.audit.projection import TYPES
-from services.broker.streams import ENTRY_FIELD
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from services.tracker.handlers import apply_entries
 
 

@@ -39,8 +39,8 @@ from typing import Any
 
 import asyncpg
 
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from services.summaries.build import build_summary
 from services.summaries.model import Scope
 from services.summaries.render_html import summary_html

@@ -10,14 +10,14 @@ For each database, in one run and on the same N lines of bench.mix (validated be
    from the first XADD until the group has no lag and nothing pending (everything delivered and
    acked).
 2. followup: the real app (build_app over open_runtime, a fresh database, a unique namespace),
-   timed the same way until `lag` is 0 (services.broker.streams.group_lag, as `status` reads).
+   timed the same way until `lag` is 0 (services.platform.broker.streams.group_lag, as `status` reads).
 
 `--mode subprocess` (default) runs each consumer as its own process (`followup serve
 --no-http`, and a worker process for the baseline) so the publisher and the consumer do not
 share one event loop; `--mode inprocess` runs both as asyncio tasks beside the publisher, as the
 integration tests do. `--publish raw` (default) XADDs the pre-validated lines with
-services.broker.streams.publish_entries; `--publish validated` goes through
-services.publishing.publish_lines, which parses every line again before publishing it.
+services.platform.broker.streams.publish_entries; `--publish validated` goes through
+services.tracker.publishing.publish_lines, which parses every line again before publishing it.
 `--backlog` publishes everything before starting each consumer and times the consumer alone,
 from its first delivery. `--no-hiredis` hides the hiredis parser from redis-py in every process
 of the run. `--py-spy PATH` samples the followup consumer process (subprocess mode) with py-spy
@@ -69,11 +69,11 @@ from sqlmodel import col
 
 from bench.mix import mix_lines, validate
 from schemas.tables import DeadLetter, Obligation, ReceivedEvent
-from services.app import build_app
-from services.broker.streams import ENTRY_FIELD, ensure_group, group_lag, publish_entries
-from services.publishing import publish_lines
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.entrypoints.app import build_app
+from services.platform.broker.streams import ENTRY_FIELD, ensure_group, group_lag, publish_entries
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
+from services.tracker.publishing import publish_lines
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -81,7 +81,7 @@ TARGET_RATE = 10_000  # events/s end to end (issue 4)
 TARGET_RATIO = 0.4  # of the do-nothing consumer's rate (issue 4)
 # Both consumers read batches of the size `serve` reads by default (FOLLOWUP_BATCH_SIZE).
 MAX_RECORDS: int = Settings.model_fields["batch_size"].default
-POLLING_MS = 200  # the same XREADGROUP block as services.app
+POLLING_MS = 200  # the same XREADGROUP block as services.entrypoints.app
 POLL_S = 0.01  # how often the bench reads the group's lag
 SPY_RATE = 250  # py-spy samples per second
 BACKLOG = "--backlog" in sys.argv  # publish everything first, then time the consumer alone
@@ -277,7 +277,9 @@ def raw_publisher(redis: Redis, stream: str, payloads: Sequence[bytes]) -> Calla
 def baseline_app(stream: str, group: str, counted: list[int]) -> FastStream:
     quiet = logging.getLogger("bench.baseline")
     quiet.setLevel(logging.WARNING)
-    broker = RedisBroker(REDIS_URL, logger=quiet, log_level=logging.DEBUG)  # as services.app
+    broker = RedisBroker(
+        REDIS_URL, logger=quiet, log_level=logging.DEBUG
+    )  # as services.entrypoints.app
     subscription = StreamSub(
         stream,
         group=group,
@@ -428,7 +430,7 @@ async def run_followup(
 
 _SERVE_WITHOUT_HIREDIS = (
     "import sys; sys.modules['hiredis'] = None\n"
-    "from services.cli import main; sys.argv[0] = 'followup'; main()"
+    "from services.entrypoints.cli.main import main; sys.argv[0] = 'followup'; main()"
 )
 
 

@@ -168,7 +168,7 @@ async def run(session: AsyncSession, statement: str, params: Sequence[Any] = ())
 
     On SQLite one call to aiosqlite where SQLAlchemy makes four (cursor, execute, fetch,
     close): where aiosqlite runs the connection on a thread of its own (every process but
-    `serve`, see schemas.inline_sqlite), each call is a hand-over to it and back, which took
+    `serve`, see schemas.sqlite.inline), each call is a hand-over to it and back, which took
     longer than most statements. Errors are SQLAlchemy's, as from any other statement, so
     callers tell a locked database from a bad row the same way."""
     connection = await session.connection()

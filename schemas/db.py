@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from schemas import inline_sqlite
+from schemas.sqlite import inline as inline_sqlite
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -40,9 +40,9 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, sole_writer: bool = False) -> AsyncEngine:
     """`sole_writer`: this process is the SQLite database's one writer and its only connection
     on this event loop, as `serve` is (it holds the database's lock file, and runs
-    services.checkpoints): commits leave the write-ahead log for the checkpointer to copy back
+    schemas.sqlite.checkpoints): commits leave the write-ahead log for the checkpointer to copy back
     (else they copy it back themselves when it grows past 1,000 pages), and the connection's
-    calls run on the event loop's thread (schemas.inline_sqlite). Two such connections on one
+    calls run on the event loop's thread (schemas.sqlite.inline). Two such connections on one
     loop would deadlock, one waiting for the write lock the other holds across an await."""
     if not is_sqlite(url):
         return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)

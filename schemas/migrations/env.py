@@ -37,7 +37,7 @@ def run_offline() -> None:
 
 
 async def _run_async() -> None:
-    from services.settings import Settings
+    from services.platform.settings import Settings
 
     url = config.get_main_option("sqlalchemy.url") or Settings().sqlalchemy_url()
     engine = create_async_engine(url)

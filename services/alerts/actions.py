@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.tables import Alert, StaffMember
 from services.alerts.queries import alert_json
-from services.audit.trail import AuditRecord, append_audit
+from services.platform.audit_trail import AuditRecord, append_audit
 
 
 class AlertActionRefused(ValueError):

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.alerts.delivery import Deliverer
-from services.alerts.record import Context
-from services.clock import now as wall_clock
-from services.lapse.hours import WorkingHours, parse_hours
-from services.lapse.ticker import LapseClock
-from services.runtime import Runtime
+from services.alerts.clock.hours import WorkingHours, parse_hours
+from services.alerts.clock.raise_alarms import Context
+from services.alerts.clock.ticker import LapseClock
+from services.alerts.delivery.deliverer import Deliverer
+from services.platform.clock import now as wall_clock
+from services.platform.runtime import Runtime
 
 log = logging.getLogger("followup.alerts")
 

@@ -27,7 +27,7 @@ from schemas.tables import (
     RecommendationAction,
     utcnow,
 )
-from services.audit.trail import AuditRecord
+from services.platform.audit_trail import AuditRecord
 from services.rules.model import Fact
 
 

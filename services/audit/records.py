@@ -24,7 +24,7 @@ from schemas.tables import (
     RecommendationAction,
     StaffMember,
 )
-from services.audit.status import (
+from services.audit.recommendation_status import (
     ONE_OFF_RULE,
     RECURRING_RULE,
     ActionFacts,

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.tables import AuditEntry
-from services.audit.records import audit_entries_about, load_follow_up, staff_names
-from services.audit.status import (
+from services.audit.recommendation_status import (
     STATUSES,
     ActionFacts,
     ActionStatus,
@@ -21,7 +20,8 @@ from services.audit.status import (
     RecommendationStatus,
     recommendation_status,
 )
-from services.audit.trail import ChainCheck, verify_chain
+from services.audit.records import audit_entries_about, load_follow_up, staff_names
+from services.platform.audit_trail import ChainCheck, verify_chain
 
 STATUS_LABELS = {
     "not-started": "Not started",

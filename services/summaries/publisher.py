@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from events.outbound import SUMMARIES_SOURCE, SummaryPublished, outbound_event
 from schemas.tables import PublishedSummary
-from services import clock
-from services.audit.trail import AuditRecord, append_audit
-from services.broker.streams import ENTRY_FIELD
-from services.mail import Attachment, Email, send_email
+from services.platform import clock
+from services.platform.audit_trail import AuditRecord, append_audit
+from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.mail import Attachment, Email, send_email
+from services.platform.runtime import Runtime
 from services.rules.calendar import LONDON
-from services.runtime import Runtime
 from services.summaries import schedule
 from services.summaries.build import build_summary
 from services.summaries.chart import on_time_chart

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.summaries import queries
-from services.summaries.follow_up import build_recommendations
 from services.summaries.model import (
     ZERO,
     Breakdown,
@@ -34,6 +33,7 @@ from services.summaries.model import (
     timeliness,
     total,
 )
+from services.summaries.recommendations import build_recommendations
 from services.summaries.weeks import IsoWeek
 
 TREND_WEEKS = 13

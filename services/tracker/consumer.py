@@ -22,8 +22,8 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from schemas.tables import DeadLetter
-from services.broker.streams import ENTRY_FIELD
-from services.runtime import Runtime
+from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.runtime import Runtime
 from services.tracker import store
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from events import Event
 from schemas.db import dialect_of
 from schemas.tables import utcnow
-from services.audit import followup
-from services.audit.trail import AuditRecord, append_audit
+from services.audit import status_queries as followup
+from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState

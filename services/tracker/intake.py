@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from events import Event, EventRejected, parse_event
 from schemas.tables import DeadLetter
-from services.broker.streams import ENTRY_FIELD
-from services.line_reader import PREFIX_BYTES, over_limit
+from services.platform.broker.streams import ENTRY_FIELD
 from services.rules.model import Fact
 from services.tracker import reading
 from services.tracker.cache import FactKey
+from services.tracker.line_reader import PREFIX_BYTES, over_limit
 
 # A stream entry as redis-py reads it: its id and its fields.
 Entry = tuple[bytes, Mapping[bytes, bytes]]

@@ -24,7 +24,7 @@ from schemas.tables import (
     Track,
     utcnow,
 )
-from services.audit.trail import AuditRecord
+from services.platform.audit_trail import AuditRecord
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft

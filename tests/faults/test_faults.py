@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from bench.mix import mix_lines
-from services.clock import today_in_london
+from services.platform.clock import today_in_london
 from tests.faults.conftest import (
     OwnRedis,
     Progress,

@@ -11,11 +11,11 @@ import pytest
 from faststream import FastStream
 from redis.asyncio import Redis
 
-from services.app import build_app
-from services.publishing import PublishReport, publish_lines
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
-from services.status import read_status, wait_until_applied
+from services.entrypoints.app import build_app
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
+from services.tracker.metrics import read_status, wait_until_applied
+from services.tracker.publishing import PublishReport, publish_lines
 from services.tracker.queries import list_obligations
 
 

@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 from events import parse_event
 from services.alerts.queries import list_alerts
 from services.alerts.service import AlertService
-from services.api.http import build_api
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.entrypoints.http.api import build_api
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 from services.tracker.handlers import apply_events
 from tests.factories import event
 from tests.integration.alerting import SimClock, london

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from events import parse_event
 from schemas.tables import Alert, Delivery
 from services.alerts.service import AlertService
-from services.runtime import Runtime, open_runtime
+from services.platform.runtime import Runtime, open_runtime
 from services.tracker.handlers import apply_events
 from tests.e2e.conftest import free_port
 from tests.factories import event

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from events import parse_event
 from schemas.tables import Alarm, Alert, AuditEntry, TrackingEvent
-from services.alerts.record import obligation_ref
+from services.alerts.clock import ticker
+from services.alerts.clock.raise_alarms import obligation_ref
 from services.alerts.service import AlertService
-from services.audit.trail import verify_chain
-from services.lapse import ticker
-from services.runtime import Runtime, open_runtime
+from services.platform.audit_trail import verify_chain
+from services.platform.runtime import Runtime, open_runtime
 from services.tracker.handlers import apply_events
 from tests.e2e.conftest import free_port
 from tests.factories import event

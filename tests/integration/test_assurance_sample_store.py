@@ -13,11 +13,11 @@ from datetime import date, datetime
 import pytest
 from redis.asyncio import Redis
 
-from services.app import build_app
+from services.entrypoints.app import build_app
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from services.rules.ledger import Ledger
 from services.rules.model import Fact
-from services.runtime import open_runtime
-from services.settings import Settings
 from services.tracker.handlers import refresh_tracks
 from tests.factories import event
 from tests.integration.conftest import Pipeline

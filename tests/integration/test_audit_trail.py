@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from schemas.tables import AuditEntry
-from services.audit.trail import AuditRecord, append_audit, verify_chain
+from services.platform.audit_trail import AuditRecord, append_audit, verify_chain
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
 

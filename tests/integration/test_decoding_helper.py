@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.mix import mix_lines
-from services.broker.streams import ENTRY_FIELD
+from services.platform.broker.streams import ENTRY_FIELD
 from services.tracker.decoding import Decoder
 from services.tracker.intake import Decoded, decode_entries
 

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
-from services.demo.run import run_demo
-from services.demo.week import demo_week
-from services.runtime import open_runtime
-from services.settings import Settings
-from services.status import read_status
+from services.entrypoints.demo.run import run_demo
+from services.entrypoints.demo.week import demo_week
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
+from services.tracker.metrics import read_status
 from tests.unit.test_demo_week import expected_obligations
 
 pytestmark = pytest.mark.integration

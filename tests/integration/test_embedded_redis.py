@@ -15,8 +15,8 @@ import redis
 import redis.asyncio as aredis
 from faststream.redis import RedisBroker
 
-from services.broker.embedded import redis_url
-from services.settings import Settings
+from services.platform.broker.embedded import redis_url
+from services.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import redis
 
-from services.broker.embedded import redis_url
-from services.settings import Settings
+from services.platform.broker.embedded import redis_url
+from services.platform.settings import Settings
 
 with redis_url(Settings(data_dir=Path(sys.argv[1]), redis_url=None)) as url:
     client = redis.Redis.from_url(url)

@@ -15,13 +15,13 @@ from redis.asyncio import Redis
 from sqlalchemy import select, text
 
 from schemas.tables import AuditEntry, Recommendation
-from services.app import build_app
-from services.audit.followup import recommendation_statuses
 from services.audit.render import render
 from services.audit.report import build_report
-from services.audit.trail import verify_chain
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.audit.status_queries import recommendation_statuses
+from services.entrypoints.app import build_app
+from services.platform.audit_trail import verify_chain
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from tests.factories import lines
 from tests.follow_up_history import (
     EXPECTED,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas import bulk
 from schemas.db import create_engine, session_factory
-from schemas.inline_sqlite import InlineConnection
+from schemas.sqlite.inline import InlineConnection
 from services.tracker.consumer import is_transient
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.lapse.store import written_since
+from services.alerts.clock.store import written_since
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from services.rules.model import ObligationDraft
-from services.runtime import open_runtime
-from services.settings import Settings
 from services.tracker.store import save_obligations
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.lapse import store
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.alerts.clock import store
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 MANY = 260_000

@@ -10,8 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from services.mail import Attachment, Email, send_email
-from services.settings import Settings
+from services.platform.mail import Attachment, Email, send_email
+from services.platform.settings import Settings
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.integration

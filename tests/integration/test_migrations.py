@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401
 from schemas.db import HEAD, _at_head, alembic_config, create_engine, migrate
-from services.settings import Settings
+from services.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 

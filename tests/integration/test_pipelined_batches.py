@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from schemas.tables import ReceivedEvent
-from services.broker.streams import ensure_group, publish_entries
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.platform.broker.streams import ensure_group, publish_entries
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 from services.tracker import consumer as consumer_module
 from services.tracker.consumer import StreamConsumer
 from services.tracker.handlers import BatchOutcome

@@ -17,11 +17,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from schemas.tables import DeadLetter
-from services import publishing
-from services.line_reader import Line, numbered
-from services.publishing import PublishReport, PublishStopped, publish_input
-from services.runtime import LazyDatabase
-from services.settings import Settings
+from services.platform.runtime import LazyDatabase
+from services.platform.settings import Settings
+from services.tracker import publishing
+from services.tracker.line_reader import Line, numbered
+from services.tracker.publishing import PublishReport, PublishStopped, publish_input
 from tests.factories import letter_due
 from tests.integration.conftest import settings_for
 

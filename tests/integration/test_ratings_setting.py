@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from events.inspection import DEFAULT_RATINGS
 from schemas.tables import DeadLetter, FollowUpRating
-from services.publishing import publish_lines, replay_dead_letters
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
+from services.tracker.publishing import publish_lines, replay_dead_letters
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
 

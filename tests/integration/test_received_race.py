@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from schemas import bulk
 from schemas.tables import AuditEntry, Obligation, ReceivedEvent
-from services.broker.streams import ENTRY_FIELD
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 from services.tracker.handlers import BatchOutcome, apply_entries
 from tests.factories import letter_due
 

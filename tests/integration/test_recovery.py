@@ -15,16 +15,16 @@ from sqlalchemy import func, select
 
 from events import Event
 from schemas.tables import DeadLetter, ReceivedEvent
-from services.broker.embedded import redis_url
-from services.broker.streams import ensure_group, publish_entries
-from services.publishing import replay_dead_letters
+from services.platform.broker.embedded import redis_url
+from services.platform.broker.streams import ensure_group, publish_entries
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 from services.rules.ledger import Ledger
 from services.rules.model import Change, Fact
-from services.runtime import open_runtime
-from services.settings import Settings
-from services.status import prometheus_text
 from services.tracker import reading
 from services.tracker.consumer import StreamConsumer
+from services.tracker.metrics import prometheus_text
+from services.tracker.publishing import replay_dead_letters
 from services.tracker.store import add_dead_letters
 from tests.factories import hearing, letter_due, lines
 from tests.integration.conftest import Pipeline

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from schemas.tables import ObligationChange
-from services.api.http import build_api
+from services.entrypoints.http.api import build_api
 from services.tracker.handlers import refresh_tracks
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline

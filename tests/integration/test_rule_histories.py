@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from services.publishing import PublishReport
+from services.tracker.publishing import PublishReport
 from tests.factories import DEFAULT_RULE_IDS
 from tests.integration.conftest import Pipeline
 

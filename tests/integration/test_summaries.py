@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from schemas.tables import Alert
-from services.settings import Settings
+from services.platform.settings import Settings
 from services.summaries.build import build_summary
 from services.summaries.model import Counts, Scope
 from services.summaries.render_json import summary_json

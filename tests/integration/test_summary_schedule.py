@@ -15,9 +15,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from schemas.tables import AuditEntry, PublishedSummary
-from services.audit.trail import verify_chain
+from services.platform.audit_trail import verify_chain
+from services.platform.runtime import Runtime, open_runtime
 from services.rules.calendar import LONDON
-from services.runtime import Runtime, open_runtime
 from services.summaries.publisher import SummaryPublisher
 from tests.e2e.conftest import free_port
 from tests.integration.conftest import Pipeline

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from events import parse_event
 from schemas.tables import Obligation, Track
-from services.broker.streams import ENTRY_FIELD
-from services.runtime import Runtime, open_runtime
-from services.settings import Settings
+from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.runtime import Runtime, open_runtime
+from services.platform.settings import Settings
 from services.tracker import cache
 from services.tracker.handlers import apply_entries, apply_events
 from tests.factories import hearing, sheet

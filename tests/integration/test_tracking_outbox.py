@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from schemas.tables import TrackingEvent
-from services.alerts.tracking import flush_tracking
-from services.runtime import open_runtime
-from services.settings import Settings
+from services.platform.outbox import flush_tracking
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2024, 1, 9, 9, 0, tzinfo=UTC)

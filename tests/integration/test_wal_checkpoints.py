@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from schemas.db import create_engine
-from services.checkpoints import WalCheckpointer
+from schemas.sqlite.checkpoints import WalCheckpointer
 
 pytestmark = pytest.mark.integration
 

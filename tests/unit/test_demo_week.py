@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events import parse_event
-from services.demo.week import AREA, SOURCE, demo_week
+from services.entrypoints.demo.week import AREA, SOURCE, demo_week
 from services.rules.calendar import Calendar
 
 AS_OF = date(2017, 8, 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from services.broker.embedded import wait_for_server_start
+from services.platform.broker.embedded import wait_for_server_start
 
 
 class _Starting:

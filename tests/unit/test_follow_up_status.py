@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.audit.status import (
+from services.audit.recommendation_status import (
     ActionFacts,
     Completion,
     Evidence,

@@ -8,11 +8,11 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
-from services.publishing import validate_lines
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact
 from services.rules.packfile import load_pack
+from services.tracker.publishing import validate_lines
 
 SEEDS = Path(__file__).parents[2] / "data" / "inspections"
 

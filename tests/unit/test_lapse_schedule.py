@@ -7,10 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from services.alerts.render import Line, by_obligation
-from services.alerts.routing import About, Directory, Person, Recipient
-from services.lapse.hours import WorkingHours, parse_hours
-from services.lapse.schedule import (
+from services.alerts.clock.hours import WorkingHours, parse_hours
+from services.alerts.clock.routing import About, Directory, Person, Recipient
+from services.alerts.clock.schedule import (
     days_starting_in,
     due_range,
     midnight,
@@ -18,6 +17,7 @@ from services.lapse.schedule import (
     steps_for,
     templates,
 )
+from services.alerts.delivery.rendering import Line, by_obligation
 from services.rules.calendar import LONDON, Calendar
 from services.rules.packfile import load_pack
 

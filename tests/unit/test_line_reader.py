@@ -6,8 +6,8 @@ import io
 import json
 
 from schemas.tables import DeadLetter
-from services.line_reader import PREFIX_BYTES, Line, numbered, read_lines
-from services.publishing import validate_lines
+from services.tracker.line_reader import PREFIX_BYTES, Line, numbered, read_lines
+from services.tracker.publishing import validate_lines
 from tests.factories import letter_due
 
 LIMIT = 4096

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.audit.status import STATUSES, RecommendationStatus
+from services.audit.recommendation_status import STATUSES, RecommendationStatus
 from services.rules.calendar import LONDON
 from services.summaries.chart import on_time_chart
-from services.summaries.follow_up import STATUS_ORDER, recommendations_section, shorten
 from services.summaries.model import (
     ZERO,
     Breakdown,
@@ -35,6 +34,7 @@ from services.summaries.model import (
     timeliness,
     total,
 )
+from services.summaries.recommendations import STATUS_ORDER, recommendations_section, shorten
 from services.summaries.render_html import summary_html
 from services.summaries.render_json import summary_json
 from services.summaries.render_md import summary_markdown

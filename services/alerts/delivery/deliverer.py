@@ -1,0 +1,230 @@
+"""Send what is due: digests for the current slot, each channel's pending deliveries (claimed
+with a lease so two processes never send one twice), then the tracking stream.
+
+A failed channel is retried with exponential backoff for as long as it takes: a delivery is
+never dropped. When every channel of a digest has it, its alerts are sent: recorded (audit),
+and `alert-sent` put on the tracking stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from events.outbound import ALERTS_SOURCE, AlertSent, outbound_event
+from schemas.db import claim_lock
+from schemas.tables import Alert, Delivery, Digest, StaffMember
+from services.alerts.clock.hours import WorkingHours
+from services.alerts.delivery.channels import post_webhook
+from services.alerts.delivery.digests import gather
+from services.alerts.delivery.rendering import Line, render_email, render_webhook
+from services.platform.audit_trail import AuditRecord, append_audit
+from services.platform.mail import send_email
+from services.platform.outbox import add_events, backoff
+from services.platform.settings import Settings
+
+log = logging.getLogger("followup.alerts.delivery")
+LEASE = timedelta(minutes=2)  # a claimed delivery whose sender died is tried again after this
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    digests: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        hours: WorkingHours,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.sessions, self.settings, self.hours, self.now = sessions, settings, hours, now
+        self.channels = ("email", "webhook") if settings.alert_webhook_url else ("email",)
+
+    async def deliver(self) -> DeliveryReport:
+        now = self.now()
+        report = DeliveryReport()
+        slot = self.hours.current_slot(now)
+        if slot is not None:  # outside working hours alerts are held, never dropped
+            async with self.sessions() as session, session.begin():
+                made = await gather(
+                    session=session, slot=slot, now=now, hours=self.hours, channels=self.channels
+                )
+            report.digests = len(made)
+        for delivery_id in await self._claim(now):
+            if await self._send(delivery_id, now):
+                report.sent += 1
+            else:
+                report.failed += 1
+        return report
+
+    async def _claim(self, now: datetime) -> list[int]:
+        async with self.sessions() as session, session.begin():
+            await claim_lock(session, Delivery)
+            rows = list(
+                (
+                    await session.execute(
+                        select(Delivery)
+                        .where(
+                            col(Delivery.state) == "pending",
+                            col(Delivery.next_attempt_at) <= now,
+                        )
+                        .order_by(col(Delivery.id))
+                        .limit(100)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            for row in rows:
+                row.attempts += 1
+                row.next_attempt_at = now + LEASE
+            return [row.id for row in rows if row.id is not None]
+
+    async def _send(self, delivery_id: int, now: datetime) -> bool:
+        async with self.sessions() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            assert delivery is not None
+            digest = await session.get(Digest, delivery.digest_id)
+            assert digest is not None
+            alerts = await _alerts_of(session, digest.id)
+            person = await session.get(StaffMember, digest.recipient)
+        lines = [
+            Line(a.id or 0, a.obligation_ref, a.rule, a.urn, a.due, a.level, a.reason)
+            for a in alerts
+        ]
+        try:
+            if delivery.channel == "email":
+                if person is None or not person.email:
+                    raise LookupError(f"no email address on record for {digest.recipient}")
+                await send_email(
+                    settings=self.settings,
+                    email=render_email(
+                        digest_id=digest.id or 0,
+                        recipient=digest.recipient,
+                        address=person.email,
+                        slot=digest.slot,
+                        lines=lines,
+                    ),
+                )
+            else:
+                assert self.settings.alert_webhook_url
+                await post_webhook(
+                    url=self.settings.alert_webhook_url,
+                    body=render_webhook(
+                        digest_id=digest.id or 0,
+                        recipient=digest.recipient,
+                        slot=digest.slot,
+                        lines=lines,
+                    ),
+                )
+        except Exception as error:  # any failure: keep it, try again later
+            await self._failed(delivery_id, delivery.attempts, error, now)
+            return False
+        await self._sent(delivery_id, now)
+        return True
+
+    async def _failed(
+        self, delivery_id: int, attempts: int, error: Exception, now: datetime
+    ) -> None:
+        wait = backoff(
+            attempts,
+            timedelta(seconds=self.settings.alert_retry_seconds),
+            timedelta(seconds=self.settings.alert_retry_max_seconds),
+        )
+        async with self.sessions() as session, session.begin():
+            delivery = await session.get(Delivery, delivery_id)
+            assert delivery is not None
+            delivery.next_attempt_at = now + wait
+            delivery.last_error = f"{type(error).__name__}: {error}"[:500]
+        log.warning(
+            "alert delivery failed; will retry",
+            extra={
+                "delivery_id": delivery_id,
+                "channel": delivery.channel,
+                "attempts": attempts,
+                "retry_in_seconds": wait.total_seconds(),
+                "error": type(error).__name__,
+            },
+        )
+
+    async def _sent(self, delivery_id: int, now: datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+            assert delivery is not None
+            delivery.state, delivery.sent_at = "sent", now
+            await session.flush()
+            others = (
+                await session.execute(
+                    select(Delivery).where(col(Delivery.digest_id) == delivery.digest_id)
+                )
+            ).scalars()
+            channels = []
+            for other in others:
+                if other.state != "sent":
+                    return
+                channels.append(other.channel)
+            digest = await session.get(Digest, delivery.digest_id)
+            assert digest is not None and digest.id is not None
+            if digest.state == "sent":
+                return
+            digest.state, digest.sent_at = "sent", now
+            await _mark_sent(session, digest.id, sorted(channels), now)
+
+
+async def _alerts_of(session: AsyncSession, digest_id: int | None) -> list[Alert]:
+    statement = select(Alert).where(col(Alert.digest_id) == digest_id).order_by(col(Alert.id))
+    return list((await session.execute(statement)).scalars())
+
+
+async def _mark_sent(
+    session: AsyncSession, digest_id: int, channels: list[str], now: datetime
+) -> None:
+    alerts = await _alerts_of(session, digest_id)
+    for alert in alerts:
+        alert.state, alert.sent_at = "sent", now
+    await append_audit(
+        session=session,
+        records=[
+            AuditRecord(
+                entity="alert",
+                entity_id=str(a.id),
+                action="sent",
+                actor="alerts",
+                caused_by=f"digest:{digest_id}",
+                detail={"recipient": a.recipient, "level": a.level, "channels": channels},
+            )
+            for a in alerts
+        ],
+        at=now,
+    )
+    events = [
+        outbound_event(
+            event_id=f"alert-sent:{a.id}",
+            source=ALERTS_SOURCE,
+            time=now,
+            data=AlertSent(
+                alert_id=a.id or 0,
+                obligation_ref=a.obligation_ref,
+                rule=a.rule,
+                urn=a.urn,
+                level=a.level,
+                recipient=a.recipient,
+                digest_id=digest_id,
+                channels=channels,
+                sent_at=now,
+            ),
+        )
+        for a in alerts
+    ]
+    await add_events(session=session, events=events, now=now)

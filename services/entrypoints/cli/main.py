@@ -1,0 +1,666 @@
+"""The `followup` command (contract section 6)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from services.entrypoints.cli.alerts import alerts_app
+from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.summary import summary as _summary_command
+
+# Start-up time: `followup --help` must not pay for SQLAlchemy, Alembic, redis, pydantic's
+# event models or the rule engine (about 1.5 s of imports). Typer reads only the commands'
+# signatures, so each command imports what it uses; these names are for annotations only.
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from rich.table import Table
+
+    from services.platform.runtime import Runtime
+    from services.platform.settings import Settings
+    from services.rules.pack import Match, Rule
+    from services.tracker.publishing import PublishReport
+
+app = typer.Typer(
+    help="Followup: tracked obligations for CPS casework and inspection follow-up.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+T = TypeVar("T")
+
+STATES = ("open", "met", "met-late", "lapsed", "cancelled")
+
+
+def main() -> None:
+    app()
+
+
+def _run(settings: Settings, work: Callable[[Runtime, Redis], Awaitable[T]]) -> T:
+    """Run `work` with a runtime and Redis client, both closed before the embedded server stops."""
+    from redis.asyncio import Redis
+
+    async def with_client(runtime: Runtime, url: str) -> T:
+        redis = Redis.from_url(url)
+        try:
+            return await work(runtime, redis)
+        finally:
+            await redis.aclose()
+
+    return _run_at(settings, with_client)
+
+
+def _run_at(
+    settings: Settings,
+    work: Callable[[Runtime, str], Awaitable[T]],
+    *,
+    sole_writer: bool = False,
+) -> T:
+    """Run `work` with a runtime and the Redis URL; whatever it connects it must close."""
+    import asyncio
+
+    from services.platform import logs
+    from services.platform.broker.embedded import redis_url
+    from services.platform.runtime import open_runtime
+
+    async def go(url: str) -> T:
+        async with open_runtime(settings, sole_writer=sole_writer) as runtime:
+            return await work(runtime, url)
+
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with redis_url(settings) as url:
+        return asyncio.run(go(url))
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port (default FOLLOWUP_HTTP_PORT).")
+    ] = None,
+    http: Annotated[bool, typer.Option(help="Serve the HTTP API.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Consumer processes sharing the work (PostgreSQL).")
+    ] = 1,
+) -> None:
+    """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM)."""
+    from schemas.db import is_sqlite
+    from services.entrypoints.app import build_app
+    from services.entrypoints.workers import WorkerPool
+    from services.platform.settings import Settings
+
+    settings = Settings()
+    if port is not None:
+        settings = settings.model_copy(update={"http_port": port})
+    if workers > 1:
+        # The workers share the cores already: each decodes its own batches (so do the
+        # children, told by WorkerPool), rather than each starting a decoding helper.
+        settings = settings.model_copy(update={"decode_helper": False})
+    single_writer = None
+    if is_sqlite(settings.sqlalchemy_url()):
+        if workers > 1:
+            raise typer.BadParameter(
+                "SQLite has a single writer: set FOLLOWUP_DATABASE_URL to a PostgreSQL "
+                "database to run more than one worker"
+            )
+        single_writer = _one_writer(settings)
+
+    def start(runtime: Runtime, url: str) -> Awaitable[None]:
+        application = build_app(runtime, url, http=http)
+        if workers > 1:
+            pool = WorkerPool(workers - 1)
+            application.after_startup(pool.start)
+            application.on_shutdown(pool.stop)
+        return application.run()
+
+    try:
+        # The one writer of a SQLite database: it copies the write-ahead log back in the
+        # background, and its connection works on the event loop's thread.
+        _run_at(settings, start, sole_writer=True)
+    finally:
+        if single_writer:
+            single_writer.close()
+
+
+def _one_writer(settings: Settings) -> Any:
+    """Hold the SQLite database for this `serve`: a second one would race it."""
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.sqlalchemy_url()).database or ""
+    if not database or database == ":memory:":
+        return None
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    handle = Path(f"{database}.serve.lock").open("w")  # noqa: SIM115  (held until exit)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        err.print(
+            f"another `followup serve` is writing to {database}; SQLite has a single writer: "
+            "set FOLLOWUP_DATABASE_URL to PostgreSQL to run more than one",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    return handle
+
+
+STOPPED = 3  # `publish` stopped before the end of its input: Redis or the database failed
+
+
+@app.command()
+def publish(
+    file: Annotated[str, typer.Argument(help="A JSON Lines file of CloudEvents, or - for stdin.")],
+    from_line: Annotated[
+        int,
+        typer.Option(
+            "--from-line",
+            min=1,
+            help="Skip the lines before this one (numbers stay those of the file): to resume "
+            "where a stopped publish said.",
+        ),
+    ] = 1,
+) -> None:
+    """Validate each line and publish the valid ones; report and keep every rejected line.
+    Exits 1 if any line was rejected, 3 if stopped before the end (resume with --from-line)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from services.platform.runtime import LazyDatabase
+    from services.platform.settings import Settings
+    from services.tracker.line_reader import read_lines
+    from services.tracker.publishing import PublishStopped, publish_input
+
+    settings = Settings()
+    handle = sys.stdin.buffer if file == "-" else _open_or_fail(file)
+    lines = read_lines(handle, max_bytes=settings.max_event_bytes, from_line=from_line)
+    # Counting means reading the file twice: only worth it when a bar will be shown.
+    total = _count_lines(file) if err.is_terminal and file != "-" else None
+    stopped: PublishStopped | None = None
+    with Progress(
+        TextColumn("publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("publish", total=total, completed=from_line - 1)
+
+        async def work(redis: Redis) -> PublishReport:
+            database = LazyDatabase(settings)
+            try:
+                return await publish_input(
+                    settings=settings,
+                    redis=redis,
+                    lines=lines,
+                    database=database,
+                    from_line=from_line,
+                    on_progress=lambda n: progress.advance(task, n),
+                )
+            finally:
+                await database.aclose()
+
+        try:
+            report = _run_redis(settings, work)
+        except PublishStopped as stop:
+            stopped, report = stop, stop.report
+    _print_rejections(report)
+    before = "" if stopped is None else f"before line {stopped.resume_from}: "
+    err.print(
+        f"{before}published {report.published} events to {settings.events_stream}; "
+        f"rejected {report.rejected_lines} lines (kept as dead letters)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if stopped is not None:
+        err.print(
+            f"stopped at line {stopped.resume_from}: {stopped.why}; resume with "
+            f"`followup publish {file} --from-line {stopped.resume_from}`",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(STOPPED)
+    if report.rejected_lines:
+        raise typer.Exit(1)
+
+
+def _print_rejections(report: PublishReport) -> None:
+    for dead in report.rejected:
+        where = f"{dead.field}: " if dead.field else ""
+        err.print(
+            f"line {dead.line}: rejected: {where}{dead.reason}", highlight=False, markup=False
+        )
+    if (more := report.rejected_lines - len(report.rejected)) > 0:
+        err.print(
+            f"and {more} more rejected lines: see `followup dead-letters list`", highlight=False
+        )
+
+
+def _run_redis(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
+    """Run `work` with a Redis client and no database (it may connect one itself)."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from services.platform import logs
+    from services.platform.broker.embedded import redis_url
+
+    async def go(url: str) -> T:
+        redis = Redis.from_url(url)
+        try:
+            return await work(redis)
+        finally:
+            await redis.aclose()
+
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with redis_url(settings) as url:
+        return asyncio.run(go(url))
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Lag (events published but not yet applied) and the dead-letter count."""
+    from services.platform.settings import Settings
+    from services.tracker.metrics import read_status
+
+    result = _run(Settings(), lambda runtime, redis: read_status(runtime=runtime, redis=redis))
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    out.print(f"lag: {result['lag']}   dead letters: {result['dead_letters']}")
+
+
+@app.command()
+def obligations(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)}.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Rule id, e.g. victim-letter.")] = None,
+    urn: Annotated[str | None, typer.Option(help="Case URN.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge lapses as of this date (YYYY-MM-DD); default today in Europe/London."
+        ),
+    ] = None,
+) -> None:
+    """List obligations with their due dates and states."""
+    from services.entrypoints.cli.as_of import as_of_day
+    from services.platform.settings import Settings
+    from services.tracker.queries import list_obligations
+
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"--state must be one of {', '.join(STATES)}, not {state!r}")
+    today = as_of_day(as_of)
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            return await list_obligations(
+                session=session, today=today, state=state, rule=rule, urn=urn
+            )
+
+    rows = _run(Settings(), work)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    out.print(obligations_table(rows))
+
+
+def obligations_table(rows: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
+    table = Table("id", "owner", "due", "state", "closed on")
+    colour = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "dim"}
+    for row in rows:
+        style = colour.get(row["state"], "")
+        table.add_row(
+            row["id"],
+            row["owner"] or "-",
+            row["due"],
+            f"[{style}]{row['state']}[/]" if style else row["state"],
+            row["closed_on"] or "",
+        )
+    return table
+
+
+@app.command()
+def demo(
+    as_of: Annotated[
+        str, typer.Option(help="Judge lapses as of this date (YYYY-MM-DD).")
+    ] = "2017-08-04",
+    summary: Annotated[
+        Path | None,
+        typer.Option(help="Also write the week's summary (2017-W30, HTML) to this file."),
+    ] = None,
+) -> None:
+    """Run a week of Thames and Chiltern casework (July 2017) through the real pipeline and
+    report what was done on time, late or not at all."""
+    from services.entrypoints.cli.as_of import as_of_day
+    from services.entrypoints.demo.report import render
+    from services.entrypoints.demo.run import DemoFailed, run_demo
+    from services.platform.settings import Settings
+
+    today = as_of_day(as_of)
+    settings = Settings()
+    if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    # The demo replays 2017: no summaries of the real current weeks from its consumer.
+    settings = settings.model_copy(update={"summary_schedule": False})
+    try:
+        with err.status("starting the consumer") as line:
+            result = _run_at(
+                settings,
+                lambda runtime, url: run_demo(
+                    runtime=runtime, redis_url=url, as_of=today, on_progress=line.update
+                ),
+            )
+    except DemoFailed as error:
+        err.print(f"demo failed: {error}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    render(out, result)
+    if summary is not None:
+        from services.entrypoints.cli.summary import write_demo_summary
+
+        write_demo_summary(settings, as_of=today, path=summary)
+        out.print(f"Weekly summary for the DCCP: {summary}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def explain(
+    obligation_id: Annotated[str, typer.Argument(help="Obligation id, e.g. victim-letter/URN/V1.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Judge lapses as of this date (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """How an obligation's due date was computed, its warnings, and every change to it."""
+    from services.entrypoints.cli.as_of import as_of_day
+    from services.platform.settings import Settings
+    from services.tracker.queries import explain_obligation
+
+    today = as_of_day(as_of)
+
+    async def work(runtime: Runtime, _redis: Redis) -> dict[str, Any] | None:
+        async with runtime.sessions() as session:
+            return await explain_obligation(
+                session=session,
+                obligation_id=obligation_id,
+                today=today,
+                rules=runtime.rules,
+                calendar=runtime.calendar,
+            )
+
+    found = _run(Settings(), work)
+    if found is None:
+        err.print(f"no obligation {obligation_id!r}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        return
+    render_explanation(out, found)
+
+
+def render_explanation(console: Console, found: dict[str, Any]) -> None:
+    closed = f", closed on {found['closed_on']}" if found["closed_on"] else ""
+    console.print(f"[bold]{found['id']}[/]: {found['state']}, due {found['due']}{closed}")
+    unconfirmed = " (interval not confirmed by guidance)" if found["unconfirmed"] else ""
+    console.print(f"rule: {found['title']} [{found['rule']}]{unconfirmed}", markup=False)
+    console.print(f"source: {found['source']}", markup=False, highlight=False)
+    console.print(
+        f"owner: {found['owner'] or '-'}   area: {found['area'] or '-'}   "
+        f"opened by event: {found['opened_by']}",
+        markup=False,
+    )
+    console.print(f"explanation: {found['explanation']}", markup=False, highlight=False)
+    for warning in found["warnings"]:
+        console.print(
+            f"warning: {warning['on']} ({warning['working_days_before']} working days before due)"
+        )
+    console.print("history:")
+    for change in found["history"]:
+        due = change["due_after"] or ""
+        if change["due_before"] and change["due_before"] != change["due_after"]:
+            due = f"{change['due_before']} -> {due}"
+        state = change["state_after"] or "removed"
+        if change["state_before"] and change["state_before"] != change["state_after"]:
+            state = f"{change['state_before']} -> {state}"
+        console.print(
+            f"  {change['at'][:19]}  {change['kind']}: due {due}, {state}; "
+            f"caused by {', '.join(change['caused_by'])}",
+            markup=False,
+            highlight=False,
+        )
+
+
+rules_app = typer.Typer(help="Rule packs: validate an Area's file, list the active rules.")
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="A rule pack (YAML).")]) -> None:
+    """Validate a rule pack; report each error with its rule and field (exit 1 if any)."""
+    rules = _pack_or_exit(file)
+    print_rules(out, rules)
+    out.print(f"{file}: {len(rules)} rules, no errors", highlight=False)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """The active rule pack (FOLLOWUP_RULE_PACK, or the shipped default)."""
+    from services.platform.settings import Settings
+
+    rules = _pack_or_exit(Settings().rule_pack)
+    print_rules(out, rules)
+
+
+def _pack_or_exit(path: Path | None) -> tuple[Rule, ...]:
+    """The rule pack at `path` (or the default), or every problem printed and exit 1."""
+    from services.rules.packfile import RulePackError, load_pack
+
+    try:
+        return load_pack(path)
+    except RulePackError as error:
+        for problem in error.problems:
+            err.print(problem, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def print_rules(console: Console, rules: Sequence[Rule]) -> None:
+    for rule in rules:
+        flag = "  [yellow](interval not confirmed by guidance)[/]" if rule.unconfirmed else ""
+        console.print(f"[bold]{rule.id}[/]: {rule.title}{flag}", highlight=False)
+        due = "; ".join([str(rule.due), *(f"{d} when {_when(c)}" for c, d in rule.due_when)])
+        lines = [
+            f"opened by {_matched(rule.opens)}",
+            f"due {due}",
+            "closed by " + "; ".join(_matched(m) for m in rule.closes),
+        ]
+        lines += [f"renewed by {_matched(r.match)}, due {r.due}" for r in rule.renews]
+        if rule.cancels:
+            lines.append("cancelled by " + "; ".join(_matched(m) for m in rule.cancels))
+        if rule.warnings:
+            lines.append(f"warnings {', '.join(map(str, rule.warnings))} working days before due")
+        for line in lines:
+            console.print(f"  {line}", highlight=False, markup=False)
+
+
+def _matched(match: Match) -> str:
+    return match.type + (f" when {_when(match.when)}" if match.when else "")
+
+
+def _when(condition: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in condition.items())
+
+
+dead_app = typer.Typer(
+    help="The dead-letter store: events that could not be accepted, with the reason."
+)
+app.add_typer(dead_app, name="dead-letters")
+app.add_typer(audit_app, name="audit")
+
+
+@dead_app.command("list")
+def dead_letters_list(
+    status: Annotated[str, typer.Option(help="dead, replayed, discarded, or all.")] = "dead",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Dead letters with their origin and reason (default: those still dead)."""
+    from rich.table import Table
+
+    from services.platform.settings import Settings
+    from services.tracker.dead_letters import STATUSES, dead_letter_json, list_dead_letters
+
+    if status != "all" and status not in STATUSES:
+        raise typer.BadParameter(f"--status must be all or one of {', '.join(STATUSES)}")
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            letters = await list_dead_letters(
+                session=session, status=None if status == "all" else status
+            )
+        return [dead_letter_json(letter) for letter in letters]
+
+    rows = _run(Settings(), work)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("id", "status", "from", "received", "field", "reason")
+    for row in rows:
+        where = f"line {row['line']}" if row["line"] else f"entry {row['stream_entry_id']}"
+        table.add_row(
+            str(row["id"]),
+            row["status"],
+            f"{row['origin']} {where}",
+            row["received_at"][:19],
+            row["field"] or "-",
+            row["reason"],
+        )
+    out.print(table)
+    out.print(f"{len(rows)} dead letters" + ("" if status == "all" else f" ({status})"))
+
+
+@dead_app.command("show")
+def dead_letters_show(
+    letter_id: Annotated[int, typer.Argument(help="Dead-letter id (from `list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One dead letter with the raw input as received."""
+    from services.platform.settings import Settings
+    from services.tracker.dead_letters import dead_letter_json, get_dead_letters
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            letters = await get_dead_letters(session=session, ids=[letter_id])
+        return [dead_letter_json(letter, raw=True) for letter in letters]
+
+    found = _run(Settings(), work)
+    if not found:
+        err.print(f"no dead letter {letter_id}", highlight=False)
+        raise typer.Exit(1)
+    [letter] = found
+    if as_json:
+        sys.stdout.write(json.dumps(letter, indent=2) + "\n")
+        return
+    for name, value in letter.items():
+        if name != "raw" and value is not None:
+            out.print(f"{name}: {value}", markup=False, highlight=False)
+    out.print("raw:", markup=False)
+    sys.stdout.write(letter["raw"] + "\n")
+
+
+@dead_app.command("replay")
+def dead_letters_replay(
+    letter_ids: Annotated[
+        list[int] | None, typer.Argument(help="Dead-letter ids; none with --all.")
+    ] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+) -> None:
+    """Validate again and publish the ones that now pass (after a fix); each is applied
+    exactly once. Exits 1 if any is still rejected or not found."""
+    from services.platform.settings import Settings
+    from services.tracker.publishing import replay_dead_letters
+
+    if bool(letter_ids) == replay_all:
+        raise typer.BadParameter("give dead-letter ids, or --all (not both)")
+    report = _run(
+        Settings(),
+        lambda runtime, redis: replay_dead_letters(
+            runtime=runtime, redis=redis, ids=None if replay_all else letter_ids
+        ),
+    )
+    for letter_id, reason in report.rejected.items():
+        err.print(f"dead letter {letter_id}: still rejected: {reason}", highlight=False)
+    for letter_id, why in report.skipped.items():
+        err.print(f"dead letter {letter_id}: skipped: {why}", highlight=False)
+    out.print(f"replayed {len(report.replayed)} dead letters", highlight=False)
+    if report.rejected or report.skipped:
+        raise typer.Exit(1)
+
+
+@dead_app.command("discard")
+def dead_letters_discard(
+    letter_ids: Annotated[list[int], typer.Argument(help="Dead-letter ids.")],
+) -> None:
+    """Mark dead letters as looked at and not to be replayed (they are kept, not deleted)."""
+    from services.platform.settings import Settings
+    from services.tracker.dead_letters import get_dead_letters, set_status
+
+    async def work(runtime: Runtime, _redis: Redis) -> list[int]:
+        async with runtime.sessions() as session, session.begin():
+            found = [
+                letter.id
+                for letter in await get_dead_letters(session=session, ids=letter_ids)
+                if letter.id is not None and letter.status == "dead"
+            ]
+            await set_status(session=session, ids=found, status="discarded")
+        return found
+
+    done = _run(Settings(), work)
+    for letter_id in sorted(set(letter_ids) - set(done)):
+        err.print(f"dead letter {letter_id}: not found or not dead", highlight=False)
+    out.print(f"discarded {len(done)} dead letters", highlight=False)
+    if len(done) != len(set(letter_ids)):
+        raise typer.Exit(1)
+
+
+app.command("summary")(_summary_command)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of every event type."""
+    from events import json_schemas
+
+    sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
+
+
+def _open_or_fail(file: str) -> Any:
+    try:
+        return Path(file).open("rb")
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read {file}: {error.strerror}") from error
+
+
+def _count_lines(file: str) -> int:
+    """Lines, counted in blocks: a line, however long, is never held whole."""
+    count, last = 0, b"\n"
+    with Path(file).open("rb") as handle:
+        while block := handle.read(1 << 20):
+            count, last = count + block.count(b"\n"), block[-1:]
+    return count + (last != b"\n")
+
+
+app.add_typer(alerts_app, name="alerts")
+
+if __name__ == "__main__":
+    main()

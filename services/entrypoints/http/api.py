@@ -1,0 +1,63 @@
+"""The HTTP API: the same reads as the command line, for dashboards and other services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query, Response
+from redis.asyncio import Redis
+
+from services.platform.runtime import Runtime
+from services.tracker.metrics import prometheus_text, read_status
+from services.tracker.queries import explain_obligation, list_obligations
+
+
+def build_api(*, runtime: Runtime, redis: Redis, today: Callable[[], date]) -> FastAPI:
+    api = FastAPI(title="Followup", version="1")
+
+    @api.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/status")
+    async def status() -> dict[str, Any]:
+        return await read_status(runtime=runtime, redis=redis)
+
+    @api.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text format: throughput, batch latency, lag, pending, dead letters."""
+        status = await read_status(runtime=runtime, redis=redis)
+        return Response(prometheus_text(status), media_type="text/plain; version=0.0.4")
+
+    @api.get("/obligations")
+    async def obligations(
+        state: str | None = Query(default=None),
+        rule: str | None = Query(default=None),
+        urn: str | None = Query(default=None),
+    ) -> list[dict[str, Any]]:
+        async with runtime.sessions() as session:
+            return await list_obligations(
+                session=session, today=today(), state=state, rule=rule, urn=urn
+            )
+
+    @api.get("/obligations/{obligation_id:path}")
+    async def obligation(obligation_id: str) -> dict[str, Any]:
+        """One obligation explained: its computation, warnings and history of changes."""
+        async with runtime.sessions() as session:
+            found = await explain_obligation(
+                session=session,
+                obligation_id=obligation_id,
+                today=today(),
+                rules=runtime.rules,
+                calendar=runtime.calendar,
+            )
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no obligation {obligation_id!r}")
+        return found
+
+    from services.entrypoints.http.alerts import add_alert_routes
+
+    add_alert_routes(api, runtime=runtime)
+    return api
