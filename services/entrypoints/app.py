@@ -132,7 +132,9 @@ class _SideServices:
         self.runtime, self.http, self.broker = runtime, http, broker
         self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
         self.decoder = Decoder(
-            ratings=runtime.settings.ratings, helper=runtime.settings.decode_helper
+            ratings=runtime.settings.ratings,
+            helper=runtime.settings.decode_helper,
+            max_bytes=runtime.settings.max_event_bytes,
         )
         self.consumer = StreamConsumer(runtime, self.redis, name, decoder=self.decoder)
         self.summaries = SummaryPublisher(runtime, self.redis)

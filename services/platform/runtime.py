@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from schemas.db import create_engine, is_sqlite, migrate, session_factory
@@ -62,6 +65,52 @@ async def open_runtime(
         )
     finally:
         await engine.dispose()
+
+
+class LazyDatabase:
+    """The database connected, and migrated, on first use: `publish` needs it only to keep a
+    rejected line, so a file of valid lines is published with the database down."""
+
+    def __init__(self, settings: Settings, *, now: Callable[[], datetime] = wall_clock) -> None:
+        self.now = now
+        self._url = settings.sqlalchemy_url()
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def name(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self._url).render_as_string(hide_password=True)
+
+    @property
+    def connected(self) -> bool:
+        return self._engine is not None
+
+    async def sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessions is None:
+            engine = create_engine(self._url)
+            if is_sqlite(self._url):
+                event.listen(engine.sync_engine, "connect", _small_cache)
+            try:
+                await migrate(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+            self._engine, self._sessions = engine, session_factory(engine)
+        return self._sessions
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._sessions = None
+
+
+def _small_cache(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's default 2 MiB of pages, not the consumer's 64 MiB (schemas.db): `publish` only
+    # appends dead letters, and the cache would otherwise grow with the rows it wrote.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA cache_size=-2000")
+    cursor.close()
 
 
 def consumer_name() -> str:

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # stuck worker, or a failed entry due another try): longer than any batch takes.
     reclaim_idle_ms: int = Field(default=60_000, ge=100)
     reclaim_every: float = Field(default=5.0, gt=0, description="Seconds between reclaim runs.")
+    # An event larger than this is refused with its size (docs/contract.md, section 6,
+    # "Added: publish, resumable and bounded"), by `publish` and by the consumer, rather than
+    # read whole.
+    max_event_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest event accepted, in bytes (1 MB)."
+    )
     # Deliveries after which an entry that keeps failing goes to the dead-letter store.
     max_deliveries: int = Field(default=5, ge=1)
     # How often `serve` re-derives recurring commitments so periods open as they begin.

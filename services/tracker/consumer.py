@@ -63,7 +63,11 @@ class StreamConsumer:
     ) -> None:
         self.runtime, self.redis, self.consumer = runtime, redis, consumer
         # Without one given, batches are decoded on the event loop.
-        self.decoder = decoder or Decoder(ratings=runtime.settings.ratings, helper=False)
+        self.decoder = decoder or Decoder(
+            ratings=runtime.settings.ratings,
+            helper=False,
+            max_bytes=runtime.settings.max_event_bytes,
+        )
         settings = runtime.settings
         # The track cache this process keeps for the database, bounded in memory.
         cache.set_budget(runtime.engine, settings.cache_mb)
@@ -184,6 +188,7 @@ class StreamConsumer:
                 now=runtime.now(),
                 ratings=runtime.settings.ratings,
                 decoded=decoded,
+                max_bytes=runtime.settings.max_event_bytes,
             )
         )
 

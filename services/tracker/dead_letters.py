@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from events import EventRejected, parse_event
 from schemas import bulk
 from schemas.tables import DeadLetter
+from services.platform.broker.streams import publish_entries
+from services.platform.runtime import Runtime
 from services.tracker.conflicts import Conflict, canonical, differences
 
 CONFLICT = "conflict"  # the origin of a conflicting duplicate's dead letter
@@ -118,3 +123,45 @@ async def keep_conflicts(
             letters.append(letter)
     await add_dead_letters(session=session, letters=letters, now=now)
     return len(letters)
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    replayed: list[int] = field(default_factory=list)
+    rejected: dict[int, str] = field(default_factory=dict)  # still invalid: the reason
+    skipped: dict[int, str] = field(default_factory=dict)  # not in the store as dead
+
+
+async def replay_dead_letters(
+    *, runtime: Runtime, redis: Redis, ids: Sequence[int] | None
+) -> ReplayReport:
+    """Validate each dead letter again (after a fix) and publish the ones that now pass.
+
+    Effects stay exactly-once: a replayed event that was in fact applied before, or is
+    replayed twice, is a duplicate by (source, id) and changes nothing.
+    """
+    report = ReplayReport()
+    async with runtime.sessions() as session:
+        if ids is None:
+            letters = await list_dead_letters(session=session, status="dead", limit=100_000)
+        else:
+            letters = await get_dead_letters(session=session, ids=ids)
+    found = {letter.id for letter in letters}
+    report.skipped.update({i: "no such dead letter" for i in ids or () if i not in found})
+    payloads: list[bytes] = []
+    for letter in letters:
+        assert letter.id is not None
+        if letter.status != "dead":
+            report.skipped[letter.id] = f"already {letter.status}"
+            continue
+        try:
+            parse_event(letter.raw, ratings=runtime.settings.ratings)
+        except EventRejected as rejected:
+            report.rejected[letter.id] = str(rejected)
+            continue
+        payloads.append(letter.raw.encode())
+        report.replayed.append(letter.id)
+    await publish_entries(redis, stream=runtime.settings.events_stream, payloads=payloads)
+    async with runtime.sessions() as session, session.begin():
+        await set_status(session=session, ids=report.replayed, status="replayed")
+    return report

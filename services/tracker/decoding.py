@@ -58,10 +58,12 @@ class Decoder:
         *,
         ratings: Sequence[str] | None,
         helper: bool,
+        max_bytes: int | None = None,
         restart_after: float = _RESTART_SECONDS,
     ) -> None:
         self.ratings = list(ratings) if ratings is not None else None
         self.helper = helper
+        self.max_bytes = max_bytes  # an event larger is refused with its size
         self.restart_after = restart_after
         self._pool: ProcessPoolExecutor | None = None
         self._paused_until = 0.0  # after a failure: no new helper before this (monotonic)
@@ -94,13 +96,16 @@ class Decoder:
 
     async def decode(self, entries: Sequence[Entry]) -> Decoded:
         if not self.helper or (self._pool is None and time.monotonic() < self._paused_until):
-            return await intake.decode_between(entries, ratings=self.ratings)
+            return await intake.decode_between(
+                entries, ratings=self.ratings, max_bytes=self.max_bytes
+            )
         try:
-            outcomes = await asyncio.wrap_future(self._read(intake.raw_events(entries)))
+            raws = intake.raw_events(entries, self.max_bytes)
+            outcomes = await asyncio.wrap_future(self._read(raws))
         except Exception as error:  # the helper died or could not start
             self._failed(error)
-            return intake.decode_entries(entries, ratings=self.ratings)
-        return intake.assemble(entries, outcomes, ratings=self.ratings)
+            return intake.decode_entries(entries, ratings=self.ratings, max_bytes=self.max_bytes)
+        return intake.assemble(entries, outcomes, ratings=self.ratings, max_bytes=self.max_bytes)
 
     def _read(self, raws: list[bytes]) -> Future[list[reading.Outcome]]:
         if self._pool is None:

@@ -42,13 +42,14 @@ async def apply_entries(
     now: datetime,
     ratings: Sequence[str] | None = None,
     decoded: Decoded | None = None,
+    max_bytes: int | None = None,
 ) -> BatchOutcome:
     """One transaction per batch: the events' effects and the batch's dead letters commit
     together, and the caller acknowledges the entries only after that. `ratings`: the
     follow-up ratings accepted (settings.ratings; None, the contract's list). `decoded`: these
     entries already decoded (intake.decode_entries), if the caller did it beforehand."""
     if decoded is None:
-        decoded = decode_entries(entries, ratings=ratings)
+        decoded = decode_entries(entries, ratings=ratings, max_bytes=max_bytes)
     async with sessions() as session:
         async with session.begin():
             outcome = await apply_events(

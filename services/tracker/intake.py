@@ -13,6 +13,7 @@ from services.platform.broker.streams import ENTRY_FIELD
 from services.rules.model import Fact
 from services.tracker import reading
 from services.tracker.cache import FactKey
+from services.tracker.line_reader import PREFIX_BYTES, over_limit
 
 # A stream entry as redis-py reads it: its id and its fields.
 Entry = tuple[bytes, Mapping[bytes, bytes]]
@@ -48,6 +49,7 @@ def assemble(
     outcomes: Sequence[reading.Outcome],
     *,
     ratings: Sequence[str] | None = None,
+    max_bytes: int | None = None,
 ) -> Decoded:
     """The batch decoded, from `reading.read_outcomes` of the entries' events (those with an event
     field, in order). Facts are read back from their texts, all in one json.loads: a quarter
@@ -60,6 +62,11 @@ def assemble(
         if raw is None:
             reason = "entry has no 'event' field"
             decoded.dead.append(_dead(entry_id, storable(repr(dict(fields))), None, reason))
+            continue
+        if max_bytes is not None and len(raw) > max_bytes:  # not read: raw_events left it out
+            reason = over_limit("event", len(raw), max_bytes)
+            kept = raw[: min(max_bytes, PREFIX_BYTES)]
+            decoded.dead.append(_dead(entry_id, storable(kept), None, reason))
             continue
         outcome = next(given)
         if isinstance(outcome, str):
@@ -83,35 +90,44 @@ def assemble(
     return decoded
 
 
-def raw_events(entries: Sequence[Entry]) -> list[bytes]:
-    """The event field of each entry that has one, as `reading.read_outcomes` and `assemble`
-    take them."""
-    return [raw for _, fields in entries if (raw := fields.get(ENTRY_FIELD)) is not None]
+def raw_events(entries: Sequence[Entry], max_bytes: int | None = None) -> list[bytes]:
+    """The event field of each entry that has one, within `max_bytes` if given, as
+    `reading.read_outcomes` and `assemble` take them."""
+    return [
+        raw
+        for _, fields in entries
+        if (raw := fields.get(ENTRY_FIELD)) is not None
+        and (max_bytes is None or len(raw) <= max_bytes)
+    ]
 
 
 def decode_entries(
     entries: Sequence[Entry],
     *,
     ratings: Sequence[str] | None = None,
+    max_bytes: int | None = None,
 ) -> Decoded:
-    """`ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's)."""
-    return assemble(entries, reading.read_outcomes(raw_events(entries), ratings), ratings=ratings)
+    """`ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's).
+    `max_bytes`: an event larger is refused with its size (settings.max_event_bytes)."""
+    outcomes = reading.read_outcomes(raw_events(entries, max_bytes), ratings)
+    return assemble(entries, outcomes, ratings=ratings, max_bytes=max_bytes)
 
 
 async def decode_between(
     entries: Sequence[Entry],
     *,
     ratings: Sequence[str] | None = None,
+    max_bytes: int | None = None,
     every: int = 50,
 ) -> Decoded:
     """`decode_entries`, letting other tasks run every `every` events: the batch before,
     waiting on the database between its statements, goes on meanwhile."""
-    raws = raw_events(entries)
+    raws = raw_events(entries, max_bytes)
     outcomes: list[reading.Outcome] = []
     for start in range(0, len(raws), every):
         outcomes += reading.read_outcomes(raws[start : start + every], ratings)
         await asyncio.sleep(0)
-    return assemble(entries, outcomes, ratings=ratings)
+    return assemble(entries, outcomes, ratings=ratings, max_bytes=max_bytes)
 
 
 def storable(raw: bytes | str, limit: int = 1_000_000) -> str:

@@ -19,10 +19,9 @@ from services.platform.broker.streams import ENTRY_FIELD, ensure_group
 from services.platform.runtime import Runtime, open_runtime
 from services.platform.settings import Settings
 from services.tracker.consumer import StreamConsumer
-from services.tracker.dead_letters import dead_letter_json, list_dead_letters
+from services.tracker.dead_letters import dead_letter_json, list_dead_letters, replay_dead_letters
 from services.tracker.handlers import apply_entries
 from services.tracker.metrics import prometheus_text, read_status
-from services.tracker.publishing import replay_dead_letters
 from services.tracker.queries import list_obligations
 from tests.factories import URN, letter_due, letter_sent
 

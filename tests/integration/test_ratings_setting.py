@@ -14,7 +14,8 @@ from events.inspection import DEFAULT_RATINGS
 from schemas.tables import DeadLetter, FollowUpRating
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
-from services.tracker.publishing import publish_lines, replay_dead_letters
+from services.tracker.dead_letters import replay_dead_letters
+from services.tracker.publishing import publish_lines
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
 

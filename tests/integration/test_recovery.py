@@ -23,9 +23,8 @@ from services.rules.ledger import Ledger
 from services.rules.model import Change, Fact
 from services.tracker import reading
 from services.tracker.consumer import StreamConsumer
-from services.tracker.dead_letters import add_dead_letters
+from services.tracker.dead_letters import add_dead_letters, replay_dead_letters
 from services.tracker.metrics import prometheus_text
-from services.tracker.publishing import replay_dead_letters
 from tests.factories import hearing, letter_due, lines
 from tests.integration.conftest import Pipeline
 

@@ -23,7 +23,7 @@ from services.entrypoints.cli.output import (
     emit,
     emit_object,
 )
-from services.entrypoints.cli.runner import run_with_redis, run_with_redis_url
+from services.entrypoints.cli.runner import run_with_redis, run_with_redis_only, run_with_redis_url
 from services.entrypoints.cli.summary import summary as _summary_command
 
 # Start-up time: `followup --help` must not pay for SQLAlchemy, Alembic, redis, pydantic's
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from services.platform.runtime import Runtime
     from services.platform.settings import Settings
     from services.rules.pack import Match, Rule
+    from services.tracker.publishing import PublishReport
 
 app = typer.Typer(
     help="Followup: tracked obligations for CPS casework and inspection follow-up.",
@@ -196,17 +197,32 @@ def _one_writer(settings: Settings) -> Any:
 @app.command()
 def publish(
     file: Annotated[str, typer.Argument(help="A JSON Lines file of CloudEvents, or - for stdin.")],
+    from_line: Annotated[
+        int,
+        typer.Option(
+            "--from-line",
+            min=1,
+            help="Skip the lines before this one (numbers stay those of the file): to resume "
+            "where a stopped publish said.",
+        ),
+    ] = 1,
 ) -> None:
-    """Validate each line and publish the valid ones; report and keep every rejected line."""
+    """Validate each line and publish the valid ones; report and keep every rejected line.
+    Exits 1 if any line was rejected, 4 if stopped before the end (resume with --from-line)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from services.entrypoints.cli.failures import ExitCode
+    from services.platform.runtime import LazyDatabase
     from services.platform.settings import Settings
-    from services.tracker.publishing import publish_lines
+    from services.tracker.line_reader import read_lines
+    from services.tracker.publishing import PublishStopped, publish_input
 
     settings = Settings()
-    handle = sys.stdin if file == "-" else _open_or_fail(file)
+    handle = sys.stdin.buffer if file == "-" else _open_or_fail(file)
+    lines = read_lines(handle, max_bytes=settings.max_event_bytes, from_line=from_line)
     # Counting means reading the file twice: only worth it when a bar will be shown.
     total = _count_lines(file) if err.is_terminal and file != "-" else None
+    stopped: PublishStopped | None = None
     with Progress(
         TextColumn("publishing"),
         BarColumn(),
@@ -215,28 +231,57 @@ def publish(
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        task = progress.add_task("publish", total=total)
-        report = run_with_redis(
-            settings,
-            lambda runtime, redis: publish_lines(
-                runtime=runtime,
-                redis=redis,
-                lines=handle,
-                on_progress=lambda n: progress.advance(task, n),
-            ),
+        task = progress.add_task("publish", total=total, completed=from_line - 1)
+
+        async def work(redis: Redis) -> PublishReport:
+            database = LazyDatabase(settings)
+            try:
+                return await publish_input(
+                    settings=settings,
+                    redis=redis,
+                    lines=lines,
+                    database=database,
+                    from_line=from_line,
+                    on_progress=lambda n: progress.advance(task, n),
+                )
+            finally:
+                await database.aclose()
+
+        try:
+            report = run_with_redis_only(settings, work)
+        except PublishStopped as stop:
+            stopped, report = stop, stop.report
+    _print_rejections(report)
+    before = "" if stopped is None else f"before line {stopped.resume_from}: "
+    err.print(
+        f"{before}published {report.published} events to {settings.events_stream}; "
+        f"rejected {report.rejected_lines} lines (kept as dead letters)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if stopped is not None:
+        err.print(
+            f"stopped at line {stopped.resume_from}: {stopped.why}; resume with "
+            f"`followup publish {file} --from-line {stopped.resume_from}`",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
+        raise typer.Exit(ExitCode.INFRASTRUCTURE)
+    if report.rejected_lines:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+def _print_rejections(report: PublishReport) -> None:
     for dead in report.rejected:
         where = f"{dead.field}: " if dead.field else ""
         err.print(
             f"line {dead.line}: rejected: {where}{dead.reason}", highlight=False, markup=False
         )
-    err.print(
-        f"published {report.published} events to {settings.events_stream}; "
-        f"rejected {len(report.rejected)} lines (kept as dead letters)",
-        highlight=False,
-    )
-    if report.rejected:
-        raise typer.Exit(1)
+    if (more := report.rejected_lines - len(report.rejected)) > 0:
+        err.print(
+            f"and {more} more rejected lines: see `followup dead-letters list`", highlight=False
+        )
 
 
 @app.command()
@@ -604,7 +649,7 @@ def dead_letters_replay(
     """Validate again and publish the ones that now pass (after a fix); each is applied
     exactly once. Exits 1 if any is still rejected or not found."""
     from services.platform.settings import Settings
-    from services.tracker.publishing import replay_dead_letters
+    from services.tracker.dead_letters import replay_dead_letters
 
     if bool(letter_ids) == replay_all:
         raise typer.BadParameter("give dead-letter ids, or --all (not both)")
@@ -679,14 +724,18 @@ def schema() -> None:
 
 def _open_or_fail(file: str) -> Any:
     try:
-        return Path(file).open(encoding="utf-8", errors="surrogateescape")
+        return Path(file).open("rb")
     except OSError as error:
         raise typer.BadParameter(f"cannot read {file}: {error.strerror}") from error
 
 
 def _count_lines(file: str) -> int:
+    """Lines, counted in blocks: a line, however long, is never held whole."""
+    count, last = 0, b"\n"
     with Path(file).open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
+        while block := handle.read(1 << 20):
+            count, last = count + block.count(b"\n"), block[-1:]
+    return count + (last != b"\n")
 
 
 app.add_typer(alerts_app, name="alerts")

@@ -145,6 +145,29 @@ def run_with_redis(
     return run_with_redis_url(settings, with_client, read_only=read_only)
 
 
+def run_with_redis_only(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
+    """Run `work` with a Redis client and no database (it may connect one itself, as
+    `publish` does only for a rejected line)."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from services.platform import logs
+    from services.platform.broker.embedded import redis_url
+
+    async def go(url: str) -> T:
+        redis = Redis.from_url(url)
+        try:
+            return await work(redis)
+        finally:
+            await redis.aclose()
+
+    logs.configure(settings.log_level)
+    make_data_dir(settings.data_dir)
+    with redis_url(settings) as url:
+        return asyncio.run(go(url))
+
+
 def run_with_runtime(
     work: Callable[[Runtime], Awaitable[T]],
     *,
