@@ -16,7 +16,6 @@ from services.platform.runtime import Runtime
 from services.platform.settings import Settings
 from services.tracker.dead_letters import add_dead_letters, get_dead_letters
 from services.tracker.intake import storable
-
 from services.tracker.line_reader import Line, numbered, over_limit
 
 if TYPE_CHECKING:
