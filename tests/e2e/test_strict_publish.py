@@ -56,7 +56,7 @@ def test_publish_refuses_conversions_naming_the_field(
     assert "line 3: rejected: time: expected an RFC 3339 date-time string with an offset" in said
     assert 'got the string "1500000000"' in said
     assert "line 4: rejected: data.email: expected one plain address" in said
-    assert "line 5: rejected: not valid UTF-8 (byte 0xff at character" in said
+    assert "line 5: rejected: not valid UTF-8 (invalid start byte at byte" in said
     assert "published 1 events" in said and "rejected 4 lines" in said
 
     letters = followup.json("dead-letters", "list", "--json")
