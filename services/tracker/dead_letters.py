@@ -154,6 +154,9 @@ async def replay_dead_letters(
         if letter.status != "dead":
             report.skipped[letter.id] = f"already {letter.status}"
             continue
+        if (why := unreplayable(letter)) is not None:
+            report.skipped[letter.id] = why
+            continue
         try:
             parse_event(letter.raw, ratings=runtime.settings.ratings)
         except EventRejected as rejected:

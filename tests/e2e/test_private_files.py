@@ -42,9 +42,12 @@ def test_the_data_folder_is_private_and_a_named_output_is_not(tmp_path: Path) ->
     for name in ("FOLLOWUP_DATABASE_URL", "FOLLOWUP_REDIS_URL", "FOLLOWUP_NAMESPACE"):
         followup.env.pop(name, None)  # the embedded defaults: SQLite and Redis in var/
     events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(json.dumps(e) for e in (case(), letter_due("2018-05-03"))) + "\n")
-    followup.run("publish", str(events))  # the embedded Redis writes its files in var/redis
-    followup.run("obligations", "--json")  # the database is made and migrated
+    lines = [json.dumps(e) for e in (case(), letter_due("2018-05-03"))] + ["not an event"]
+    events.write_text("\n".join(lines) + "\n")
+    # The embedded Redis writes its files in var/redis; the rejected line makes publish open
+    # (create and migrate) the database to keep it.
+    assert followup.run("publish", str(events), check=False).returncode == 1
+    followup.run("obligations", "--json")
     kept = tmp_path / "kept.md"
     kept.write_text("old")
     kept.chmod(0o640)

@@ -142,6 +142,7 @@ class DatabaseGoingAway:
 
     def __init__(self, real: LazyDatabase, calls: int) -> None:
         self.real, self.calls = real, calls
+        self.now = real.now
 
     async def sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.calls <= 0:
@@ -197,6 +198,7 @@ class LosingCommits:
 
     def __init__(self, real: LazyDatabase, *, gone_after: bool) -> None:
         self.real, self.session = real, losing_commits(gone_after)
+        self.now = real.now
 
     async def sessions(self) -> async_sessionmaker[AsyncSession]:
         engine = (await self.real.sessions()).kw["bind"]
