@@ -104,6 +104,11 @@ def serve(
 ) -> None:
     """Run every consumer and the HTTP API until stopped (SIGINT or SIGTERM): status 0; if a
     part of it stops or keeps failing, status 1."""
+    import signal
+
+    # Until the app takes SIGTERM over, a stop asked for while starting (a supervisor, or the
+    # worker pool stopping a worker it has just started) is a clean stop, not a kill.
+    signal.signal(signal.SIGTERM, _stopped_while_starting)
     from schemas.db import is_sqlite
     from services.entrypoints.app import ServeApp, build_app
     from services.entrypoints.workers import WorkerPool
@@ -150,6 +155,10 @@ def serve(
     if started and (failure := started[0].failure):
         err.print(f"serve stopped: {failure}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _stopped_while_starting(_signal: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _port_free(host: str, port: int) -> None:
