@@ -25,9 +25,9 @@ from schemas.db import claim_lock
 from schemas.tables import Alert, Delivery, Digest, StaffMember
 from services.alerts.clock.hours import WorkingHours
 from services.alerts.delivery.channels import post_webhook
-from services.alerts.delivery.digests import gather
+from services.alerts.delivery.digests import alert_audit, gather
 from services.alerts.delivery.rendering import Line, render_email, render_webhook
-from services.platform.audit_trail import AuditRecord, append_audit
+from services.platform.audit_trail import append_audit
 from services.platform.mail import AddressRefused, send_email
 from services.platform.outbox import add_events, backoff
 from services.platform.settings import Settings
@@ -178,11 +178,9 @@ class Deliverer:
             await append_audit(
                 session=session,
                 records=[
-                    AuditRecord(
-                        entity="alert",
-                        entity_id=str(a.id),
+                    alert_audit(
+                        a,
                         action="undeliverable",
-                        actor="alerts",
                         caused_by=f"digest:{delivery.digest_id}",
                         detail=detail,
                     )
@@ -251,11 +249,9 @@ async def _mark_sent(
     await append_audit(
         session=session,
         records=[
-            AuditRecord(
-                entity="alert",
-                entity_id=str(a.id),
+            alert_audit(
+                a,
                 action="sent",
-                actor="alerts",
                 caused_by=f"digest:{digest_id}",
                 detail={"recipient": a.recipient, "level": a.level, "channels": channels},
             )

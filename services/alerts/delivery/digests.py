@@ -6,8 +6,9 @@ An alert whose obligation was closed, recalculated or removed before its digest 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,11 +85,9 @@ async def gather(
     await append_audit(
         session=session,
         records=[
-            AuditRecord(
-                entity="alert",
-                entity_id=str(alert.id),
+            alert_audit(
+                alert,
                 action="withdrawn",
-                actor="alerts",
                 caused_by=f"clock:{now.isoformat()}",
                 detail={
                     "obligation_ref": alert.obligation_ref,
@@ -102,6 +101,20 @@ async def gather(
         at=now,
     )
     return made
+
+
+def alert_audit(
+    alert: Alert, *, action: str, caused_by: str, detail: Mapping[str, Any]
+) -> AuditRecord:
+    """The audit record of what the delivery side did with an alert."""
+    return AuditRecord(
+        entity="alert",
+        entity_id=str(alert.id),
+        action=action,
+        actor="alerts",
+        caused_by=caused_by,
+        detail=detail,
+    )
 
 
 def _why_withdrawn(o: Due | None, alert: Alert) -> str:
