@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from services.entrypoints.cli.failures import first_line, without_password
+
 if TYPE_CHECKING:
     from services.platform.settings import Settings
 
@@ -64,7 +66,7 @@ async def _database(settings: Settings, *, now: datetime) -> list[Finding]:
                 await connection.execute(text("SELECT 1"))
         except Exception as error:  # what a person reads: the driver's own words
             return [
-                Finding("database", "fail", f"{shown}: cannot connect ({_first_line(error)}); "
+                Finding("database", "fail", f"{shown}: cannot connect ({first_line(error)}); "
                         "check FOLLOWUP_DATABASE_URL and that the server is up"),
             ]  # fmt: skip
         findings = [Finding("database", "ok", shown)]
@@ -104,12 +106,12 @@ def _redis(settings: Settings) -> Finding:
     try:
         client.ping()
     except redis.RedisError as error:
-        return Finding("redis", "fail", f"{_without_password(settings.redis_url)}: "
-                       f"{_first_line(error)}; check FOLLOWUP_REDIS_URL and that the server "
+        return Finding("redis", "fail", f"{without_password(settings.redis_url)}: "
+                       f"{first_line(error)}; check FOLLOWUP_REDIS_URL and that the server "
                        "is up")  # fmt: skip
     finally:
         client.close()
-    return Finding("redis", "ok", _without_password(settings.redis_url))
+    return Finding("redis", "ok", without_password(settings.redis_url))
 
 
 def _rule_pack(settings: Settings) -> Finding:
@@ -149,19 +151,4 @@ def _sqlite_file(url: str) -> Path:
 def _shown_url(settings: Settings) -> str:
     if settings.database_url is None:
         return f"SQLite {_sqlite_file(settings.sqlalchemy_url())}"
-    return _without_password(settings.database_url)
-
-
-def _without_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not an SQLAlchemy URL (redis://): shown as given, less any password
-        head, at, tail = url.rpartition("@")
-        return f"{head.split(':')[0]}://***@{tail}" if at else url
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return without_password(settings.database_url)

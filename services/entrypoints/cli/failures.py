@@ -59,7 +59,7 @@ def describe(error: BaseException) -> tuple[ExitCode, str]:
         if found is not None:
             return found
     return ExitCode.INTERNAL, (
-        f"internal error: {type(error).__name__}: {_first_line(error)} "
+        f"internal error: {type(error).__name__}: {first_line(error)} "
         "(run again with --debug for the traceback, and please report it)"
     )
 
@@ -99,7 +99,7 @@ def _database(error: BaseException) -> tuple[ExitCode, str] | None:
     if not from_database and (not _is_connection_error(error) or _from_redis(error)):
         return None
     return ExitCode.INFRASTRUCTURE, (
-        f"database {_database_shown()}: {_first_line(getattr(error, 'orig', None) or error)}; "
+        f"database {_database_shown()}: {first_line(getattr(error, 'orig', None) or error)}; "
         "check FOLLOWUP_DATABASE_URL and that the server is up (`followup doctor`)"
     )
 
@@ -110,7 +110,7 @@ def _redis(error: BaseException) -> tuple[ExitCode, str] | None:
     if not isinstance(error, redis.RedisError):
         return None
     return ExitCode.INFRASTRUCTURE, (
-        f"Redis {_redis_shown()}: {_first_line(error)}; check FOLLOWUP_REDIS_URL and that the "
+        f"Redis {_redis_shown()}: {first_line(error)}; check FOLLOWUP_REDIS_URL and that the "
         "server is up (`followup doctor`)"
     )
 
@@ -119,7 +119,7 @@ def _port(error: BaseException) -> tuple[ExitCode, str] | None:
     if not (isinstance(error, OSError) and error.errno == 98):  # EADDRINUSE
         return None
     return ExitCode.INFRASTRUCTURE, (
-        f"{_first_line(error)}: set FOLLOWUP_HTTP_PORT (or --port) to a free port"
+        f"{first_line(error)}: set FOLLOWUP_HTTP_PORT (or --port) to a free port"
     )
 
 
@@ -137,17 +137,14 @@ def _database_shown() -> str:
     settings = _settings_or_none()
     if settings is None:
         return "(settings unreadable)"
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.sqlalchemy_url()).render_as_string(hide_password=True)
+    return without_password(settings.sqlalchemy_url())
 
 
 def _redis_shown() -> str:
     settings = _settings_or_none()
     if settings is None or settings.redis_url is None:
         return "(embedded)"
-    head, at, tail = settings.redis_url.rpartition("@")
-    return f"{head.split(':')[0]}://***@{tail}" if at else settings.redis_url
+    return without_password(settings.redis_url)
 
 
 def _settings_or_none() -> Settings | None:
@@ -159,6 +156,18 @@ def _settings_or_none() -> Settings | None:
         return None
 
 
-def _first_line(error: object) -> str:
+def without_password(url: str) -> str:
+    """A database or Redis URL as a person may be shown it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: shown as given, less any password
+        head, at, tail = url.rpartition("@")
+        return f"{head.split(':')[0]}://***@{tail}" if at else url
+
+
+def first_line(error: object) -> str:
+    """The first line of what an error says, for a one-line report."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
