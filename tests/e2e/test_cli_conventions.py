@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,12 @@ UNREACHABLE_POSTGRES = "postgresql://127.0.0.1:1/nothing"
 
 
 def followup_in(tmp_path: Path, **env: str) -> Followup:
-    return Followup({"FOLLOWUP_DATA_DIR": str(tmp_path / "var"), **env}, tmp_path)
+    # A namespace of its own: tests running side by side share the Redis at REDIS_URL.
+    namespace = f"test-{uuid.uuid4().hex[:10]}"
+    return Followup(
+        {"FOLLOWUP_DATA_DIR": str(tmp_path / "var"), "FOLLOWUP_NAMESPACE": namespace, **env},
+        tmp_path,
+    )
 
 
 def test_version() -> None:

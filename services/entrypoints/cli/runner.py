@@ -45,6 +45,17 @@ def require_data(settings: Settings) -> None:
             raise NoData(database)
 
 
+def _prepare(settings: Settings, *, read_only: bool) -> None:
+    """What every command does before its work: refuse a read with no data, log as set,
+    make the data folder (owner-only)."""
+    from services.platform import logs
+
+    if read_only:
+        require_data(settings)
+    logs.configure(settings.log_level)
+    make_data_dir(settings.data_dir)
+
+
 def run_with_redis_url(
     settings: Settings,
     work: Callable[[Runtime, str], Awaitable[T]],
@@ -58,12 +69,8 @@ def run_with_redis_url(
     of failing at once, as a command does."""
     import asyncio
 
-    from services.platform import logs
     from services.platform.broker.embedded import redis_url
     from services.platform.runtime import open_runtime
-
-    if read_only:
-        require_data(settings)
 
     async def go(url: str) -> T:
         if wait:
@@ -71,8 +78,7 @@ def run_with_redis_url(
         async with open_runtime(settings, sole_writer=sole_writer) as runtime:
             return await work(runtime, url)
 
-    logs.configure(settings.log_level)
-    make_data_dir(settings.data_dir)
+    _prepare(settings, read_only=read_only)
     with redis_url(settings) as url:
         return asyncio.run(go(url))
 
@@ -152,7 +158,6 @@ def run_with_redis_only(settings: Settings, work: Callable[[Redis], Awaitable[T]
 
     from redis.asyncio import Redis
 
-    from services.platform import logs
     from services.platform.broker.embedded import redis_url
 
     async def go(url: str) -> T:
@@ -162,8 +167,7 @@ def run_with_redis_only(settings: Settings, work: Callable[[Redis], Awaitable[T]
         finally:
             await redis.aclose()
 
-    logs.configure(settings.log_level)
-    make_data_dir(settings.data_dir)
+    _prepare(settings, read_only=False)
     with redis_url(settings) as url:
         return asyncio.run(go(url))
 
@@ -177,15 +181,11 @@ def run_with_runtime(
     """Run `work` with a runtime on the configured database (no broker needed)."""
     import asyncio
 
-    from services.platform import logs
     from services.platform.runtime import open_runtime
     from services.platform.settings import Settings
 
     settings = settings or Settings()
-    if read_only:
-        require_data(settings)
-    logs.configure(settings.log_level)
-    make_data_dir(settings.data_dir)
+    _prepare(settings, read_only=read_only)
 
     async def go() -> T:
         async with open_runtime(settings) as runtime:
