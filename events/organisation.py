@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from events.envelope import EventData, Id
+from events.envelope import EventData, Id, IsoDate
 
 Role = Literal[
     "prosecutor",
@@ -96,3 +96,6 @@ class StaffUpdated(EventData):
     area: Id
     unit: Id | None = None
     line_manager: Id | None = None
+    # Additive (docs/contract.md section 2, "Leavers"): from this date the person has left and
+    # loses every access; their obligations stay with them until reallocated.
+    left_date: IsoDate | None = None

@@ -25,6 +25,7 @@ class StaffMember(SQLModel, table=True):
     area: str = Field(index=True)
     unit: str | None = None
     line_manager: str | None = None
+    left_date: date | None = None  # from this date: no access (docs/contract.md, "Leavers")
     # The `time` of the event that set this row: a later event replaces it, an older one does not.
     event_time: datetime = _stamp()
     # Ties on `time` are broken by the event's source and id, so arrival order never decides.
@@ -447,3 +448,25 @@ class TrackingEvent(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _stamp()
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class Credential(SQLModel, table=True):
+    """A secret someone signs in or calls the API with, stored only as its SHA-256: an emailed
+    sign-in link, a browser session, an API token or a calendar feed (docs/contract.md section
+    12). Revoked or expired rows stay, so `followup tokens list` can say what happened."""
+
+    __tablename__ = "credentials"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret_hash: str = Field(unique=True)
+    kind: str  # sign-in-link, session, api-token, calendar-feed
+    staff_id: str | None = Field(default=None, index=True)  # None: a system's token
+    system: str | None = None
+    scope: str  # staff, read, publish
+    label: str = ""
+    # A session's CSRF token (docs/contract.md section 12): every form posts it back.
+    csrf: str | None = None
+    created_at: datetime = _stamp()
+    expires_at: datetime | None = _stamp(default=None, nullable=True)
+    used_at: datetime | None = _stamp(default=None, nullable=True)
+    revoked_at: datetime | None = _stamp(default=None, nullable=True)

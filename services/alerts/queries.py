@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas.tables import Alert
+from services.access.filters import in_scope
+from services.access.scope import Scope
 
 STATES = ("pending", "queued", "sent", "undeliverable", "withdrawn", "acknowledged", "snoozed")
 
@@ -58,9 +60,15 @@ async def list_alerts(
     state: str | None = None,
     recipient: str | None = None,
     limit: int = 1000,
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
-    """The latest `limit` alerts, filtered in SQL so that a state is never cut off by others."""
+    """The latest `limit` alerts, filtered in SQL so that a state is never cut off by others;
+    `scope`: only those whose recipient its holder may see (None: all, for the command line)."""
     statement = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+    if scope is not None:
+        statement = statement.where(
+            in_scope(scope, owner=col(Alert.recipient), area=col(Alert.area))
+        )
     if recipient:
         statement = statement.where(col(Alert.recipient) == recipient)
     if state is not None:
@@ -77,3 +85,12 @@ def _in_state(state: str, now: datetime) -> ColumnElement[bool]:
     if state == "snoozed":
         return and_(not_(acknowledged), snoozed)
     return and_(not_(acknowledged), not_(snoozed), col(Alert.state) == state)
+
+
+async def alert_in_scope(*, session: AsyncSession, alert_id: int, scope: Scope) -> bool:
+    """Whether the alert exists and its holder may see it: outside scope reads as unknown
+    (docs/contract.md section 12), so existence does not leak."""
+    statement = select(Alert.id).where(  # type: ignore[call-overload]
+        col(Alert.id) == alert_id, in_scope(scope, owner=col(Alert.recipient), area=col(Alert.area))
+    )
+    return (await session.execute(statement)).first() is not None

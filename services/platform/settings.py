@@ -6,7 +6,7 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from events.inspection import DEFAULT_RATINGS
@@ -33,6 +33,23 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8040
+    # Where people reach the service (docs/contract.md section 12): links in emails (sign-in,
+    # acting on an alert, calendar feeds) are built on it, and an https URL marks the session
+    # cookie Secure. Unset: http://HTTP_HOST:HTTP_PORT.
+    public_url: str | None = Field(
+        default=None, description="Base URL people open, e.g. https://followup.example.gov.uk."
+    )
+    # Signs email action links and keys nothing else; every process behind one public URL must
+    # share it. Unset: a random key kept in <data_dir>/secret.key (0600), made on first use.
+    secret_key: SecretStr | None = Field(
+        default=None, description="Key signing email links; default <data_dir>/secret.key."
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="How long a browser session lasts after sign-in."
+    )
+    token_days: int = Field(
+        default=90, ge=1, description="Default lifetime of an API token or calendar feed."
+    )
     log_level: str = "INFO"
     # Stream entries read, applied in one transaction and acknowledged together. Each batch
     # has a fixed cost (a dozen statements, a commit, the acknowledgement), so larger batches
@@ -176,6 +193,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return _async_driver(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'followup.db').resolve()}"
+
+    def base_url(self) -> str:
+        """The public URL people open, without a trailing slash."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def events_stream(self) -> str:

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas.tables import DeadLetter, Obligation, ObligationChange
+from services.access.filters import in_scope
+from services.access.scope import Scope
 from services.rules.calendar import Calendar
 from services.rules.model import effective_state
 from services.rules.pack import Rule
@@ -23,8 +25,14 @@ async def list_obligations(
     state: str | None = None,
     rule: str | None = None,
     urn: str | None = None,
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
+    """`scope`: only what its holder may see (None: everything, for the command line)."""
     statement = select(Obligation).order_by(col(Obligation.due), col(Obligation.id))
+    if scope is not None:
+        statement = statement.where(
+            in_scope(scope, owner=col(Obligation.owner), area=col(Obligation.area))
+        )
     if rule:
         statement = statement.where(col(Obligation.rule) == rule)
     if urn:
@@ -88,10 +96,12 @@ async def explain_obligation(
     today: date,
     rules: Sequence[Rule],
     calendar: Calendar,
+    scope: Scope | None = None,
 ) -> dict[str, Any] | None:
-    """One obligation with its warning dates and the history of every change to it."""
+    """One obligation with its warning dates and the history of every change to it; None
+    when unknown or outside `scope` (the same answer, so existence does not leak)."""
     row = await session.get(Obligation, obligation_id)
-    if row is None:
+    if row is None or (scope is not None and not scope.covers(owner=row.owner, area=row.area)):
         return None
     rule = next((r for r in rules if r.id == row.rule), None)
     statement = (

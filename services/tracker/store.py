@@ -155,6 +155,7 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: dat
             "area": f.data["area"],
             "unit": f.data.get("unit"),
             "line_manager": f.data.get("line_manager"),
+            "left_date": f.data.get("left_date"),
             "event_time": f.time,
             "event_source": f.source,
             "event_id": f.id,

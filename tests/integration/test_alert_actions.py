@@ -12,14 +12,18 @@ from pathlib import Path
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlmodel import col
 
 from events import parse_event
+from schemas.tables import AuditEntry
 from services.alerts.queries import list_alerts
 from services.alerts.service import AlertService
 from services.entrypoints.http.api import build_api
 from services.platform.runtime import Runtime, open_runtime
 from services.platform.settings import Settings
 from services.tracker.handlers import apply_events
+from tests.access import bearer
 from tests.factories import event
 from tests.integration.alerting import SimClock, london
 
@@ -89,29 +93,40 @@ async def test_http_lists_acknowledges_and_snoozes(lapsed: tuple[Runtime, Redis]
     runtime, redis = lapsed
     api = build_api(runtime=runtime, redis=redis, today=lambda: london("2024-01-09 10:00").date())
     transport = httpx.ASGITransport(app=api)
+    manager, prosecutor = await bearer(runtime, staff_id="LM"), await bearer(runtime, staff_id="P1")
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        listed = (await client.get("/alerts")).json()
+        assert (await client.get("/alerts")).status_code == 401
+        listed = (await client.get("/alerts", headers=manager)).json()
         assert {(a["level"], a["recipient"], a["state"]) for a in listed} == {
             ("lapse", "P1", "sent"),
             ("lapse", "LM", "sent"),
         }
+        # The prosecutor's own scope: their alert only, not their manager's.
+        own = (await client.get("/alerts", headers=prosecutor)).json()
+        assert {a["recipient"] for a in own} == {"P1"}
         by = {a["recipient"]: a["id"] for a in listed}
-        missing = await client.post("/alerts/999999/ack", json={"by": "LM"})
+        missing = await client.post("/alerts/999999/ack", json={}, headers=manager)
         assert missing.status_code == 404
-        stranger = await client.post(f"/alerts/{by['LM']}/ack", json={"by": "NOBODY"})
-        assert stranger.status_code == 409 and "NOBODY" in stranger.json()["detail"]
-        done = await client.post(f"/alerts/{by['LM']}/ack", json={"by": "LM"})
+        # Outside the prosecutor's scope: the same answer as an unknown alert.
+        hidden = await client.post(f"/alerts/{by['LM']}/ack", json={}, headers=prosecutor)
+        assert hidden.status_code == 404 and hidden.json() == {"detail": f"no alert {by['LM']}"}
+        impostor = await client.post(f"/alerts/{by['LM']}/ack", json={"by": "P1"}, headers=manager)
+        assert impostor.status_code == 403
+        done = await client.post(f"/alerts/{by['LM']}/ack", json={}, headers=manager)
         assert done.status_code == 200 and done.json()["state"] == "acknowledged"
-        again = await client.post(f"/alerts/{by['LM']}/ack", json={"by": "LM"})
+        assert done.json()["acknowledged_by"] == "LM"
+        again = await client.post(f"/alerts/{by['LM']}/ack", json={"by": "LM"}, headers=manager)
         assert again.status_code == 409 and "already acknowledged" in again.json()["detail"]
         no_reason = await client.post(
             f"/alerts/{by['P1']}/snooze",
-            json={"by": "P1", "reason": " ", "until": "2099-01-01T00:00:00+00:00"},
+            json={"reason": " ", "until": "2099-01-01T00:00:00+00:00"},
+            headers=prosecutor,
         )
         assert no_reason.status_code == 409 and "reason" in no_reason.json()["detail"]
         held = await client.post(
             f"/alerts/{by['P1']}/snooze",
-            json={"by": "P1", "reason": "on leave", "until": "2099-01-01T00:00:00+00:00"},
+            json={"reason": "on leave", "until": "2099-01-01T00:00:00+00:00"},
+            headers=prosecutor,
         )
         assert held.json()["state"] == "snoozed"
         assert held.json()["snooze_reason"] == "on leave"
@@ -150,6 +165,9 @@ async def test_command_line_lists_and_acknowledges(
     }
     assert all(a["sent_at"] and a["state"] == "sent" for a in listed)
     lm = next(a["id"] for a in listed if a["recipient"] == "LM")
+    # The prosecutor is below the manager, not above: refused, naming who may.
+    below = followup("alerts", "ack", str(lm), "--by", "P1")
+    assert below.returncode == 1 and "only its recipient LM" in below.stderr
     acked = followup("alerts", "ack", str(lm), "--by", "LM")
     assert acked.returncode == 0, acked.stderr
     assert json.loads(acked.stdout)["acknowledged_by"] == "LM"
@@ -159,3 +177,12 @@ async def test_command_line_lists_and_acknowledges(
     assert refused.returncode == 1 and "not in the future" in refused.stderr
     mine = json.loads(followup("alerts", "list", "--json", "--state", "acknowledged").stdout)
     assert [a["id"] for a in mine] == [lm]
+    async with runtime.sessions() as session:
+        entry = (
+            await session.execute(
+                select(AuditEntry).where(
+                    col(AuditEntry.entity) == "alert", col(AuditEntry.action) == "acknowledged"
+                )
+            )
+        ).scalar_one()
+    assert entry.actor == "LM" and json.loads(entry.detail)["ran_by"].startswith("os")

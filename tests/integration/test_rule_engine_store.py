@@ -13,6 +13,7 @@ from sqlmodel import col
 from schemas.tables import ObligationChange
 from services.entrypoints.http.api import build_api
 from services.tracker.handlers import refresh_tracks
+from tests.access import bearer
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
 
@@ -134,8 +135,11 @@ async def test_http_explains_one_obligation(pipeline: Pipeline) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="http://test"
     ) as client:
-        found = (await client.get("/obligations/recommendation-action/A9")).json()
-        missing = await client.get("/obligations/recommendation-action/none")
+        hq = await bearer(pipeline.runtime, system="hq-reporting", scope="read")
+        anonymous = await client.get("/obligations/recommendation-action/A9")
+        found = (await client.get("/obligations/recommendation-action/A9", headers=hq)).json()
+        missing = await client.get("/obligations/recommendation-action/none", headers=hq)
+    assert anonymous.status_code == 401
     assert (found["state"], found["owner"], found["due"]) == ("lapsed", "DCCP-1", "2025-06-30")
     assert [h["kind"] for h in found["history"]] == ["opened"]
     assert found["warnings"][0] == {"working_days_before": 10, "on": "2025-06-16"}

@@ -88,7 +88,11 @@ def alerts_ack(
     """Acknowledge an alert: escalation of its obligation stops."""
     from services.alerts.actions import acknowledge
 
-    _act(lambda session: acknowledge(session=session, alert_id=alert_id, by=by, now=_now()))
+    _act(
+        lambda session: acknowledge(
+            session=session, alert_id=alert_id, by=by, now=_now(), ran_by=_operator()
+        )
+    )
 
 
 @alerts_app.command("snooze")
@@ -106,7 +110,13 @@ def alerts_snooze(
     ends = parse_until(until)
     _act(
         lambda session: snooze(
-            session=session, alert_id=alert_id, by=by, reason=reason, until=ends, now=_now()
+            session=session,
+            alert_id=alert_id,
+            by=by,
+            reason=reason,
+            until=ends,
+            now=_now(),
+            ran_by=_operator(),
         )
     )
 
@@ -139,6 +149,19 @@ def _act(action: Callable[[Any], Awaitable[dict[str, Any]]]) -> None:
         err.print(str(error), highlight=False, markup=False)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(done, indent=2) + "\n")
+
+
+def _operator() -> str:
+    """Who ran the command (docs/contract.md section 12): the operating-system account, as the
+    audit trail's `ran_by` beside `--by`."""
+    import getpass
+
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container): the number will do
+        import os
+
+        return f"os-uid:{os.getuid()}"
 
 
 def _now() -> datetime:

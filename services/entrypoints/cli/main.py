@@ -25,6 +25,7 @@ from services.entrypoints.cli.output import (
 )
 from services.entrypoints.cli.runner import run_with_redis, run_with_redis_only, run_with_redis_url
 from services.entrypoints.cli.summary import summary as _summary_command
+from services.entrypoints.cli.tokens import tokens_app
 
 # Start-up time: `followup --help` must not pay for SQLAlchemy, Alembic, redis, pydantic's
 # event models or the rule engine (about 1.5 s of imports). Typer reads only the commands'
@@ -748,6 +749,7 @@ def _count_lines(file: str) -> int:
 
 
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(tokens_app, name="tokens")
 
 if __name__ == "__main__":
     main()

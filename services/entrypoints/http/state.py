@@ -1,0 +1,24 @@
+"""What every route reaches through `request.app.state`: set once by `build_api`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from fastapi import Request
+from redis.asyncio import Redis
+
+from services.platform.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    runtime: Runtime
+    redis: Redis
+    today: Callable[[], date]
+
+
+def state_of(request: Request) -> AppState:
+    found: AppState = request.app.state.followup
+    return found

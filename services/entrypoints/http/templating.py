@@ -1,0 +1,41 @@
+"""Server-rendered pages: one Jinja2 environment (autoescaped), one `render` that gives every
+template who is signed in and the CSRF token its forms post back (docs/contract.md section 12).
+Templates only show what they are handed; the scoped queries decide what that is."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from services.access.principal import Principal
+from services.entrypoints.http.auth import CSRF_FIELD
+
+HERE = Path(str(files("services.entrypoints.http")))
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+STATIC_DIR = HERE / "static"
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    principal: Principal | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "principal": principal,
+            "csrf_field": CSRF_FIELD,
+            "csrf_token": principal.csrf if principal is not None else context.pop("csrf", ""),
+            **context,
+        },
+        status_code=status_code,
+    )

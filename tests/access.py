@@ -1,0 +1,26 @@
+"""Callers for HTTP tests: a bearer token for a staff member or a system, made the way
+`followup tokens create` makes one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.access.credentials import issue
+from services.platform.runtime import Runtime
+
+
+async def bearer(
+    runtime: Runtime, *, staff_id: str | None = None, system: str | None = None, scope: str = "read"
+) -> dict[str, str]:
+    now = runtime.now()
+    async with runtime.sessions() as session, session.begin():
+        secret, _ = await issue(
+            session=session,
+            kind="api-token",
+            scope="staff" if staff_id else scope,
+            now=now,
+            expires_at=now + timedelta(days=1),
+            staff_id=staff_id,
+            system=None if staff_id else (system or "tests"),
+        )
+    return {"Authorization": f"Bearer {secret}"}
