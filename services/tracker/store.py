@@ -155,7 +155,7 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: dat
             "area": f.data["area"],
             "unit": f.data.get("unit"),
             "line_manager": f.data.get("line_manager"),
-            "left_date": f.data.get("left_date"),
+            "left_date": _day(f.data.get("left_date")),
             "event_time": f.time,
             "event_source": f.source,
             "event_id": f.id,
@@ -167,6 +167,10 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: dat
         session, StaffMember, rows, key=("staff_id",), on_conflict="later", returning=("staff_id",)
     )
     return {staff_id for (staff_id,) in written}
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:

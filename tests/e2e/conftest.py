@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ class Followup:
         self.env = {**os.environ, **env}
         self.cwd = cwd
         self.port = 0
+        self._token: str | None = None
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -48,6 +50,20 @@ class Followup:
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args).stdout)
+
+    def get(self, path: str) -> bytes:
+        """GET from `serve` with a system's read token made by `followup tokens create`."""
+        if self._token is None:
+            self._token = self.run(
+                "tokens", "create", "--system", "e2e", "--scope", "read"
+            ).stdout.strip()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            body: bytes = reply.read()
+        return body
 
     def settle(self, within: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + within

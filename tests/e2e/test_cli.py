@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -119,12 +118,9 @@ def test_embedded_defaults_are_shared_and_stopped(tmp_path: Path) -> None:
         registry = json.loads((tmp_path / "var" / "redis" / "dump.rdb.settings").read_text())
         redis_pid = int(Path(registry["pidfile"]).read_text())
         assert psutil.pid_exists(redis_pid)
-        port = followup.port
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/obligations?state=lapsed") as reply:
-            over_http = json.loads(reply.read())
+        over_http = json.loads(followup.get("/obligations?state=lapsed"))
         assert f"victim-letter/{URN}/V9" in {row["id"] for row in over_http}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as reply:
-            exposition = reply.read().decode()
+        exposition = followup.get("/metrics").decode()
         assert "followup_events_applied_total 7.0" in exposition
         assert "followup_dead_letter_store 1.0" in exposition
     assert (tmp_path / "var" / "followup.db").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -72,8 +71,7 @@ def test_a_conflicting_duplicate_is_listed_shown_counted_and_only_discarded(
         followup.settle()
         followup.run("publish", str(second))  # valid lines: publish itself sees no conflict
         status = followup.settle()
-        with urllib.request.urlopen(f"http://127.0.0.1:{followup.port}/metrics") as reply:
-            exposition = reply.read().decode()
+        exposition = followup.get("/metrics").decode()
     assert (status["dead_letters"], status["conflicts"]) == (1, 1)
     assert "followup_conflict_store 1.0" in exposition
     assert "followup_conflicts_total 1.0" in exposition
