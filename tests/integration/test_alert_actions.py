@@ -89,7 +89,7 @@ async def test_http_lists_acknowledges_and_snoozes(lapsed: tuple[Runtime, Redis]
     runtime, redis = lapsed
     api = build_api(runtime=runtime, redis=redis, today=lambda: london("2024-01-09 10:00").date())
     transport = httpx.ASGITransport(app=api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         listed = (await client.get("/alerts")).json()
         assert {(a["level"], a["recipient"], a["state"]) for a in listed} == {
             ("lapse", "P1", "sent"),

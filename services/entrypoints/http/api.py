@@ -10,17 +10,35 @@ from fastapi import FastAPI, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from services.entrypoints.http import security_schemes
+from services.entrypoints.http.hardening import harden
 from services.entrypoints.http.health import Parts, failing
+from services.entrypoints.http.probes import add_probe_routes
+from services.entrypoints.http.reference import add_reference_routes
 from services.platform.runtime import Runtime
+from services.platform.settings import Settings
 from services.tracker.metrics import prometheus_text, read_status
 from services.tracker.queries import explain_obligation, list_obligations
 
 
 def build_api(
-    *, runtime: Runtime, redis: Redis, today: Callable[[], date], parts: Parts = dict
+    *,
+    runtime: Runtime,
+    redis: Redis,
+    today: Callable[[], date],
+    parts: Parts = dict,
+    settings: Settings | None = None,
 ) -> FastAPI:
-    """`parts`: what the parts of the service beside the API say is wrong with them."""
-    api = FastAPI(title="Followup", version="1")
+    """`parts`: what the parts of the service beside the API say is wrong with them;
+    `settings`: the runtime's unless given."""
+    settings = settings if settings is not None else runtime.settings
+    # The reference pages are ours (reference.py): FastAPI's own start Swagger UI and Redoc
+    # from a CDN with an inline script.
+    api = FastAPI(title="Followup", version="1", docs_url=None, redoc_url=None)
+    harden(api, settings)
+    security_schemes.declare(api)
+    add_probe_routes(api, runtime=runtime, redis=redis)
+    add_reference_routes(api, settings=settings)
 
     @api.get("/health")
     async def health() -> JSONResponse:
