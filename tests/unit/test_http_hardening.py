@@ -74,6 +74,16 @@ async def test_refusals_carry_the_headers_too(client: httpx.AsyncClient) -> None
     assert answer.headers["x-frame-options"] == "DENY"
 
 
+async def test_a_server_error_carries_the_headers_too() -> None:
+    api = _api()  # no runtime: /status fails inside the route
+    transport = httpx.ASGITransport(app=api, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        answer = await client.get("/status")
+    assert answer.status_code == 500
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" in answer.headers
+
+
 async def test_strict_transport_security_only_behind_https() -> None:
     async for client in _client(_api(public_url="https://followup.example.org")):
         answer = await client.get("/healthz", headers={"Host": "followup.example.org"})

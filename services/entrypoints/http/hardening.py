@@ -1,7 +1,7 @@
 """The HTTP shell every route sits in (docs/contract.md, section 10, "Hardening"), outermost
-first: security headers on every answer (refusals included), the Host allow-list against
-DNS rebinding (400), the rate limit per caller (429), and the limits on what a request may
-hold (413, 422)."""
+first: security headers on every answer (refusals and server errors included), the Host
+allow-list against DNS rebinding (400), the rate limit per caller (429), and the limits on
+what a request may hold (413, 422)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,13 @@ def harden(api: FastAPI, settings: Settings) -> None:
     api.add_middleware(
         TrustedHostMiddleware, allowed_hosts=list(allowed_hosts(settings)), www_redirect=False
     )
-    api.add_middleware(SecurityHeadersMiddleware, https=served_over_https(settings))
+    # Around the whole stack, Starlette's ServerErrorMiddleware included (which add_middleware
+    # would leave outside): a 500 carries the headers too.
+    build = api.build_middleware_stack
+    https = served_over_https(settings)
+    api.build_middleware_stack = (  # type: ignore[method-assign]
+        lambda: SecurityHeadersMiddleware(build(), https=https)
+    )
 
 
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:
