@@ -186,8 +186,17 @@ class _SideServices:
             api = build_api(
                 runtime=self.runtime, redis=self.redis, today=self.runtime.today, parts=self.parts
             )
+            # Behind a reverse proxy (docs/contract.md, section 10, "TLS at a reverse proxy"):
+            # the client address and scheme come from its X-Forwarded-* headers, believed only
+            # from the addresses named.
             config = uvicorn.Config(
-                api, host=settings.http_host, port=settings.http_port, **logs.UVICORN_LOGGING
+                api,
+                host=settings.http_host,
+                port=settings.http_port,
+                proxy_headers=True,
+                forwarded_allow_ips=settings.http_forwarded_allow_ips,
+                server_header=False,
+                **logs.UVICORN_LOGGING,
             )
             self.server = _QuietSignalsServer(config)
             self.serving = asyncio.create_task(self.server.serve(), name="http")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -33,9 +35,10 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8040
-    # Where people reach the service (docs/contract.md section 12): links in emails (sign-in,
-    # acting on an alert, calendar feeds) are built on it, and an https URL marks the session
-    # cookie Secure. Unset: http://HTTP_HOST:HTTP_PORT.
+    # Where people reach the service (docs/contract.md sections 10 and 12): links in emails
+    # (sign-in, acting on an alert, calendar feeds) are built on it; https:// marks the session
+    # cookie Secure, turns on Strict-Transport-Security, and its host is allowed.
+    # Unset: http://HTTP_HOST:HTTP_PORT.
     public_url: str | None = Field(
         default=None, description="Base URL people open, e.g. https://followup.example.gov.uk."
     )
@@ -49,6 +52,33 @@ class Settings(BaseSettings):
     )
     token_days: int = Field(
         default=90, ge=1, description="Default lifetime of an API token or calendar feed."
+    )
+    # The HTTP shell (docs/contract.md, section 10, "Hardening"): what a request may hold,
+    # how often one caller may ask, which Host names it may be addressed by, and where it is
+    # published.
+    http_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Host header values accepted, comma-separated (`*.example.org`, `*` for "
+        "any); empty: the bind address, localhost, 127.0.0.1 and the public URL's host.",
+    )
+    http_forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's "
+        "forwarded_allow_ips), comma-separated.",
+    )
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body, in bytes (1 MB)."
+    )
+    http_max_batch_items: int = Field(
+        default=1000, ge=1, description="Most items in any JSON array of a request body."
+    )
+    http_max_string_chars: int = Field(
+        default=10_000, ge=16, description="Longest JSON string (value or key) of a request."
+    )
+    http_rate_limit: str = Field(
+        default="600/minute",
+        description="Requests per caller (API token, else session, else address) in the "
+        "notation of the `limits` library: `600/minute`, `20/second;600/minute`.",
     )
     log_level: str = "INFO"
     # Stream entries read, applied in one transaction and acknowledged together. Each batch
@@ -115,6 +145,31 @@ class Settings(BaseSettings):
             value = list(dict.fromkeys(value))  # a word named twice is listed once in errors
         if isinstance(value, list | tuple) and not value:
             raise ValueError("name at least one rating")
+        return value
+
+    @field_validator("http_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            urlsplit(value).scheme in ("http", "https") and urlsplit(value).hostname
+        ):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("http_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate such as 600/minute or 20/second;600/minute") from None
         return value
 
     # The lapse clock and alerts (services/lapse, services/alerts).

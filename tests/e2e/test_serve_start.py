@@ -1,6 +1,6 @@
 """How `followup serve` starts, as a process: a busy port refused at once with nothing left
 behind, a database that refuses connections waited for (logged), and a start-up log line
-saying where it listens, reads and writes."""
+saying where it listens, reads and writes; then its HTTP shell answering."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psutil
 import pytest
 
@@ -85,6 +86,13 @@ def test_serve_waits_for_a_database_refusing_connections(
         assert serving["database"].endswith(f"/{database}")
         assert serving["redis"] == "127.0.0.1:6379"
         assert serving["mail"] == str((tmp_path / "var" / "outbox").resolve())
+        # The HTTP shell as uvicorn serves it (docs/contract.md, section 10, "Hardening").
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            alive, ready = client.get("/healthz"), client.get("/readyz")
+            rebound = client.get("/healthz", headers={"Host": "attacker.example"})
+        assert (alive.status_code, ready.status_code, rebound.status_code) == (200, 200, 400)
+        assert alive.headers["x-frame-options"] == "DENY"
+        assert "server" not in alive.headers
     finally:
         _admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         server.terminate()

@@ -94,7 +94,7 @@ async def test_http_lists_acknowledges_and_snoozes(lapsed: tuple[Runtime, Redis]
     api = build_api(runtime=runtime, redis=redis, today=lambda: london("2024-01-09 10:00").date())
     transport = httpx.ASGITransport(app=api)
     manager, prosecutor = await bearer(runtime, staff_id="LM"), await bearer(runtime, staff_id="P1")
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         assert (await client.get("/alerts")).status_code == 401
         listed = (await client.get("/alerts", headers=manager)).json()
         assert {(a["level"], a["recipient"], a["state"]) for a in listed} == {

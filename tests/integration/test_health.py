@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 async def _health(api: object) -> tuple[int, dict[str, object]]:
     transport = httpx.ASGITransport(app=api)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         answer = await client.get("/health")
     return answer.status_code, answer.json()
 

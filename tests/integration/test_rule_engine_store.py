@@ -133,7 +133,7 @@ async def test_http_explains_one_obligation(pipeline: Pipeline) -> None:
     await pipeline.settle()
     api = build_api(runtime=pipeline.runtime, redis=pipeline.redis, today=lambda: date(2025, 7, 1))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=api), base_url="http://test"
+        transport=httpx.ASGITransport(app=api), base_url="http://localhost"
     ) as client:
         hq = await bearer(pipeline.runtime, system="hq-reporting", scope="read")
         anonymous = await client.get("/obligations/recommendation-action/A9")

@@ -63,7 +63,7 @@ async def client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, R
         redis = Redis.from_url(settings.redis_url or "")
         api = build_api(runtime=runtime, redis=redis, today=lambda: TODAY)
         transport = httpx.ASGITransport(app=api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http, runtime
         await redis.aclose()
 

@@ -12,22 +12,40 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
+from services.entrypoints.http import security_schemes
 from services.entrypoints.http.auth import Caller, SignInRequired
+from services.entrypoints.http.hardening import harden
 from services.entrypoints.http.health import Parts, failing
+from services.entrypoints.http.probes import add_probe_routes
+from services.entrypoints.http.reference import add_reference_routes
 from services.entrypoints.http.state import AppState
 from services.entrypoints.http.templating import STATIC_DIR
 from services.platform.runtime import Runtime
+from services.platform.settings import Settings
 from services.tracker.metrics import prometheus_text, read_status
 from services.tracker.queries import explain_obligation, list_obligations
 
 
 def build_api(
-    *, runtime: Runtime, redis: Redis, today: Callable[[], date], parts: Parts = dict
+    *,
+    runtime: Runtime,
+    redis: Redis,
+    today: Callable[[], date],
+    parts: Parts = dict,
+    settings: Settings | None = None,
 ) -> FastAPI:
-    """`parts`: what the parts of the service beside the API say is wrong with them."""
-    api = FastAPI(title="Followup", version="1")
+    """`parts`: what the parts of the service beside the API say is wrong with them;
+    `settings`: the runtime's unless given."""
+    settings = settings if settings is not None else runtime.settings
+    # The reference pages are ours (reference.py): FastAPI's own start Swagger UI and Redoc
+    # from a CDN with an inline script.
+    api = FastAPI(title="Followup", version="1", docs_url=None, redoc_url=None)
     api.state.followup = AppState(runtime=runtime, redis=redis, today=today)
+    harden(api, settings)
+    security_schemes.declare(api)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_probe_routes(api, runtime=runtime, redis=redis)
+    add_reference_routes(api, settings=settings)
 
     @api.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, error: SignInRequired) -> Response:

@@ -9,19 +9,13 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 
 from services.access.principal import Principal, authenticate
+from services.entrypoints.http.security_schemes import api_token, session_cookie
 from services.entrypoints.http.state import state_of
 
-SESSION_COOKIE = "followup_session"
 CSRF_FIELD = "csrf_token"
-
-# Declared as security schemes so the OpenAPI document says how to sign in.
-bearer = HTTPBearer(auto_error=False, description="An API token from `followup tokens create`.")
-session_cookie = APIKeyCookie(
-    name=SESSION_COOKIE, auto_error=False, description="A browser session, after sign-in."
-)
 
 
 class SignInRequired(Exception):
@@ -34,7 +28,7 @@ class SignInRequired(Exception):
 
 async def _principal(
     request: Request,
-    token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[HTTPAuthorizationCredentials | None, Depends(api_token)],
     cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Principal | None:
     if hasattr(request.state, "principal"):

@@ -23,7 +23,12 @@ Parts = Callable[[], Mapping[str, str]]
 
 async def failing(*, runtime: Runtime, redis: Redis, parts: Parts) -> dict[str, str]:
     """Each failing dependency or part and what is wrong with it; empty when all is well."""
-    found = dict(parts())
+    return {**parts(), **await unreachable(runtime=runtime, redis=redis)}
+
+
+async def unreachable(*, runtime: Runtime, redis: Redis) -> dict[str, str]:
+    """`database` and `redis`, each if it does not answer, with what is wrong."""
+    found: dict[str, str] = {}
     database, broker = await asyncio.gather(_probe(_select_one(runtime)), _probe(redis.ping()))
     if database:
         found["database"] = database

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.access.sign_in import complete_sign_in, end_session, request_link
-from services.entrypoints.http.auth import CSRF_FIELD, SESSION_COOKIE, Staff, check_csrf
+from services.entrypoints.http.auth import CSRF_FIELD, Staff, check_csrf
+from services.entrypoints.http.security_schemes import SESSION_COOKIE
 from services.entrypoints.http.state import state_of
 from services.entrypoints.http.templating import render
 from services.platform.mail import send_email
