@@ -221,3 +221,26 @@ def test_bad_settings_are_refused() -> None:
         _settings(http_rate_limit="plenty")
     with pytest.raises(ValueError, match="public_url"):
         _settings(public_url="followup.example.org")
+
+
+async def test_made_up_tokens_are_counted_against_their_address() -> None:
+    """A new invented token per request is a new caller; its refusals are counted by address."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from services.entrypoints.http.rate_limits import RateLimitMiddleware
+
+    async def refuse(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse("sign in", status_code=401)
+
+    app = RateLimitMiddleware(Starlette(routes=[Route("/x", refuse)]), rate="1000/minute")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        codes = [
+            (await client.get("/x", headers={"Authorization": f"Bearer guess-{n}"})).status_code
+            for n in range(31)
+        ]
+    assert codes[:30] == [401] * 30
+    assert codes[30] == 429
