@@ -110,6 +110,8 @@ class Obligation(SQLModel, table=True):
         # tracker wrote since its last look.
         Index("ix_obligations_rule_state_due", "rule", "state", "due"),
         Index("ix_obligations_updated_at", "updated_at"),
+        # GET /obligations pages national and filtered reads by (due, id) keyset.
+        Index("ix_obligations_due_id", "due", "id"),
     )
 
     id: str = Field(primary_key=True)
@@ -153,8 +155,9 @@ class DeadLetter(SQLModel, table=True):
     __table_args__ = (Index("ix_dead_letters_event", "event_source", "event_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # "publish" (a rejected input line), "stream" (failed in a consumer) or "conflict" (the
-    # (source, id) of a stored event with other content: services/tracker/conflicts.py)
+    # "publish" (a rejected input line), "http" (rejected by POST /events), "stream" (failed
+    # in a consumer) or "conflict" (the (source, id) of a stored event with other content:
+    # services/tracker/conflicts.py)
     origin: str
     line: int | None = None
     stream_entry_id: str | None = None
@@ -371,6 +374,9 @@ class Alert(SQLModel, table=True):
         Index("ix_alerts_state_deliver_after", "state", "deliver_after"),
         Index("ix_alerts_obligation_due", "obligation_id", "due"),
         Index("ix_alerts_snoozed_until", "snoozed_until"),
+        # GET /alerts: newest first within a person's or an Area's scope, a page by key.
+        Index("ix_alerts_recipient_id", "recipient", "id"),
+        Index("ix_alerts_area_id", "area", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

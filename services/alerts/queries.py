@@ -61,10 +61,14 @@ async def list_alerts(
     recipient: str | None = None,
     limit: int = 1000,
     scope: Scope | None = None,
+    before: int | None = None,
 ) -> list[dict[str, Any]]:
     """The latest `limit` alerts, filtered in SQL so that a state is never cut off by others;
-    `scope`: only those whose recipient its holder may see (None: all, for the command line)."""
+    `scope`: only those whose recipient its holder may see (None: all, for the command line);
+    `before`: the page after the one ending at this id (newest first, read by key)."""
     statement = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+    if before is not None:
+        statement = statement.where(col(Alert.id) < before)
     if scope is not None:
         statement = statement.where(
             in_scope(scope, owner=col(Alert.recipient), area=col(Alert.area))

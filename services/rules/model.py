@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -91,6 +92,12 @@ class Change:
     before: ObligationDraft | None
     after: ObligationDraft | None
     cause: tuple[str, ...] = ()  # "source#id" of the events that made it, or "clock:DATE"
+
+
+def obligation_ref(obligation_id: str) -> str:
+    """What alerts, events, logs and most API readers call an obligation: its id holds the key
+    of what it tracks (a victim's or defendant's id), which must not leave the database."""
+    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
 
 
 def effective_state(state: str, due: date, today: date) -> State:

@@ -66,13 +66,18 @@ class DeadLetterDatabase(Protocol):
 
 
 def validate_lines(
-    lines: Iterable[Line], *, max_bytes: int, ratings: Sequence[str] | None = None
+    lines: Iterable[Line],
+    *,
+    max_bytes: int,
+    ratings: Sequence[str] | None = None,
+    what: str = "line",
 ) -> Iterator[tuple[Line, bytes | DeadLetter]]:
     """Each non-blank line with the payload to publish or the dead letter naming why not.
-    `ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's)."""
+    `ratings`: the follow-up ratings accepted (settings.ratings; None, the contract's);
+    `what`: a line is called so in a refusal of its size (POST /events says "event")."""
     for line in lines:
         if line.over(max_bytes):
-            yield line, _dead(line, None, over_limit("line", line.size, max_bytes))
+            yield line, _dead(line, None, over_limit(what, line.size, max_bytes))
             continue
         text = line.text.strip()
         if not text:

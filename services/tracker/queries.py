@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.tables import DeadLetter, Obligation, ObligationChange
+from schemas.tables import DeadLetter, Obligation, ObligationChange, StaffMember
 from services.access.filters import in_scope
 from services.access.scope import Scope
 from services.rules.calendar import Calendar
-from services.rules.model import effective_state
+from services.rules.model import effective_state, obligation_ref
 from services.rules.pack import Rule
 
 
@@ -26,25 +26,70 @@ async def list_obligations(
     rule: str | None = None,
     urn: str | None = None,
     scope: Scope | None = None,
+    owners: Collection[str] | None = None,
+    area: str | None = None,
+    unit: str | None = None,
+    due_from: date | None = None,
+    due_to: date | None = None,
+    after: tuple[date, str] | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """`scope`: only what its holder may see (None: everything, for the command line)."""
-    statement = select(Obligation).order_by(col(Obligation.due), col(Obligation.id))
+    """Obligations in (due, id) order; `today`: the day states are judged on (lapsed is open
+    and due before it). `scope`: only what its holder may see (None: everything, for the
+    command line). `owners`: owned by one of them; `unit`: owned by a member of that unit
+    (of `area` when given). `after`: the (due, obligation_ref) of the last row of the page
+    before: the page after it, read by key, never by offset, so rows written meanwhile
+    neither repeat nor shift a page."""
+    conditions = [_in_state(state, today)] if state else []
     if scope is not None:
-        statement = statement.where(
-            in_scope(scope, owner=col(Obligation.owner), area=col(Obligation.area))
-        )
-    if rule:
-        statement = statement.where(col(Obligation.rule) == rule)
-    if urn:
-        statement = statement.where(col(Obligation.urn) == urn)
-    if state == "lapsed":
-        statement = statement.where(col(Obligation.state) == "open", col(Obligation.due) < today)
-    elif state == "open":
-        statement = statement.where(col(Obligation.state) == "open", col(Obligation.due) >= today)
-    elif state:
-        statement = statement.where(col(Obligation.state) == state)
+        conditions.append(in_scope(scope, owner=col(Obligation.owner), area=col(Obligation.area)))
+    for column, value in [(Obligation.rule, rule), (Obligation.urn, urn), (Obligation.area, area)]:
+        if value:
+            conditions.append(col(column) == value)
+    if owners is not None:
+        conditions.append(col(Obligation.owner).in_(sorted(owners)))
+    if unit:
+        conditions.append(col(Obligation.owner).in_(_unit_members(unit, area)))
+    if due_from:
+        conditions.append(col(Obligation.due) >= due_from)
+    if due_to:
+        conditions.append(col(Obligation.due) <= due_to)
+    if after is not None:
+        conditions.append(await _after(session, conditions, *after))
+    statement = select(Obligation).where(*conditions)
+    statement = statement.order_by(col(Obligation.due), col(Obligation.id)).limit(limit)
     rows = (await session.execute(statement)).scalars()
     return [obligation_json(row, today) for row in rows]
+
+
+async def _after(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], due: date, ref: str
+) -> ColumnElement[bool]:
+    """Past the row of that due date and reference. A cursor names the row by reference, so
+    it shows no reader an id they may not see: the ids of that one due date that the same
+    filters match are read (from the (due, id) index) to find it. Gone, or moved to another
+    date, the page starts at that date again: a row read twice rather than one missed."""
+    same_day = select(col(Obligation.id)).where(*conditions, col(Obligation.due) == due)
+    found = next((i for i in await session.scalars(same_day) if obligation_ref(i) == ref), None)
+    if found is None:
+        return col(Obligation.due) >= due
+    return tuple_(col(Obligation.due), col(Obligation.id)) > (due, found)
+
+
+def _unit_members(unit: str, area: str | None) -> Select[str]:
+    """Obligations carry no unit: a unit's are those its staff own (a few dozen ids from the
+    staff table, then the owner index), cheaper than a join through every case."""
+    members = select(col(StaffMember.staff_id)).where(col(StaffMember.unit) == unit)
+    return members.where(col(StaffMember.area) == area) if area else members
+
+
+def _in_state(state: str, today: date) -> ColumnElement[bool]:
+    """`effective_state` as a condition."""
+    if state == "lapsed":
+        return and_(col(Obligation.state) == "open", col(Obligation.due) < today)
+    if state == "open":
+        return and_(col(Obligation.state) == "open", col(Obligation.due) >= today)
+    return col(Obligation.state) == state
 
 
 def obligation_json(row: Obligation, today: date) -> dict[str, Any]:

@@ -244,3 +244,17 @@ async def test_made_up_tokens_are_counted_against_their_address() -> None:
         ]
     assert codes[:30] == [401] * 30
     assert codes[30] == 429
+
+
+async def test_cloudevents_bodies_are_left_to_their_route_to_judge_event_by_event() -> None:
+    """POST /events keeps a refused event as a dead letter; the shape limits must not refuse
+    the whole request first (the body size limit still does)."""
+    long = b'{"data": {"text": "' + b"x" * 20_000 + b'"}}'
+    async for client in _client(_api()):
+        kind = {"Content-Type": "application/cloudevents+json"}
+        passed = await client.post("/events", content=long, headers=kind)
+        refused = await client.post(
+            "/events", content=long, headers={"Content-Type": "application/json"}
+        )
+    assert passed.status_code == 401  # reached the route, which wants a publish token
+    assert refused.status_code == 422 and "FOLLOWUP_HTTP_MAX_STRING_CHARS" in refused.text

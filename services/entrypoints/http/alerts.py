@@ -5,12 +5,13 @@ caller's own scope; acting is for the alert's recipient or someone above them in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel
 
 from services.access.principal import Principal
+from services.access.redaction import redact_alert
 from services.alerts.actions import (
     AlertActionForbidden,
     AlertActionRefused,
@@ -19,7 +20,9 @@ from services.alerts.actions import (
     snooze,
 )
 from services.alerts.queries import alert_in_scope, list_alerts
+from services.entrypoints.http import paging
 from services.entrypoints.http.auth import Caller, Staff
+from services.entrypoints.http.models import Alert, AlertPage, AlertState
 from services.platform.clock import now
 from services.platform.runtime import Runtime
 
@@ -35,25 +38,46 @@ class Snooze(BaseModel):
 
 
 def add_alert_routes(api: FastAPI, *, runtime: Runtime) -> None:
-    @api.get("/alerts")
+    @api.get("/alerts", response_model=list[Alert] | AlertPage)
     async def alerts(
+        request: Request,
+        response: Response,
         caller: Caller,
-        state: str | None = Query(default=None),
-        recipient: str | None = Query(default=None),
-    ) -> list[dict[str, Any]]:
+        state: Annotated[AlertState | None, Query()] = None,
+        recipient: Annotated[str | None, Query(description="staff id")] = None,
+        limit: paging.Limit = None,
+        cursor: paging.Cursor = None,
+    ) -> Any:
+        """Newest first, within the caller's scope. Without `limit` or `cursor`, the latest
+        1,000 as a bare array (section 10); with either, one page."""
+        before = None if cursor is None else paging.alert_id(cursor)
+        paged = limit is not None or cursor is not None
+        size = (limit or paging.DEFAULT_LIMIT) if paged else 1000
         async with runtime.sessions() as session:
-            return await list_alerts(
-                session=session, now=now(), state=state, recipient=recipient, scope=caller.scope
+            rows = await list_alerts(
+                session=session,
+                now=now(),
+                state=state,
+                recipient=recipient,
+                scope=caller.scope,
+                limit=size + 1 if paged else size,
+                before=before,
             )
+        items = [redact_alert(row, scope=caller.scope) for row in rows[:size]]
+        if not paged:
+            return items
+        next_cursor = paging.encode([rows[size - 1]["id"]]) if len(rows) > size else None
+        paging.link_next(request, response, next_cursor)
+        return {"items": items, "next_cursor": next_cursor}
 
-    @api.post("/alerts/{alert_id}/ack")
+    @api.post("/alerts/{alert_id}/ack", response_model=Alert)
     async def ack(caller: Staff, alert_id: int, body: Ack) -> dict[str, Any]:
         by = _by(caller, body.by)
         return await _act(
             caller, alert_id, lambda s: acknowledge(session=s, alert_id=alert_id, by=by, now=now())
         )
 
-    @api.post("/alerts/{alert_id}/snooze")
+    @api.post("/alerts/{alert_id}/snooze", response_model=Alert)
     async def hold(caller: Staff, alert_id: int, body: Snooze) -> dict[str, Any]:
         until: datetime = body.until
         by = _by(caller, body.by)
@@ -78,7 +102,7 @@ def add_alert_routes(api: FastAPI, *, runtime: Runtime) -> None:
                 done: dict[str, Any] = await action(session)
             except AlertActionRefused as error:
                 raise HTTPException(status_code=_status(error), detail=str(error)) from None
-        return done
+        return redact_alert(done, scope=caller.scope)
 
 
 def _status(error: AlertActionRefused) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
@@ -23,7 +23,6 @@ from services.entrypoints.http.templating import STATIC_DIR
 from services.platform.runtime import Runtime
 from services.platform.settings import Settings
 from services.tracker.metrics import prometheus_text, read_status
-from services.tracker.queries import explain_obligation, list_obligations
 
 
 def build_api(
@@ -71,38 +70,14 @@ def build_api(
         status = await read_status(runtime=runtime, redis=redis)
         return Response(prometheus_text(status), media_type="text/plain; version=0.0.4")
 
-    @api.get("/obligations")
-    async def obligations(
-        caller: Caller,
-        state: str | None = Query(default=None),
-        rule: str | None = Query(default=None),
-        urn: str | None = Query(default=None),
-    ) -> list[dict[str, Any]]:
-        async with runtime.sessions() as session:
-            return await list_obligations(
-                session=session, today=today(), state=state, rule=rule, urn=urn, scope=caller.scope
-            )
-
-    @api.get("/obligations/{obligation_id:path}")
-    async def obligation(caller: Caller, obligation_id: str) -> dict[str, Any]:
-        """One obligation explained: its computation, warnings and history of changes."""
-        async with runtime.sessions() as session:
-            found = await explain_obligation(
-                session=session,
-                obligation_id=obligation_id,
-                today=today(),
-                rules=runtime.rules,
-                calendar=runtime.calendar,
-                scope=caller.scope,
-            )
-        if found is None:
-            raise HTTPException(status_code=404, detail=f"no obligation {obligation_id!r}")
-        return found
-
     from services.entrypoints.http.alerts import add_alert_routes
+    from services.entrypoints.http.events_in import add_event_routes
+    from services.entrypoints.http.obligations import add_obligation_routes
     from services.entrypoints.http.sign_in import router as sign_in_router
 
     add_alert_routes(api, runtime=runtime)
+    add_obligation_routes(api, runtime=runtime, today=today)
+    add_event_routes(api, runtime=runtime, redis=redis)
     api.include_router(sign_in_router)
     return api
 

@@ -114,9 +114,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+# CloudEvents bodies (POST /events) are checked event by event by their route, which counts
+# the batch against FOLLOWUP_HTTP_MAX_BATCH_ITEMS and each event against
+# FOLLOWUP_MAX_EVENT_BYTES, and keeps a refused event as a dead letter instead of refusing
+# the whole request here (docs/contract.md section 12, "People's API").
+CHECKED_BY_THEIR_ROUTE = ("application/cloudevents+json", "application/cloudevents-batch+json")
+
+
 def _is_json(scope: Scope) -> bool:
     # As FastAPI decides: a body without a content type is read as JSON too.
     kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if kind in CHECKED_BY_THEIR_ROUTE:
+        return False
     return kind in ("", "application/json") or (
         kind.startswith("application/") and kind.endswith("+json")
     )
