@@ -75,10 +75,10 @@ async def test_refusals_carry_the_headers_too(client: httpx.AsyncClient) -> None
 
 
 async def test_a_server_error_carries_the_headers_too() -> None:
-    api = _api()  # no runtime: /status fails inside the route
+    api = _api()  # no runtime: checking the token fails inside the route
     transport = httpx.ASGITransport(app=api, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        answer = await client.get("/status")
+        answer = await client.get("/status", headers={"Authorization": "Bearer fut_x"})
     assert answer.status_code == 500
     assert answer.headers["x-frame-options"] == "DENY"
     assert "content-security-policy" in answer.headers

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
+from services.access.credentials import Kind
 from services.access.principal import Principal, authenticate
 from services.entrypoints.http.security_schemes import api_token, session_cookie
 from services.entrypoints.http.state import state_of
@@ -34,27 +35,32 @@ async def _principal(
     if hasattr(request.state, "principal"):
         found: Principal | None = request.state.principal
         return found
-    state = state_of(request)
+    secret, kinds = _credential(token, cookie)
     principal = None
-    async with state.runtime.sessions() as session:
-        if token is not None:
+    if secret is not None:
+        runtime = state_of(request).runtime
+        async with runtime.sessions() as session:
             principal = await authenticate(
                 session=session,
-                secret=token.credentials,
-                kinds=("api-token",),
-                now=state.runtime.now(),
-                today=state.runtime.today(),
-            )
-        elif cookie:
-            principal = await authenticate(
-                session=session,
-                secret=cookie,
-                kinds=("session",),
-                now=state.runtime.now(),
-                today=state.runtime.today(),
+                secret=secret,
+                kinds=kinds,
+                now=runtime.now(),
+                today=runtime.today(),
             )
     request.state.principal = principal
     return principal
+
+
+def _credential(
+    token: HTTPAuthorizationCredentials | None, cookie: str | None
+) -> tuple[str | None, tuple[Kind, ...]]:
+    """A bearer token wins over a cookie: a script's token must not be overridden by a browser
+    session it happens to carry."""
+    if token is not None:
+        return token.credentials, ("api-token",)
+    if cookie:
+        return cookie, ("session",)
+    return None, ()
 
 
 async def _caller(
