@@ -21,10 +21,10 @@ from sqlalchemy import select
 from events.outbound import parse_outbound
 from schemas.tables import Alert, AuditEntry
 from services.alerts.actions import acknowledge, snooze
-from services.alerts.clock.raise_alarms import obligation_ref
 from services.alerts.service import AlertService
 from services.platform.audit_trail import verify_chain
 from services.platform.settings import Settings
+from services.rules.model import obligation_ref
 from tests.e2e.conftest import free_port
 from tests.factories import event
 from tests.integration.alerting import SimClock, Webhook, london, start_smtp

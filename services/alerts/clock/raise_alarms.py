@@ -8,7 +8,6 @@ after a restart, or another clock process) inserts nothing and sends nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from services.alerts.clock.routing import About, Recipient
 from services.alerts.clock.schedule import Step, repeat_step
 from services.platform.outbox import add_events
 from services.rules.calendar import Calendar
+from services.rules.model import obligation_ref
 from services.rules.pack import Rule
 
 if TYPE_CHECKING:
@@ -62,12 +62,6 @@ class Due:
     @property
     def ref(self) -> str:
         return obligation_ref(self.id)
-
-
-def obligation_ref(obligation_id: str) -> str:
-    """What alerts, events and logs call an obligation: its id holds the key of what it
-    tracks (a victim's or defendant's id), which must not leave the database."""
-    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from schemas import bulk
 from schemas.bulk import among
 from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert
-from services.alerts.clock.raise_alarms import obligation_ref
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.calendar import LONDON
+from services.rules.model import obligation_ref
 
 _RETURNED = (
     "id",

@@ -82,10 +82,12 @@ def build_api(
         return found
 
     from services.entrypoints.http.alerts import add_alert_routes
+    from services.entrypoints.http.pages import add_page_routes
     from services.entrypoints.http.sign_in import router as sign_in_router
 
     add_alert_routes(api, runtime=runtime)
     api.include_router(sign_in_router)
+    add_page_routes(api)
     return api
 
 
