@@ -53,6 +53,8 @@ async def test_each_link_shows_a_page_and_only_its_post_acts(office: World) -> N
     assert all(path.startswith("/act/") for path in links.values())
     opened = await office.client.get(links["Open"])
     assert opened.status_code == 303 and opened.headers["location"].startswith("/o/ob-")
+    posted = await office.client.post(links["Open"])
+    assert posted.status_code == 303 and posted.headers["location"] == opened.headers["location"]
     page = await office.client.get(links["Acknowledge"])
     assert page.status_code == 200
     assert "Letter to the victim after a decision" in page.text and "Pat One" in page.text

@@ -65,6 +65,8 @@ async def act(request: Request, token: str) -> Response:
         try:
             checked = await _check(request, session, token)
             by, alert_id = checked.person.staff_id, checked.link.alert_id
+            if checked.link.act == "open":
+                return RedirectResponse(f"/o/{checked.link.obligation_ref}", status_code=303)
             if checked.link.act == "acknowledge":
                 await acknowledge(session=session, alert_id=alert_id, by=by, now=now)
             elif checked.until is not None:
