@@ -115,6 +115,9 @@ class Obligation(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True)
+    # `ob-` and 16 hex digits of the id's SHA-256 (docs/contract.md section 7): what emails,
+    # pages and feeds name it by. Indexed: an `ob-` reference is looked up nationally by HQ.
+    ref: str = Field(index=True)
     rule: str  # indexed first in (rule, key) and (rule, state, due)
     key: str
     urn: str | None = Field(default=None, index=True)

@@ -24,3 +24,23 @@ async def bearer(
             system=None if staff_id else (system or "tests"),
         )
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def browser(runtime: Runtime, *, staff_id: str) -> tuple[dict[str, str], str]:
+    """A signed-in browser's cookies and the CSRF token its forms post, for a staff member:
+    a session made as `/sign-in/{link}` makes one."""
+    from services.entrypoints.http.auth import SESSION_COOKIE
+
+    now = runtime.now()
+    async with runtime.sessions() as session, session.begin():
+        secret, row = await issue(
+            session=session,
+            kind="session",
+            scope="staff",
+            now=now,
+            expires_at=now + timedelta(hours=1),
+            staff_id=staff_id,
+            csrf=True,
+        )
+    assert row.csrf is not None
+    return {SESSION_COOKIE: secret}, row.csrf

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from schemas.bulk import among
 from schemas.tables import Alert
 from services.access.filters import in_scope
 from services.access.scope import Scope
@@ -89,6 +91,29 @@ def _in_state(state: str, now: datetime) -> ColumnElement[bool]:
     if state == "snoozed":
         return and_(not_(acknowledged), snoozed)
     return and_(not_(acknowledged), not_(snoozed), col(Alert.state) == state)
+
+
+async def alerts_about(
+    *, session: AsyncSession, obligation_ids: Collection[str], scope: Scope
+) -> list[Alert]:
+    """The alerts about these obligations that `scope` may see, oldest first: the rows of a
+    page of obligations, each with the alerts a manager may acknowledge or snooze."""
+    if not obligation_ids:
+        return []
+    statement = (
+        select(Alert)
+        .where(
+            among(session, col(Alert.obligation_id), obligation_ids),
+            in_scope(scope, owner=col(Alert.recipient), area=col(Alert.area)),
+        )
+        .order_by(col(Alert.id))
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def find_alert(*, session: AsyncSession, alert_id: int) -> Alert | None:
+    """One alert by id, unscoped: for an emailed action link, whose token names its recipient."""
+    return await session.get(Alert, alert_id)
 
 
 async def alert_in_scope(*, session: AsyncSession, alert_id: int, scope: Scope) -> bool:

@@ -6,6 +6,8 @@ outputs, mail and logs"). HTML is escaped by Jinja2's autoescape instead."""
 from __future__ import annotations
 
 import csv
+import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -60,6 +62,23 @@ class CsvWriter(_DictWriter):
     def writerows(self, rowdicts: Iterable[Mapping[str, Any]]) -> None:
         for row in rowdicts:
             self.writerow(row)
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows as CSV through `CsvWriter`: the columns every row has between them, in the order
+    first seen; a list or object in a cell written as JSON."""
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    text = io.StringIO()
+    writer = CsvWriter(text, fields)
+    writer.writeheader()
+    writer.writerows(
+        {k: v if _scalar(v) else json.dumps(v, default=str) for k, v in row.items()} for row in rows
+    )
+    return text.getvalue()
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 def plain_text(value: object, *, single_line: bool = True) -> str:

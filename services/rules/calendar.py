@@ -110,6 +110,13 @@ class Calendar:
                 counted += 1
         return day
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """The working days after `start` up to and including `end` (0 when end <= start):
+        how many working days late an obligation due on `start` is on `end`."""
+        return sum(
+            self.is_working_day(start + timedelta(days=n)) for n in range(1, (end - start).days + 1)
+        )
+
     def add_calendar_days(self, start: date, n: int) -> Computation:
         result = start + timedelta(days=n)
         sign = "-" if n < 0 else "+"

@@ -13,6 +13,13 @@ State = Literal["open", "met", "met-late", "lapsed", "cancelled"]
 STATES: tuple[State, ...] = ("open", "met", "met-late", "lapsed", "cancelled")
 
 
+def obligation_ref(obligation_id: str) -> str:
+    """What alerts, events, logs, pages and calendar feeds call an obligation (docs/contract.md
+    section 7): its id holds the key of what it tracks (a victim's or defendant's id), which
+    must not leave the database."""
+    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
+
+
 def in_utc(moment: datetime) -> datetime:
     """The same instant in UTC. Facts keep their times so: comparing two aware datetimes with
     different tzinfo objects (a BST event and a GMT one, or pydantic's tzinfo and the standard
@@ -92,12 +99,6 @@ class Change:
     before: ObligationDraft | None
     after: ObligationDraft | None
     cause: tuple[str, ...] = ()  # "source#id" of the events that made it, or "clock:DATE"
-
-
-def obligation_ref(obligation_id: str) -> str:
-    """What alerts, events, logs and most API readers call an obligation: its id holds the key
-    of what it tracks (a victim's or defendant's id), which must not leave the database."""
-    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
 
 
 def effective_state(state: str, due: date, today: date) -> State:

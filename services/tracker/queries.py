@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
@@ -10,12 +11,15 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.tables import DeadLetter, Obligation, ObligationChange, StaffMember
+from schemas.bulk import pairs_in
+from schemas.tables import DeadLetter, Obligation, ObligationChange, StaffMember, Track
 from services.access.filters import in_scope
 from services.access.scope import Scope
 from services.rules.calendar import Calendar
-from services.rules.model import effective_state, obligation_ref
+from services.rules.model import effective_state
 from services.rules.pack import Rule
+
+OBLIGATION_REF = re.compile(r"ob-[0-9a-f]{16}")
 
 
 async def list_obligations(
@@ -66,11 +70,13 @@ async def _after(
     session: AsyncSession, conditions: list[ColumnElement[bool]], due: date, ref: str
 ) -> ColumnElement[bool]:
     """Past the row of that due date and reference. A cursor names the row by reference, so
-    it shows no reader an id they may not see: the ids of that one due date that the same
-    filters match are read (from the (due, id) index) to find it. Gone, or moved to another
-    date, the page starts at that date again: a row read twice rather than one missed."""
-    same_day = select(col(Obligation.id)).where(*conditions, col(Obligation.due) == due)
-    found = next((i for i in await session.scalars(same_day) if obligation_ref(i) == ref), None)
+    it shows no reader an id they may not see; the indexed `ref` column finds the id. Gone,
+    or moved to another date, the page starts at that date again: a row read twice rather
+    than one missed."""
+    same = select(col(Obligation.id)).where(
+        *conditions, col(Obligation.ref) == ref, col(Obligation.due) == due
+    )
+    found = (await session.scalars(same)).first()
     if found is None:
         return col(Obligation.due) >= due
     return tuple_(col(Obligation.due), col(Obligation.id)) > (due, found)
@@ -90,6 +96,72 @@ def _in_state(state: str, today: date) -> ColumnElement[bool]:
     if state == "open":
         return and_(col(Obligation.state) == "open", col(Obligation.due) >= today)
     return col(Obligation.state) == state
+
+
+async def find_obligation(
+    *, session: AsyncSession, reference: str, scope: Scope | None
+) -> Obligation | None:
+    """One obligation by its id or its `ob-` reference (docs/contract.md section 7), the one
+    emails and pages show; None when unknown or outside `scope` (the same answer, so
+    existence does not leak). `scope` None: everything, for the command line."""
+    statement = select(Obligation)
+    if OBLIGATION_REF.fullmatch(reference):
+        statement = statement.where(col(Obligation.ref) == reference)
+    else:
+        statement = statement.where(col(Obligation.id) == reference)
+    if scope is not None:
+        statement = statement.where(
+            in_scope(scope, owner=col(Obligation.owner), area=col(Obligation.area))
+        )
+    return (await session.execute(statement.limit(1))).scalars().first()
+
+
+async def open_obligations(
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    due_by: date | None = None,
+    rule: str | None = None,
+    owners: Collection[str] | None = None,
+    limit: int = 2000,
+) -> list[Obligation]:
+    """Open obligations in `scope` (lapsed ones included), soonest due first: those due by
+    `due_by` when given, of one `rule`, owned by one of `owners`; at most `limit`."""
+    statement = (
+        select(Obligation)
+        .where(
+            col(Obligation.state) == "open",
+            in_scope(scope, owner=col(Obligation.owner), area=col(Obligation.area)),
+        )
+        .order_by(col(Obligation.due), col(Obligation.id))
+        .limit(limit)
+    )
+    if due_by is not None:
+        statement = statement.where(col(Obligation.due) <= due_by)
+    if rule:
+        statement = statement.where(col(Obligation.rule) == rule)
+    if owners is not None:
+        statement = statement.where(col(Obligation.owner).in_(sorted(owners)))
+    return list((await session.execute(statement)).scalars())
+
+
+async def track_details(
+    *, session: AsyncSession, tracks: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """What the facts of each track (rule, key) say, the later overriding the earlier: a
+    hearing's court and date, for a page to name the hearing an obligation is about."""
+    if not tracks:
+        return {}
+    statement = select(col(Track.rule), col(Track.key), col(Track.facts)).where(
+        pairs_in(col(Track.rule), col(Track.key), sorted(tracks))
+    )
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for rule, key, facts in (await session.execute(statement)).all():
+        merged: dict[str, Any] = {}
+        for fact in sorted(facts, key=lambda f: (f["time"], f["source"], f["id"])):
+            merged.update(fact["data"])
+        found[(rule, key)] = merged
+    return found
 
 
 def obligation_json(row: Obligation, today: date) -> dict[str, Any]:

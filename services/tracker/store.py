@@ -28,7 +28,7 @@ from schemas.tables import (
 from services.platform.audit_trail import AuditRecord
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
-from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
+from services.rules.model import CaseInfo, Change, Fact, ObligationDraft, obligation_ref
 from services.tracker import cache
 from services.tracker.cache import FactKey
 from services.tracker.conflicts import Conflict, find_conflicts
@@ -155,7 +155,7 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: dat
             "area": f.data["area"],
             "unit": f.data.get("unit"),
             "line_manager": f.data.get("line_manager"),
-            "left_date": _day(f.data.get("left_date")),
+            "left_date": bulk.day(f.data.get("left_date")),  # JSON text in a fact
             "event_time": f.time,
             "event_source": f.source,
             "event_id": f.id,
@@ -167,10 +167,6 @@ async def upsert_staff(*, session: AsyncSession, facts: Iterable[Fact], now: dat
         session, StaffMember, rows, key=("staff_id",), on_conflict="later", returning=("staff_id",)
     )
     return {staff_id for (staff_id,) in written}
-
-
-def _day(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)
 
 
 def _latest_by(facts: Iterable[Fact], field: str) -> dict[str, Fact]:
@@ -359,7 +355,10 @@ async def save_obligations(
     if not drafts:
         return
     stamps = {"created_at": now, "updated_at": now}
-    rows = [{name: getattr(d, name) for name in _DRAFT} | stamps for d in drafts]
+    rows = [
+        {name: getattr(d, name) for name in _DRAFT} | stamps | {"ref": obligation_ref(d.id)}
+        for d in drafts
+    ]
     await bulk.write(
         session, Obligation, rows, key=("id",), on_conflict="replace", keep=("created_at",)
     )

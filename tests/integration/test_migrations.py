@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -46,5 +47,45 @@ async def test_a_database_at_head_is_recognised_and_a_new_one_is_not(database_ur
         assert not await schema_at_head(engine)
         await migrate(engine)
         assert await schema_at_head(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_obligation_refs_are_filled_in_for_obligations_already_stored(
+    database_url: str,
+) -> None:
+    """0012 computes each stored obligation's `ob-` reference (in SQL on PostgreSQL), the same
+    as the tracker writes for new ones."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from services.rules.model import obligation_ref
+
+    def upgrade_to(revision: str) -> Callable[[Connection], None]:
+        def run(connection: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+        return run
+
+    engine = create_engine(Settings(_env_file=None, database_url=database_url).sqlalchemy_url())  # type: ignore[call-arg]
+    ids = ["victim-letter/U1/V1", "hearing-record-sheet/U1/H1"]
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade_to("0011_access"))
+            for obligation_id in ids:
+                await connection.execute(
+                    text(
+                        "INSERT INTO obligations (id, rule, key, opened_by, due, state, "
+                        "explanation, created_at, updated_at) VALUES (:id, 'r', 'k', 'e', "
+                        "'2024-01-08', 'open', 'x', '2024-01-01T00:00:00+00:00', "
+                        "'2024-01-01T00:00:00+00:00')"
+                    ),
+                    {"id": obligation_id},
+                )
+            await connection.run_sync(upgrade_to("head"))
+            found = dict((await connection.execute(text("SELECT id, ref FROM obligations"))).all())
+        assert found == {i: obligation_ref(i) for i in ids}
     finally:
         await engine.dispose()

@@ -106,6 +106,56 @@ def repeat_step(rule: Rule, due: date, k: int, every: int, calendar: Calendar) -
     return Step(f"repeat-{k}", "repeat", day, lapse_roles(rule), k * every)
 
 
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The next alarm beyond the owner's warnings, and when it will fall due: later than its
+    step's own time when a snooze holds it."""
+
+    step: Step
+    at: datetime
+
+
+def next_escalation(
+    rule: Rule,
+    due: date,
+    calendar: Calendar,
+    now: datetime,
+    *,
+    repeat_every: int,
+    stopped: bool = False,
+    held_until: datetime | None = None,
+) -> Upcoming | None:
+    """The lapse, escalation or reminder that falls due next after `now` (docs/contract.md
+    section 7, "Decisions"): none once an acknowledgement of the lapse or later stopped them;
+    a snooze running until `held_until` holds escalations and reminders (never the lapse)
+    until it ends."""
+    if stopped:
+        return None
+    later = [s for s in steps_for(rule, due, calendar) if s.kind != "warning" and s.at > now]
+    if repeat_every > 0:
+        later.append(_next_repeat(rule, due, calendar, now, repeat_every))
+    if not later:
+        return None
+    step = min(later, key=lambda s: s.at)
+    held = held_until is not None and step.kind != "lapse" and held_until > step.at
+    return Upcoming(step, held_until if held and held_until else step.at)
+
+
+def _next_repeat(rule: Rule, due: date, calendar: Calendar, now: datetime, every: int) -> Step:
+    k = max(1, calendar.working_days_between(due, london_day(now)) // every)
+    step = repeat_step(rule, due, k, every, calendar)
+    while step.at <= now:
+        k += 1
+        step = repeat_step(rule, due, k, every, calendar)
+    return step
+
+
+def snooze_end(today: date, working_days: int, calendar: Calendar) -> datetime:
+    """A snooze of N working days from `today`: until the midnight ending the N-th working day
+    after it, as an escalation N working days after a lapse falls due."""
+    return midnight(calendar.add_working_days(today, working_days).result + _DAY)
+
+
 def days_starting_in(after: datetime, upto: datetime) -> tuple[date, date] | None:
     """The first and last London day whose starting midnight lies in (after, upto]."""
     first = london_day(after) + _DAY

@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from services.platform.text_safety import csv_text
+
 FORMATS = ("table", "json", "csv")
 
 FormatOption = Annotated[
@@ -66,23 +68,9 @@ def emit(
 def emit_object(found: Mapping[str, Any], *, fmt: str, output: Path | None) -> None:
     """One object (a status, an explanation) as JSON, or as CSV of its top-level fields."""
     if fmt == "csv":
-        flat = {k: v if _scalar(v) else json.dumps(v, default=str) for k, v in found.items()}
-        _write(csv_text([flat]), output)
+        _write(csv_text([found]), output)
     else:
         _write(json.dumps(found, indent=2, default=str) + "\n", output)
-
-
-def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
-    from services.platform.text_safety import CsvWriter
-
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    text = io.StringIO()
-    writer = CsvWriter(text, fields)
-    writer.writeheader()
-    writer.writerows(
-        {k: v if _scalar(v) else json.dumps(v, default=str) for k, v in row.items()} for row in rows
-    )
-    return text.getvalue()
 
 
 def table_text(
@@ -115,10 +103,6 @@ def table_text(
 
 def _text(shown: str | Text) -> Text:
     return shown if isinstance(shown, Text) else Text(shown)
-
-
-def _scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
 
 
 def _write(text: str, output: Path | None) -> None:

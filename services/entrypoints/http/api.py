@@ -73,12 +73,14 @@ def build_api(
     from services.entrypoints.http.alerts import add_alert_routes
     from services.entrypoints.http.events_in import add_event_routes
     from services.entrypoints.http.obligations import add_obligation_routes
+    from services.entrypoints.http.pages import add_page_routes
     from services.entrypoints.http.sign_in import router as sign_in_router
 
     add_alert_routes(api, runtime=runtime)
     add_obligation_routes(api, runtime=runtime, today=today)
     add_event_routes(api, runtime=runtime, redis=redis)
     api.include_router(sign_in_router)
+    add_page_routes(api)
     return api
 
 

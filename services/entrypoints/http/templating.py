@@ -20,6 +20,21 @@ TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 STATIC_DIR = HERE / "static"
 
 
+# Roles whose people see *My team* (docs/contract.md section 12, "Pages").
+TEAM_ROLES = frozenset({"legal-manager", "unit-head"})
+
+
+def nav_links(principal: Principal | None) -> list[tuple[str, str]]:
+    """The menu: the pages the person's role can use."""
+    if principal is None or principal.person is None:
+        return []
+    links = [("/", "My work")]
+    if principal.person.role in TEAM_ROLES:
+        links.append(("/team", "My team"))
+    links.append(("/my-alerts", "My alerts"))
+    return links
+
+
 def render(
     request: Request,
     template: str,
@@ -35,6 +50,7 @@ def render(
             "principal": principal,
             "csrf_field": CSRF_FIELD,
             "csrf_token": principal.csrf if principal is not None else context.pop("csrf", ""),
+            "nav_links": nav_links(principal),
             **context,
         },
         status_code=status_code,
