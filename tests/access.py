@@ -29,7 +29,7 @@ async def bearer(
 async def browser(runtime: Runtime, *, staff_id: str) -> tuple[dict[str, str], str]:
     """A signed-in browser's cookies and the CSRF token its forms post, for a staff member:
     a session made as `/sign-in/{link}` makes one."""
-    from services.entrypoints.http.auth import SESSION_COOKIE
+    from services.entrypoints.http.security_schemes import SESSION_COOKIE
 
     now = runtime.now()
     async with runtime.sessions() as session, session.begin():
