@@ -82,9 +82,11 @@ def build_api(
         return found
 
     from services.entrypoints.http.alerts import add_alert_routes
+    from services.entrypoints.http.dashboard import add_dashboard_routes
     from services.entrypoints.http.sign_in import router as sign_in_router
 
     add_alert_routes(api, runtime=runtime)
+    add_dashboard_routes(api, runtime=runtime)
     api.include_router(sign_in_router)
     return api
 
