@@ -7,6 +7,7 @@ and inspection pages")."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from events import EventRejected, parse_event
 from services.platform.broker.streams import publish_entries
 
 SOURCE = "/followup/web"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 MAX_TEXT = 4000  # evidence and notes: a paragraph or a link, never a document
 
 
@@ -51,11 +53,11 @@ def date_field(name: str, value: str | None, *, today: date) -> str:
     """A date written YYYY-MM-DD, not after today (what is recorded has happened)."""
     text = (value or "").strip()
     try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:
         raise FormRefused(name, f"a date written YYYY-MM-DD, not {text[:40]!r}") from None
-    if len(text) != 10:
-        raise FormRefused(name, f"a date written YYYY-MM-DD, not {text[:40]!r}")
     if day > today:
         raise FormRefused(name, f"{text} is after today ({today.isoformat()})")
     return text

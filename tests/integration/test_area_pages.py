@@ -26,6 +26,7 @@ from services.tracker.dead_letters import add_dead_letters
 from services.tracker.handlers import apply_events
 from tests.access import bearer
 from tests.factories import event
+from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -388,3 +389,35 @@ async def test_dead_letters_for_hq_only(site: Site) -> None:
     for other in ("TC-DCCP", "INS-1"):
         refused = await site.client.get("/dead-letters", headers=await site.as_(other))
         assert refused.status_code == 403, other
+
+
+async def test_a_published_form_is_applied_by_the_tracker(pipeline: Pipeline) -> None:
+    """The stream stays the one source of truth: the form's event goes through the consumer
+    like any other, and the page shows it once applied."""
+    await pipeline.publish([json.dumps(e) for e in HISTORY])
+    await pipeline.settle()
+    api = build_api(runtime=pipeline.runtime, redis=pipeline.redis, today=lambda: TODAY)
+    owner = await bearer(pipeline.runtime, staff_id="TC-P1")
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        before = await client.get("/inspections/INSP-TC", headers=owner)
+        assert "0 evidence recorded" in before.text
+        done = await client.post(
+            "/inspections/INSP-TC/actions/A1/evidence",
+            data={"evidence": "https://intranet.example/dip-sample", "recorded_date": "2024-01-09"},
+            headers=owner,
+        )
+        assert done.status_code == 303
+        await pipeline.settle()
+        after = await client.get("/inspections/INSP-TC", headers=owner)
+        assert "1 evidence recorded, latest 2024-01-09" in after.text
+        report = await client.get("/inspections/INSP-TC/report?format=json", headers=owner)
+    evidence = report.json()["recommendations"][0]["evidence"]
+    assert evidence == [
+        {
+            "action_id": "A1",
+            "evidence": "https://intranet.example/dip-sample",
+            "recorded_by": "TC-P1",
+            "recorded_date": "2024-01-09",
+        }
+    ]
