@@ -24,6 +24,7 @@ from schemas.tables import (
     RecommendationAction,
     StaffMember,
 )
+from services.access.scope import Scope
 from services.audit.recommendation_status import (
     ONE_OFF_RULE,
     RECURRING_RULE,
@@ -50,8 +51,11 @@ async def load_follow_up(
     session: AsyncSession,
     inspection_id: str | None = None,
     area: str | None = None,
+    scope: Scope | None = None,
 ) -> FollowUp:
-    """Recommendations of one inspection, of one Area (its own or its inspection's), or all."""
+    """Recommendations of one inspection, of one Area (its own or its inspection's), or all;
+    `scope`: only those, and inspections, whose Area the reader's scope covers (national ones
+    for everyone signed in; docs/contract.md section 12)."""
     statement = select(Inspection)
     if inspection_id is not None:
         statement = statement.where(col(Inspection.inspection_id) == inspection_id)
@@ -70,6 +74,9 @@ async def load_follow_up(
             )
     if area is not None:
         rows = [r for r in rows if _area(r, inspections) == area]
+    if scope is not None:
+        rows = [r for r in rows if scope.covers_area(_area(r, inspections))]
+        inspections = {k: i for k, i in inspections.items() if scope.covers_area(i.area)}
     ids = [r.recommendation_id for r in rows]
     actions = await _rows(session, RecommendationAction, "recommendation_id", ids)
     action_ids = [a.action_id for a in actions]

@@ -200,7 +200,9 @@ def chain_sentence(chain: dict[str, Any]) -> str:
     )
 
 
-def html(report: dict[str, Any]) -> str:
+def html(report: dict[str, Any], *, stylesheet: str | None = None) -> str:
+    """A document of its own, its style inline (a file to keep, print or send); `stylesheet`:
+    link that instead, for a page served under a policy refusing inline style."""
     env = Environment(
         loader=PackageLoader("services.audit", "templates"),
         autoescape=True,  # every template is HTML: event data is escaped whatever its name
@@ -209,7 +211,12 @@ def html(report: dict[str, Any]) -> str:
     )
     env.filters["day"] = _long_date
     template = env.get_template("report.html.j2")
-    return template.render(report=report, chain_sentence=chain_sentence(report["chain"]))
+    return template.render(
+        report=report, chain_sentence=chain_sentence(report["chain"]), stylesheet=stylesheet
+    )
+
+
+REPORT_CSS = "report.css"  # the report's style, inline in the document or linked by a page
 
 
 def _long_date(value: str | None) -> str:

@@ -24,6 +24,8 @@ from services.platform.audit_trail import ChainCheck, verify_chain
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from services.access.scope import Scope
+
 STATUS_LABELS = {
     "not-started": "Not started",
     "on-track": "On track",
@@ -48,8 +50,12 @@ class InspectionNotFound(LookupError):
     pass
 
 
-async def build_report(*, session: AsyncSession, inspection_id: str, today: date) -> dict[str, Any]:
-    found = await load_follow_up(session=session, inspection_id=inspection_id)
+async def build_report(
+    *, session: AsyncSession, inspection_id: str, today: date, scope: Scope | None = None
+) -> dict[str, Any]:
+    """`scope`: the reader's; outside it the inspection is not found, and of a national one
+    only the recommendations it covers are reported (docs/contract.md section 12)."""
+    found = await load_follow_up(session=session, inspection_id=inspection_id, scope=scope)
     inspection = found.inspections.get(inspection_id)
     if inspection is None and not found.recommendations:
         raise InspectionNotFound(f"no inspection {inspection_id!r} has been recorded")

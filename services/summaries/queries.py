@@ -116,6 +116,58 @@ async def lapsed_in(
     return list((await session.execute(statement)).all())
 
 
+def _open_past_due(before: date) -> ColumnElement[bool]:
+    return and_(OB.c.state == "open", OB.c.due < before)
+
+
+async def backlog_counts(*, session: AsyncSession, scope: Scope, before: date) -> list[Any]:
+    """(unit, owner, lapsed) of obligations still open and due before `before` (the backlog
+    older than the week): one row per case unit and owner, whatever the volume."""
+    statement = _in_scope(
+        select(C.c.unit.label("unit"), OB.c.owner, func.count().label("lapsed"))
+        .select_from(OB.outerjoin(C, C.c.urn == OB.c.urn))
+        .where(_open_past_due(before)),
+        scope,
+    ).group_by(C.c.unit, OB.c.owner)
+    return list((await session.execute(statement)).all())
+
+
+async def backlog_items(
+    *, session: AsyncSession, scope: Scope, before: date, limit: int
+) -> list[Any]:
+    """The oldest `limit` of the backlog, with owner's name, manager and case unit."""
+    statement = _in_scope(
+        select(
+            OB.c.id,
+            OB.c.rule,
+            OB.c.urn,
+            OB.c.owner,
+            OB.c.due,
+            S.c.name,
+            team_of(S).label("manager"),
+        )
+        .select_from(OB.outerjoin(S, S.c.staff_id == OB.c.owner))
+        .where(_open_past_due(before)),
+        scope,
+    )
+    rows = await session.execute(statement.order_by(OB.c.due, OB.c.id).limit(limit))
+    return list(rows.all())
+
+
+async def units_of(*, session: AsyncSession, area: str) -> list[str]:
+    """The case units of an Area, and its staff's, in order (the drill-down's choices)."""
+    named = select(C.c.unit).where(C.c.area == area).union(select(S.c.unit).where(S.c.area == area))
+    return sorted(unit for unit in (await session.scalars(named)).all() if unit)
+
+
+async def legal_managers_of(*, session: AsyncSession, area: str) -> dict[str, str]:
+    """The Area's legal managers (the heads of its teams), staff id to name."""
+    rows = await session.execute(
+        select(S.c.staff_id, S.c.name).where(S.c.area == area, S.c.role == "legal-manager")
+    )
+    return {row.staff_id: row.name for row in rows}
+
+
 async def lapse_alerts(*, session: AsyncSession, ids: Iterable[str]) -> list[Any]:
     """(obligation_id, due, level, role) of the lapse and escalation alerts raised for these
     obligations: how far up the chain each lapse has gone."""

@@ -33,12 +33,22 @@ def _environment() -> Environment:
 
 def summary_html(summary: Summary, *, chart: bytes | None = None) -> str:
     """`chart`: the PNG to embed; computed from the timeliness section when not given."""
+    return _render("summary.html", summary, chart)
+
+
+def summary_sections_html(summary: Summary, *, chart: bytes | None = None) -> str:
+    """The sections alone, for a page of the service's own (its heading, stylesheet and
+    menu): no document, no inline style; the chart stays a `data:` image."""
+    return _render("sections.html", summary, chart)
+
+
+def _render(template: str, summary: Summary, chart: bytes | None) -> str:
     timeliness = summary.section("timeliness")
     if chart is None and isinstance(timeliness, Timeliness):
         chart = on_time_chart(timeliness)
     return (
         _environment()
-        .get_template("summary.html")
+        .get_template(template)
         .render(
             summary=summary,
             chart=base64.b64encode(chart).decode() if chart else None,

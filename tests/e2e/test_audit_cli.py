@@ -69,9 +69,9 @@ def test_audit_commands_report_verify_and_name_a_tampered_entry(
     assert html.count('class="badge at-risk"') >= 1 and "Rowena Peel" in html
     found = followup.json("audit", "report", "--inspection", INSPECTION, "--format", "json",
                           "--as-of", as_of)  # fmt: skip
-    assert found["chain"] == {
-        "ok": True, "entries": entries, "head": head, "first_broken": None, "reason": None,
-    }  # fmt: skip
+    # The HTML report's read is on the trail: one entry more, chained after the head.
+    assert found["chain"]["ok"] and found["chain"]["entries"] == entries + 1
+    assert found["chain"]["head"] != head
     table = followup.run("audit", "report", "--inspection", INSPECTION, "--format", "csv",
                          "--as-of", as_of).stdout  # fmt: skip
     assert {r["recommendation_id"] for r in csv.DictReader(io.StringIO(table))} == set(EXPECTED)
@@ -80,6 +80,15 @@ def test_audit_commands_report_verify_and_name_a_tampered_entry(
     missing = followup.run("audit", "report", "--inspection", "NOPE", check=False)
     assert missing.returncode == 3 and "no inspection 'NOPE'; known: " in missing.stderr
     assert INSPECTION in missing.stderr
+
+    with sqlite3.connect(database) as db:
+        reads = db.execute(
+            "SELECT entity_id, action, actor, caused_by, detail FROM audit_entries"
+            " WHERE entity = 'audit-report' ORDER BY seq"
+        ).fetchall()
+    assert [json.loads(r[4])["format"] for r in reads] == ["html", "json", "csv", "md"]
+    assert {(r[0], r[1], r[3]) for r in reads} == {(INSPECTION, "read", "cli audit report")}
+    assert all(r[2].startswith(("os:", "os-uid:")) for r in reads)
 
     with sqlite3.connect(database) as db:
         db.execute("DROP TRIGGER audit_entries_no_update")

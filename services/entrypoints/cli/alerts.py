@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from services.entrypoints.cli.operator import os_user
 from services.entrypoints.cli.output import (
     Column,
     FormatOption,
@@ -90,7 +91,7 @@ def alerts_ack(
 
     _act(
         lambda session: acknowledge(
-            session=session, alert_id=alert_id, by=by, now=_now(), ran_by=_operator()
+            session=session, alert_id=alert_id, by=by, now=_now(), ran_by=os_user()
         )
     )
 
@@ -116,7 +117,7 @@ def alerts_snooze(
             reason=reason,
             until=ends,
             now=_now(),
-            ran_by=_operator(),
+            ran_by=os_user(),
         )
     )
 
@@ -149,19 +150,6 @@ def _act(action: Callable[[Any], Awaitable[dict[str, Any]]]) -> None:
         err.print(str(error), highlight=False, markup=False)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(done, indent=2) + "\n")
-
-
-def _operator() -> str:
-    """Who ran the command (docs/contract.md section 12): the operating-system account, as the
-    audit trail's `ran_by` beside `--by`."""
-    import getpass
-
-    try:
-        return f"os:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid (a container): the number will do
-        import os
-
-        return f"os-uid:{os.getuid()}"
 
 
 def _now() -> datetime:

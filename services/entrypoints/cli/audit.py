@@ -70,11 +70,14 @@ def report(
 ) -> None:
     """Per recommendation: text, response, owner, actions, evidence, timeline, lapses, rating,
     status; with the audit chain's verification. Exit 1 if the chain is broken."""
+    from services.audit.reads import record_read
     from services.audit.records import inspection_ids
     from services.audit.render import FORMATS, render
     from services.audit.report import InspectionNotFound, build_report
     from services.entrypoints.cli.as_of import as_of_day
     from services.entrypoints.cli.failures import NotFound
+    from services.entrypoints.cli.operator import os_user
+    from services.platform.clock import now
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
@@ -82,10 +85,21 @@ def report(
 
     async def report(session: AsyncSession) -> dict[str, Any]:
         try:
-            return await build_report(session=session, inspection_id=inspection, today=today)
+            found = await build_report(session=session, inspection_id=inspection, today=today)
         except InspectionNotFound:
             known = await inspection_ids(session=session)
             raise NotFound("inspection", inspection, known) from None
+        # Reading audit data is on the trail too, by the account that ran the command.
+        await record_read(
+            session=session,
+            inspection_id=inspection,
+            actor=os_user(),
+            via="cli audit report",
+            at=now(),
+            fmt=fmt,
+        )
+        await session.commit()
+        return found
 
     found = run_in_session(report, read_only=True)
     text = render(found, fmt)

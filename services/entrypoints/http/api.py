@@ -71,6 +71,7 @@ def build_api(
         return Response(prometheus_text(status), media_type="text/plain; version=0.0.4")
 
     from services.entrypoints.http.alerts import add_alert_routes
+    from services.entrypoints.http.dashboard import add_dashboard_routes
     from services.entrypoints.http.events_in import add_event_routes
     from services.entrypoints.http.obligations import add_obligation_routes
     from services.entrypoints.http.pages import add_page_routes
@@ -79,6 +80,7 @@ def build_api(
     add_alert_routes(api, runtime=runtime)
     add_obligation_routes(api, runtime=runtime, today=today)
     add_event_routes(api, runtime=runtime, redis=redis)
+    add_dashboard_routes(api, runtime=runtime)
     api.include_router(sign_in_router)
     add_page_routes(api)
     return api

@@ -14,25 +14,11 @@ from fastapi.templating import Jinja2Templates
 
 from services.access.principal import Principal
 from services.entrypoints.http.auth import CSRF_FIELD
+from services.entrypoints.http.menu import nav_links
 
 HERE = Path(str(files("services.entrypoints.http")))
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 STATIC_DIR = HERE / "static"
-
-
-# Roles whose people see *My team* (docs/contract.md section 12, "Pages").
-TEAM_ROLES = frozenset({"legal-manager", "unit-head"})
-
-
-def nav_links(principal: Principal | None) -> list[tuple[str, str]]:
-    """The menu: the pages the person's role can use."""
-    if principal is None or principal.person is None:
-        return []
-    links = [("/", "My work")]
-    if principal.person.role in TEAM_ROLES:
-        links.append(("/team", "My team"))
-    links.append(("/my-alerts", "My alerts"))
-    return links
 
 
 def render(

@@ -22,10 +22,11 @@ from services.alerts.actions import (
 from services.alerts.clock.schedule import midnight, snooze_end
 from services.alerts.queries import alert_in_scope
 from services.entrypoints.http.auth import CSRF_FIELD, Staff
+from services.entrypoints.http.menu import TEAM_ROLES
 from services.entrypoints.http.pages.common import csrf_refused, problem, safe_path
 from services.entrypoints.http.pages.worklist import ROW_STATES, Row, work_rows
 from services.entrypoints.http.state import state_of
-from services.entrypoints.http.templating import TEAM_ROLES, render
+from services.entrypoints.http.templating import render
 from services.platform.text_safety import csv_text
 
 router = APIRouter(include_in_schema=False)

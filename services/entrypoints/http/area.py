@@ -1,0 +1,62 @@
+"""GET /area: the Area leaders' page (DCCP, CCP, ABM; HQ for an Area it picks): this week's
+conference-call summary with its chart, the backlog of lapses older than the week, and
+drill-down by unit and team (docs/contract.md section 12, "Area and inspection pages")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+
+from services.entrypoints.http.auth import Caller
+from services.entrypoints.http.state import state_of
+from services.entrypoints.http.summaries import check_on_record, sections_markup
+from services.entrypoints.http.summary_access import area_choice
+from services.entrypoints.http.templating import render
+from services.platform.runtime import Runtime
+from services.summaries import queries
+from services.summaries.backlog import build_backlog
+from services.summaries.build import build_summary
+from services.summaries.model import Scope as SummaryScope
+from services.summaries.weeks import IsoWeek
+
+
+def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
+    @api.get("/area", response_class=HTMLResponse)
+    async def area_page(
+        request: Request,
+        caller: Caller,
+        area: str | None = Query(default=None),
+        unit: str | None = Query(default=None),
+        team: str | None = Query(default=None),
+    ) -> HTMLResponse:
+        chosen = area_choice(caller, area=area or None)
+        today = state_of(request).today()
+        week = IsoWeek.of(today)
+        page: dict[str, Any] = {"week": week}
+        async with runtime.sessions() as session:
+            if chosen is None:
+                areas = await queries.known_areas(session=session)
+                return render(request, "area_list.html", principal=caller, areas=areas, **page)
+            scope = SummaryScope(chosen, unit or None, team or None)
+            await check_on_record(session=session, scope=scope)
+            summary = await build_summary(session=session, scope=scope, week=week, as_of=today)
+            backlog = await build_backlog(
+                session=session, scope=scope, before=week.monday, as_of=today
+            )
+            units = await queries.units_of(session=session, area=chosen)
+            teams = await queries.legal_managers_of(session=session, area=chosen)
+        return render(
+            request,
+            "area.html",
+            principal=caller,
+            scope=scope,
+            summary=summary,
+            sections=await sections_markup(summary),
+            backlog=backlog,
+            units=units,
+            teams=sorted(teams.items(), key=lambda item: (item[1], item[0])),
+            team_ids=set(teams),
+            **page,
+        )
