@@ -199,7 +199,7 @@ class _SideServices:
         """Where this `serve` listens, reads and writes, for the operator reading its log."""
         http = f"http://{settings.http_host}:{settings.http_port}" if self.http else "off"
         mail = (
-            f"smtp://{settings.smtp_host}:{settings.smtp_port}"
+            f"smtp://{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})"
             if settings.smtp_host
             else str((settings.data_dir / "outbox").resolve())
         )

@@ -152,6 +152,7 @@ class SummaryPublisher:
                         html=html,
                         attachments=[Attachment(f"on-time-{week}.png", chart, "image", "png")],
                         message_id=_message_id(row, person.staff_id),
+                        date=now,
                     ),
                 )
             except AddressRefused as error:  # final for this person; the others still get it

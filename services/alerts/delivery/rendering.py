@@ -82,6 +82,7 @@ def render_email(
         subject=subject,
         text="\n".join(text) + "\n",
         message_id=f"<digest-{digest_id}@followup>",
+        date=slot,
     )
 
 
