@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.tables import DeadLetter, Obligation, ObligationChange
+from events.outbound import OBLIGATION_REF, obligation_ref
+from schemas.tables import Alarm, Alert, DeadLetter, Obligation, ObligationChange
 from services.rules.calendar import Calendar
 from services.rules.model import effective_state
 from services.rules.pack import Rule
@@ -89,10 +90,12 @@ async def explain_obligation(
     rules: Sequence[Rule],
     calendar: Calendar,
 ) -> dict[str, Any] | None:
-    """One obligation with its warning dates and the history of every change to it."""
-    row = await session.get(Obligation, obligation_id)
+    """One obligation with its warning dates and the history of every change to it;
+    `obligation_id` may be its `ob-` reference instead."""
+    row = await find_obligation(session=session, name=obligation_id)
     if row is None:
         return None
+    obligation_id = row.id
     rule = next((r for r in rules if r.id == row.rule), None)
     statement = (
         select(ObligationChange)
@@ -102,6 +105,7 @@ async def explain_obligation(
     history = (await session.execute(statement)).scalars()
     return {
         **obligation_json(row, today),
+        "obligation_ref": obligation_ref(row.id),
         "title": rule.title if rule else None,
         "source": rule.source if rule else None,
         "unconfirmed": rule.unconfirmed if rule else None,
@@ -123,6 +127,24 @@ async def explain_obligation(
             for change in history
         ],
     }
+
+
+async def find_obligation(*, session: AsyncSession, name: str) -> Obligation | None:
+    """The obligation `name` names: its id, or its `ob-` reference as emails, alerts and the
+    tracking stream give it (docs/contract.md, section 7). Obligations do not store their
+    reference: it is read from the alerts that carry it, else matched against the ids the
+    clock raised alarms for (an alarm nobody could be told of has no alerts, but its event
+    named the reference). Every reference Followup gives out is of an alarmed obligation."""
+    row = await session.get(Obligation, name)
+    if row is not None or not OBLIGATION_REF.fullmatch(name):
+        return row
+    found = await session.scalar(
+        select(col(Alert.obligation_id)).where(col(Alert.obligation_ref) == name).limit(1)
+    )
+    if found is None:
+        alarmed = await session.scalars(select(col(Alarm.obligation_id)).distinct())
+        found = next((i for i in alarmed if obligation_ref(i) == name), None)
+    return None if found is None else await session.get(Obligation, found)
 
 
 def _iso(day: date | None) -> str | None:

@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from events.outbound import parse_outbound
+from events.outbound import obligation_ref, parse_outbound
 from schemas.tables import Alert, AuditEntry
 from services.alerts.actions import acknowledge, snooze
-from services.alerts.clock.raise_alarms import obligation_ref
 from services.alerts.service import AlertService
 from services.platform.audit_trail import verify_chain
 from services.platform.settings import Settings

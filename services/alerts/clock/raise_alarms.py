@@ -8,7 +8,6 @@ after a restart, or another clock process) inserts nothing and sends nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from events.outbound import (
     ObligationLapsed,
     ObligationMet,
     ObligationWarning,
+    obligation_ref,
     outbound_event,
 )
 from schemas import bulk
@@ -62,12 +62,6 @@ class Due:
     @property
     def ref(self) -> str:
         return obligation_ref(self.id)
-
-
-def obligation_ref(obligation_id: str) -> str:
-    """What alerts, events and logs call an obligation: its id holds the key of what it
-    tracks (a victim's or defendant's id), which must not leave the database."""
-    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

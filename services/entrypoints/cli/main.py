@@ -405,7 +405,13 @@ def demo(
 
 @app.command()
 def explain(
-    obligation_id: Annotated[str, typer.Argument(help="Obligation id, e.g. victim-letter/URN/V1.")],
+    obligation_id: Annotated[
+        str,
+        typer.Argument(
+            help="Obligation id (victim-letter/URN/V1) or its reference from an email or "
+            "alert (ob-0123456789abcdef)."
+        ),
+    ],
     fmt: FormatOption = "table",
     as_json: JsonOption = False,
     output: OutputOption = None,
@@ -445,7 +451,10 @@ def explain(
 
 def render_explanation(console: Console, found: dict[str, Any]) -> None:
     closed = f", closed on {found['closed_on']}" if found["closed_on"] else ""
-    console.print(f"[bold]{found['id']}[/]: {found['state']}, due {found['due']}{closed}")
+    console.print(
+        f"[bold]{found['id']}[/] ({found['obligation_ref']}): {found['state']}, "
+        f"due {found['due']}{closed}"
+    )
     unconfirmed = " (interval not confirmed by guidance)" if found["unconfirmed"] else ""
     console.print(f"rule: {found['title']} [{found['rule']}]{unconfirmed}", markup=False)
     console.print(f"source: {found['source']}", markup=False, highlight=False)
