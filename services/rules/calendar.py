@@ -110,6 +110,15 @@ class Calendar:
                 counted += 1
         return day
 
+    def working_days_between(self, after: date, upto: date) -> int:
+        """How many working days lie after `after` up to and including `upto` (0 when `upto`
+        is not later): the working days an obligation due on `after` is overdue on `upto`."""
+        day, counted = after, 0
+        while day < upto:
+            day += _DAY
+            counted += self.is_working_day(day)
+        return counted
+
     def add_calendar_days(self, start: date, n: int) -> Computation:
         result = start + timedelta(days=n)
         sign = "-" if n < 0 else "+"

@@ -106,6 +106,21 @@ def repeat_step(rule: Rule, due: date, k: int, every: int, calendar: Calendar) -
     return Step(f"repeat-{k}", "repeat", day, lapse_roles(rule), k * every)
 
 
+def next_step(rule: Rule, due: date, calendar: Calendar, now: datetime, every: int) -> Step | None:
+    """The next step after `now` that tells someone more than a warning does: the lapse, an
+    escalation, or (once every escalation has fallen due) the next reminder, if reminders are
+    on (`every` working days). What an alert digest names as "next"."""
+    for step in steps_for(rule, due, calendar):
+        if step.kind != "warning" and step.at > now:
+            return step
+    if every < 1:
+        return None
+    k = 1
+    while (step := repeat_step(rule, due, k, every, calendar)).at <= now:
+        k += 1
+    return step
+
+
 def days_starting_in(after: datetime, upto: datetime) -> tuple[date, date] | None:
     """The first and last London day whose starting midnight lies in (after, upto]."""
     first = london_day(after) + _DAY
