@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         description="How often `serve` on SQLite copies the write-ahead log back into the "
         "database file (services/checkpoints.py).",
     )
+    # docs/contract.md, section 7, "Going live": what the clock's first start does with
+    # obligations already lapsed.
+    going_live: Literal["alert", "history"] = Field(
+        default="alert",
+        description="At the lapse clock's first start, `alert` raises the lapse of every open "
+        "obligation already lapsed, once; `history` treats them as history (no alerts).",
+    )
     lapse_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often the clock looks for newly written obligations."
     )

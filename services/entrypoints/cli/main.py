@@ -382,8 +382,11 @@ def demo(
     settings = Settings()
     if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
         settings = settings.model_copy(update={"log_level": "WARNING"})
-    # The demo replays 2017: no summaries of the real current weeks from its consumer.
-    settings = settings.model_copy(update={"summary_schedule": False})
+    # The demo replays 2017: no summaries of the real current weeks from its consumer, and its
+    # lapses, years old, are history to the clock starting beside it, whichever of the clock's
+    # first tick and the consumer's first batch comes first (docs/contract.md, section 7,
+    # "Going live").
+    settings = settings.model_copy(update={"summary_schedule": False, "going_live": "history"})
     try:
         with err.status("starting the consumer") as line:
             result = run_with_redis_url(
