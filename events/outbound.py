@@ -9,6 +9,8 @@ it tracks, which for victim letters and custody time limits is a victim's or def
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -19,6 +21,14 @@ from events.envelope import Event, EventData, Id, WireDate, WireTime
 CLOCK_SOURCE = "/followup/lapse-clock"
 ALERTS_SOURCE = "/followup/alerts"
 SUMMARIES_SOURCE = "/followup/summaries"
+OBLIGATION_REF = re.compile(r"ob-[0-9a-f]{16}")
+
+
+def obligation_ref(obligation_id: str) -> str:
+    """What events, alerts, emails and logs call an obligation (docs/contract.md, section 7):
+    its id holds the key of what it tracks (a victim's or defendant's id), which must not
+    leave the database."""
+    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
 
 
 class _AboutObligation(EventData):

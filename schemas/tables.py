@@ -323,7 +323,10 @@ class LapseClockState(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     # The clock's first start: alarms that fell due before it are history, not news (a
-    # back-fill of old events raises none), those after it are raised even if late.
+    # back-fill of old events raises none), those after it are raised even if late; but the
+    # lapses of obligations open and lapsed at the first start are raised then, once, unless
+    # FOLLOWUP_GOING_LIVE=history. The row `summaries` keeps only the summary scheduler's
+    # first start (docs/contract.md, sections 7 and 9, "Going live").
     started_at: datetime = _stamp()
     cursor: datetime = _stamp()
     scanned_to: datetime = _stamp()

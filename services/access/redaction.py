@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from events.outbound import obligation_ref
 from services.access.scope import Scope
-from services.rules.model import obligation_ref
 
 # Scopes drawn around a line of people: the owner, their legal manager, their unit head.
 # Area, national and system readers oversee performance, not the case, and get references.

@@ -14,6 +14,7 @@ from services.alerts.clock.hours import WorkingHours, parse_hours
 from services.alerts.clock.raise_alarms import Context
 from services.alerts.clock.ticker import LapseClock
 from services.alerts.delivery.deliverer import Deliverer
+from services.alerts.delivery.digest_view import LinkMaker
 from services.platform.clock import now as wall_clock
 from services.platform.runtime import Runtime
 
@@ -28,8 +29,15 @@ def working_hours(runtime: Runtime) -> WorkingHours:
 
 class AlertService:
     def __init__(
-        self, runtime: Runtime, redis: Redis, *, now: Callable[[], datetime] = wall_clock
+        self,
+        runtime: Runtime,
+        redis: Redis,
+        *,
+        now: Callable[[], datetime] = wall_clock,
+        links: LinkMaker | None = None,
     ) -> None:
+        """`links`: each digest item's links (open, acknowledge, snooze) for the email; none
+        without it (docs/contract.md, section 7, "The digest email")."""
         settings = runtime.settings
         hours = working_hours(runtime)
         context = Context(
@@ -47,7 +55,12 @@ class AlertService:
             now=now,
         )
         self.deliverer = Deliverer(
-            sessions=runtime.sessions, settings=settings, hours=hours, now=now
+            sessions=runtime.sessions,
+            settings=settings,
+            hours=hours,
+            now=now,
+            context=context,
+            links=links,
         )
         self.settings = settings
 

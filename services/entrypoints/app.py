@@ -18,6 +18,8 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 
 from schemas.sqlite.checkpoints import WalCheckpointer
+from services.access.links import alert_links
+from services.alerts.delivery.digest_view import Item, LinkMaker
 from services.alerts.service import AlertService
 from services.entrypoints.http.api import build_api
 from services.platform import logs
@@ -141,7 +143,11 @@ class _SideServices:
         self.retention = Retention(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.
-        self.alerts = AlertService(runtime, self.redis) if runtime.settings.alerts_enabled else None
+        self.alerts = (
+            AlertService(runtime, self.redis, links=_digest_links(runtime))
+            if runtime.settings.alerts_enabled
+            else None
+        )
         # Cancelled when shutdown begins; the HTTP server is stopped last, on its own.
         self.background: list[asyncio.Task[None]] = []
         self.serving: asyncio.Task[None] | None = None
@@ -208,7 +214,7 @@ class _SideServices:
         """Where this `serve` listens, reads and writes, for the operator reading its log."""
         http = f"http://{settings.http_host}:{settings.http_port}" if self.http else "off"
         mail = (
-            f"smtp://{settings.smtp_host}:{settings.smtp_port}"
+            f"smtp://{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})"
             if settings.smtp_host
             else str((settings.data_dir / "outbox").resolve())
         )
@@ -359,6 +365,22 @@ class _SideServices:
         )
         if changes:
             log.info("periods begun", extra={"changes": len(changes)})
+
+
+def _digest_links(runtime: Runtime) -> LinkMaker:
+    """Each digest item's links to act from the email (docs/contract.md section 12, "Acting
+    from an email"), on its most senior alert: acknowledging that one stops what follows."""
+
+    def links(item: Item) -> list[tuple[str, str]]:
+        return alert_links(
+            runtime.settings,
+            alert_id=max(item.alert_ids),
+            recipient=item.recipient,
+            obligation_ref=item.obligation_ref,
+            now=runtime.now(),
+        )
+
+    return links
 
 
 def _ending(task: asyncio.Task[None]) -> str:

@@ -1,5 +1,7 @@
-"""Email out: over SMTP when a server is set, else into an outbox directory of .eml files so
-the embedded default (and the demo) shows exactly what would have been sent.
+"""Email out: over SMTP when a server is set (plain, STARTTLS or TLS from the start, with a
+login if configured), else into an outbox directory of .eml files so the embedded default (and
+the demo) shows exactly what would have been sent. Every message has a `Date` and a
+`Message-ID`, and comes from `FOLLOWUP_SMTP_SENDER`.
 
 Each message goes to one person, at one plain address: a stored address that is anything
 else is refused (AddressRefused) before a header is written, so it can neither reach someone
@@ -12,12 +14,15 @@ import asyncio
 import hashlib
 import os
 import smtplib
+import ssl
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from services.platform.settings import Settings
@@ -79,8 +84,10 @@ class Email:
     html: str | None = None
     attachments: Sequence[Attachment] = field(default_factory=tuple)
     # Set by callers that may send the same message twice (a retry after a timeout), so a
-    # receiving system can tell the copies apart from two different messages.
+    # receiving system can tell the copies apart from two different messages; else a new one.
     message_id: str | None = None
+    # When it was written (the caller's clock); the moment it is built when not given.
+    date: datetime | None = None
 
 
 def build_message(email: Email, *, sender: str) -> EmailMessage:
@@ -90,8 +97,9 @@ def build_message(email: Email, *, sender: str) -> EmailMessage:
     message["To"] = _address(email.to)
     # Flattened to one line: a CR or LF from event data must not end the header.
     message["Subject"] = plain_text(email.subject)
-    if email.message_id:
-        message["Message-ID"] = email.message_id
+    written = email.date or datetime.now(UTC)
+    message["Date"] = format_datetime(written.astimezone(UTC))
+    message["Message-ID"] = email.message_id or make_msgid(domain=_domain(sender))
     message.set_content(email.text)
     if email.html is not None:
         message.add_alternative(email.html, subtype="html")
@@ -100,6 +108,13 @@ def build_message(email: Email, *, sender: str) -> EmailMessage:
             item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename
         )
     return message
+
+
+def _domain(sender: str) -> str:
+    """The sender's domain for new Message-IDs (never the host's name: looking it up may wait
+    on DNS)."""
+    domain = sender.rpartition("@")[2].strip("<> ") if "@" in sender else ""
+    return domain or "followup"
 
 
 def _address(text: str) -> Address:
@@ -123,15 +138,33 @@ async def send_email(*, settings: Settings, email: Email) -> None:
             _to_outbox, settings.data_dir / "outbox", _fingerprint(email), message
         )
         return
-    await asyncio.to_thread(
-        _over_smtp, settings.smtp_host, settings.smtp_port, settings.smtp_timeout, message, email.to
+    await asyncio.to_thread(_over_smtp, settings, message, email.to)
+
+
+def _over_smtp(settings: Settings, message: EmailMessage, recipient: str) -> None:
+    assert settings.smtp_host is not None
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    security = settings.smtp_security
+    context = _tls(settings) if security != "none" else None
+    client = (
+        smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        if security == "ssl"
+        else smtplib.SMTP(host, port, timeout=timeout)
     )
-
-
-def _over_smtp(host: str, port: int, timeout: float, message: EmailMessage, recipient: str) -> None:
-    with smtplib.SMTP(host, port, timeout=timeout) as client:
+    with client:
+        if security == "starttls":
+            # Raises when the server does not offer STARTTLS: never a silent fall back to clear.
+            client.starttls(context=context)
+        if settings.smtp_username is not None and settings.smtp_password is not None:
+            client.login(settings.smtp_username, settings.smtp_password.get_secret_value())
         # The envelope names the one recipient; it is never read back from the headers.
         client.send_message(message, to_addrs=[recipient])
+
+
+def _tls(settings: Settings) -> ssl.SSLContext:
+    """The server's certificate and host name are checked: the messages name people and cases."""
+    ca = settings.smtp_ca_file
+    return ssl.create_default_context(cafile=str(ca) if ca else None)
 
 
 def _fingerprint(email: Email) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from events.inspection import DEFAULT_RATINGS
@@ -108,8 +108,22 @@ class Settings(BaseSettings):
         description="SMTP server for email; unset, messages are written to <data_dir>/outbox.",
     )
     smtp_port: int = 25
-    smtp_sender: str = "followup@localhost"
+    smtp_sender: str = Field(
+        default="followup@localhost", description="The From address of every message."
+    )
     smtp_timeout: float = Field(default=10.0, gt=0)
+    # docs/contract.md, section 11, "Mail: one recipient, one plain address": TLS checks the
+    # server's certificate against the system's authorities, or `smtp_ca_file` when set.
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="none",
+        description="none (plain SMTP), starttls (upgrade, refused if the server cannot) or "
+        "ssl (TLS from the first byte, usually port 465).",
+    )
+    smtp_username: str | None = Field(default=None, description="Log in to the SMTP server.")
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = Field(
+        default=None, description="Certificate authorities (PEM) trusted for the SMTP server."
+    )
     rule_pack: Path | None = Field(
         default=None, description="An Area's own rule pack (YAML) replacing the shipped default."
     )
@@ -182,6 +196,13 @@ class Settings(BaseSettings):
         description="How often `serve` on SQLite copies the write-ahead log back into the "
         "database file (services/checkpoints.py).",
     )
+    # docs/contract.md, section 7, "Going live": what the clock's first start does with
+    # obligations already lapsed.
+    going_live: Literal["alert", "history"] = Field(
+        default="alert",
+        description="At the lapse clock's first start, `alert` raises the lapse of every open "
+        "obligation already lapsed, once; `history` treats them as history (no alerts).",
+    )
     lapse_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often the clock looks for newly written obligations."
     )
@@ -243,6 +264,19 @@ class Settings(BaseSettings):
         description="Memory, estimated, of the tracks a consumer keeps so as not to read "
         "them back; the least recently used go first.",
     )
+
+    @model_validator(mode="after")
+    def _login_over_tls_only(self) -> Settings:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError(
+                "set both FOLLOWUP_SMTP_USERNAME and FOLLOWUP_SMTP_PASSWORD, or neither"
+            )
+        if self.smtp_username is not None and self.smtp_security == "none":
+            raise ValueError(
+                "FOLLOWUP_SMTP_USERNAME needs FOLLOWUP_SMTP_SECURITY=starttls or ssl, so the "
+                "password never crosses the network in clear"
+            )
+        return self
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -11,13 +10,6 @@ from typing import Any, Literal
 StoredState = Literal["open", "met", "met-late", "cancelled"]
 State = Literal["open", "met", "met-late", "lapsed", "cancelled"]
 STATES: tuple[State, ...] = ("open", "met", "met-late", "lapsed", "cancelled")
-
-
-def obligation_ref(obligation_id: str) -> str:
-    """What alerts, events, logs, pages and calendar feeds call an obligation (docs/contract.md
-    section 7): its id holds the key of what it tracks (a victim's or defendant's id), which
-    must not leave the database."""
-    return "ob-" + hashlib.sha256(obligation_id.encode()).hexdigest()[:16]
 
 
 def in_utc(moment: datetime) -> datetime:

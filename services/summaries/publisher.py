@@ -57,11 +57,16 @@ class SummaryPublisher:
 
     async def claim_due(self, now: datetime) -> int:
         settings = self.runtime.settings
+        async with self.runtime.sessions() as session, session.begin():
+            since = await schedule.first_start(session=session, now=now)
+        # Never a week that ended before the first start (docs/contract.md, section 9, "Going
+        # live"): going live emails no summaries of weeks nobody was waiting for.
         weeks = schedule.due_weeks(
             now=now,
             day=settings.summary_day,
             at=settings.summary_time,
             catch_up=settings.summary_catch_up_weeks,
+            since=since,
         )
         if not weeks:
             return 0
@@ -152,6 +157,7 @@ class SummaryPublisher:
                         html=html,
                         attachments=[Attachment(f"on-time-{week}.png", chart, "image", "png")],
                         message_id=_message_id(row, person.staff_id),
+                        date=now,
                     ),
                 )
             except AddressRefused as error:  # final for this person; the others still get it

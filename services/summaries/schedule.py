@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas import bulk
-from schemas.tables import PublishedSummary, StaffMember
+from schemas.tables import LapseClockState, PublishedSummary, StaffMember
 from services.rules.calendar import LONDON
 from services.summaries.model import Scope
 from services.summaries.weeks import IsoWeek
 
 P: Any = PublishedSummary.__table__  # type: ignore[attr-defined]
 S: Any = StaffMember.__table__  # type: ignore[attr-defined]
+L: Any = LapseClockState.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +34,55 @@ class DueWeek:
     due_at: datetime  # the London moment its summary is due
 
 
-def due_weeks(*, now: datetime, day: str, at: time, catch_up: int) -> list[DueWeek]:
+def due_weeks(
+    *, now: datetime, day: str, at: time, catch_up: int, since: datetime | None = None
+) -> list[DueWeek]:
     """The current week once its moment has passed, and up to `catch_up` weeks before it
-    (missed while the service was down), oldest first."""
+    (missed while the service was down), oldest first; none that ended (its Sunday over)
+    before `since`, the scheduler's first start."""
     current = IsoWeek.of(now.astimezone(LONDON).date())
     found = []
     for back in range(catch_up, -1, -1):
         week = current.shifted(-back)
         moment = week.moment(day, at)
-        if moment <= now:
+        ended = week.shifted(1).moment("monday", time(0))
+        if moment <= now and (since is None or ended > since):
             found.append(DueWeek(week, moment))
+    return found
+
+
+SCHEDULER = "summaries"  # its row in `lapse_clock`
+
+
+async def first_start(*, session: AsyncSession, now: datetime) -> datetime:
+    """When the scheduler first ran (docs/contract.md, section 9, "Going live"), recorded the
+    first time it is asked. Kept as the row `summaries` of the `lapse_clock` table (its cursor
+    columns unused), so no migration; a database that predates the row takes the earliest
+    start it shows instead (the lapse clock's, the first summary claimed), so an upgrade does
+    not narrow catching up."""
+    known = await _started(session, SCHEDULER)
+    if known is not None:
+        return known
+    earlier = [
+        await _started(session, "lapse"),
+        await session.scalar(select(func.min(P.c.claimed_at))),
+    ]
+    started = min([now, *(moment for moment in earlier if moment is not None)])
+    row = {
+        "name": SCHEDULER,
+        "started_at": started,
+        "cursor": started,
+        "scanned_to": started,
+        "updated_at": now,
+    }
+    await bulk.write(session, LapseClockState, [row], key=("name",))
+    stored = await _started(session, SCHEDULER)  # another process's, if it came first
+    assert stored is not None
+    return stored
+
+
+async def _started(session: AsyncSession, name: str) -> datetime | None:
+    found: datetime | None = await session.scalar(select(L.c.started_at).where(L.c.name == name))
     return found
 
 

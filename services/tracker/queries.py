@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from events.outbound import OBLIGATION_REF, obligation_ref
 from schemas.bulk import pairs_in
 from schemas.tables import DeadLetter, Obligation, ObligationChange, StaffMember, Track
 from services.access.filters import in_scope
@@ -18,8 +18,6 @@ from services.access.scope import Scope
 from services.rules.calendar import Calendar
 from services.rules.model import effective_state
 from services.rules.pack import Rule
-
-OBLIGATION_REF = re.compile(r"ob-[0-9a-f]{16}")
 
 
 async def list_obligations(
@@ -215,11 +213,13 @@ async def explain_obligation(
     calendar: Calendar,
     scope: Scope | None = None,
 ) -> dict[str, Any] | None:
-    """One obligation with its warning dates and the history of every change to it; None
-    when unknown or outside `scope` (the same answer, so existence does not leak)."""
-    row = await session.get(Obligation, obligation_id)
-    if row is None or (scope is not None and not scope.covers(owner=row.owner, area=row.area)):
+    """One obligation with its warning dates and the history of every change to it, by its
+    id or its `ob-` reference; None when unknown or outside `scope` (the same answer, so
+    existence does not leak)."""
+    row = await find_obligation(session=session, reference=obligation_id, scope=scope)
+    if row is None:
         return None
+    obligation_id = row.id
     rule = next((r for r in rules if r.id == row.rule), None)
     statement = (
         select(ObligationChange)
@@ -229,6 +229,7 @@ async def explain_obligation(
     history = (await session.execute(statement)).scalars()
     return {
         **obligation_json(row, today),
+        "obligation_ref": obligation_ref(row.id),
         "title": rule.title if rule else None,
         "source": rule.source if rule else None,
         "unconfirmed": rule.unconfirmed if rule else None,

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from events.outbound import obligation_ref
 from schemas import bulk
 from schemas.db import dialect_of
 from schemas.tables import (
@@ -28,7 +29,7 @@ from schemas.tables import (
 from services.platform.audit_trail import AuditRecord
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
-from services.rules.model import CaseInfo, Change, Fact, ObligationDraft, obligation_ref
+from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.tracker import cache
 from services.tracker.cache import FactKey
 from services.tracker.conflicts import Conflict, find_conflicts

@@ -15,12 +15,12 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from events import parse_event
+from events.outbound import obligation_ref
 from schemas.tables import Alarm, Alert, AuditEntry, TrackingEvent
 from services.alerts.clock import ticker
 from services.alerts.service import AlertService
 from services.platform.audit_trail import verify_chain
 from services.platform.runtime import Runtime, open_runtime
-from services.rules.model import obligation_ref
 from services.tracker.handlers import apply_events
 from tests.e2e.conftest import free_port
 from tests.factories import event

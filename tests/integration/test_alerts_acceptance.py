@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,13 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from events.outbound import parse_outbound
+from events.outbound import obligation_ref, parse_outbound
 from schemas.tables import Alert, AuditEntry
 from services.alerts.actions import acknowledge, snooze
 from services.alerts.service import AlertService
 from services.platform.audit_trail import verify_chain
 from services.platform.settings import Settings
-from services.rules.model import obligation_ref
 from tests.e2e.conftest import free_port
 from tests.factories import event
 from tests.integration.alerting import SimClock, Webhook, london, start_smtp
@@ -251,6 +251,16 @@ async def alert_id(pipeline: Pipeline, key: str, level: str, recipient: str) -> 
         return int(found.scalar_one())
 
 
+def mail(inbox: Any, to: str, date: str) -> Any:
+    [found] = [m for m in inbox.messages if (m["X-RcptTo"], m["Date"]) == (to, date)]
+    return found
+
+
+def text_of(message: Any) -> str:
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    return str(part.get_payload(decode=True).decode())
+
+
 async def test_christmas_2023(
     pipeline: Pipeline,
     settings: Settings,
@@ -264,18 +274,23 @@ async def test_christmas_2023(
         await scenario(pipeline, settings, inbox, webhook)
     finally:
         smtp.stop()
-    # No personal data about victims or defendants anywhere an alert or log line goes.
+    # No victim's or defendant's id anywhere an alert or log line goes; staff names only in
+    # the emails, written for the staff who read them (contract section 7, "The digest email").
     stream = await pipeline.redis.xrange(settings.tracking_stream)
-    outputs = [m.as_string() for m in inbox.messages] + [json.dumps(b) for b in webhook.bodies]
-    outputs += [fields[b"event"].decode() for _, fields in stream]
-    outputs += [  # every log line of ours (the drivers' debug logs are not ours)
+    mails = [m.as_string() for m in inbox.messages]
+    machines = [json.dumps(b) for b in webhook.bodies]
+    machines += [fields[b"event"].decode() for _, fields in stream]
+    machines += [  # every log line of ours (the drivers' debug logs are not ours)
         record.getMessage() + json.dumps(vars(record), default=str)
         for record in caplog.records
         if record.name.startswith("followup")
     ]
-    for text in outputs:
-        for secret in (*VICTIMS, DEFENDANT, *(name for _, name, *_ in STAFF)):
+    for text in mails + machines:
+        for secret in (*VICTIMS, DEFENDANT):
             assert secret not in text
+    for text in machines:
+        for name in (name for _, name, *_ in STAFF):
+            assert name not in text
 
 
 async def scenario(pipeline: Pipeline, settings: Settings, inbox: Any, webhook: Webhook) -> None:
@@ -383,6 +398,33 @@ async def scenario(pipeline: Pipeline, settings: Settings, inbox: Any, webhook: 
     met = {e.data.obligation_ref: e.data.state for e in events if e.type == "obligation-met"}
     assert met == {obligation_ref(IDS["E"]): "met", obligation_ref(IDS["C"]): "met"}
 
+    # Each digest is written for its reader: titles, whose task, the case, how late, what next.
+    uh = mail(inbox, "w-uh@cps.example", "Fri, 15 Dec 2023 09:00:01 +0000")
+    assert re.sub(r"\r?\n", "", uh["Subject"]) == (  # unfolded
+        "Custody time limit expires 2024-01-03: URN U3 - Followup: 2 obligations to act on"
+    )
+    assert [line.strip() for line in text_of(uh).splitlines()][:6] == [
+        "Followup: 2 obligations to act on for Dorian Fell, Fri 15 Dec 2023 09:00 (Europe/London)",
+        "",
+        "1. Complaint answered",
+        "Complaint CMP-1; stage 1",
+        "Whose task: no owner on record",
+        "Due Fri 22 Dec 2023",
+    ]
+    abm = mail(inbox, "w-abm@cps.example", "Wed, 27 Dec 2023 10:30:00 +0000")
+    assert abm["Message-ID"].startswith("<digest-")
+    assert [line.strip() for line in text_of(abm).splitlines()][11:20] == [
+        "2. Letter to the victim after a decision (VCL scheme)",
+        "Case U1; decision no-charge; decision date 2023-12-15",
+        "Whose task: Fabian Crouch (prosecutor)",
+        "Due Fri 22 Dec 2023: LAPSED, 1 working day overdue",
+        "Next: escalation (1 working day after the lapse) on Thu 28 Dec 2023 to "
+        "Dorian Fell (unit head)",
+        f"Alert: LAPSED (alert {await alert_id(pipeline, 'A', 'lapse', 'W-ABM')})",
+        f"Victim reference: {obligation_ref(IDS['A'])}",
+        f"Acknowledge: followup alerts ack {await alert_id(pipeline, 'A', 'lapse', 'W-ABM')} "
+        "--by W-ABM",
+    ]
     # One digest per recipient per slot, by email and by webhook, each obligation once.
     slots = Counter((r, when) for _, _, r, when in EXPECTED)
     assert len(inbox.messages) == len(slots) == len(webhook.bodies)

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from icalendar import Calendar as ICalendar
 
+from events.outbound import obligation_ref
 from services.platform.settings import Settings
-from services.rules.model import obligation_ref
 from tests.integration.pages_world import World, world
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,9 @@ import email
 import os
 import stat
 from dataclasses import replace
+from datetime import datetime
 from email.message import Message
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from aiosmtpd.handlers import Message as MessageHandler
 
 from services.platform.mail import AddressRefused, Attachment, Email, send_email
 from services.platform.settings import Settings
+from services.rules.calendar import LONDON
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -80,6 +83,27 @@ async def test_without_a_server_messages_land_in_the_outbox_once(tmp_path: Path)
     assert parsed["Subject"] == MESSAGE.subject
     assert stat.S_IMODE(written.stat().st_mode) == 0o600  # names people and cases
     assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
+
+
+async def test_every_message_has_a_date_and_a_message_id(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, smtp_sender="alerts@cps.example")  # type: ignore[call-arg]
+    written_at = datetime(2024, 1, 9, 9, 0, 1, tzinfo=LONDON)
+    await send_email(settings=settings, email=replace(MESSAGE, subject="one"))
+    await send_email(
+        settings=settings,
+        email=replace(MESSAGE, subject="two", message_id="<digest-7@followup>", date=written_at),
+    )
+    parsed = {
+        m["Subject"]: m
+        for m in (
+            email.message_from_bytes(p.read_bytes()) for p in (tmp_path / "outbox").glob("*.eml")
+        )
+    }
+    assert parsed["one"]["From"] == "alerts@cps.example"
+    assert parsed["one"]["Message-ID"].endswith("@cps.example>")
+    assert parsedate_to_datetime(parsed["one"]["Date"]).tzinfo is not None
+    assert parsed["two"]["Message-ID"] == "<digest-7@followup>"
+    assert parsedate_to_datetime(parsed["two"]["Date"]) == written_at
 
 
 @pytest.mark.parametrize(

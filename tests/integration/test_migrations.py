@@ -59,7 +59,7 @@ async def test_obligation_refs_are_filled_in_for_obligations_already_stored(
     from alembic import command
     from sqlalchemy import text
 
-    from services.rules.model import obligation_ref
+    from events.outbound import obligation_ref
 
     def upgrade_to(revision: str) -> Callable[[Connection], None]:
         def run(connection: Connection) -> None:

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from events.outbound import obligation_ref
 from schemas.tables import Alert
 from services.alerts.clock.schedule import snooze_end
 from services.platform.settings import Settings
 from services.rules.calendar import Calendar
-from services.rules.model import obligation_ref
 from tests.integration.pages_world import World, world
 
 pytestmark = pytest.mark.integration

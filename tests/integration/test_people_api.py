@@ -13,11 +13,11 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from events.outbound import obligation_ref
 from schemas.tables import Alert
 from services.entrypoints.http.api import build_api
 from services.platform.runtime import Runtime, open_runtime
 from services.platform.settings import Settings
-from services.rules.model import obligation_ref
 from tests.access import bearer
 from tests.integration.people_api import TODAY, apply, office, victim_letters
 

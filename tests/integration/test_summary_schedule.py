@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from schemas.tables import AuditEntry, PublishedSummary, StaffMember
+from schemas.tables import AuditEntry, LapseClockState, PublishedSummary, StaffMember
 from services.platform.audit_trail import verify_chain
 from services.platform.runtime import Runtime, open_runtime
 from services.rules.calendar import LONDON
@@ -27,6 +27,7 @@ from tests.integration.test_summaries import loaded, settings  # noqa: F401  (fi
 pytestmark = pytest.mark.integration
 
 FRIDAY_W20 = datetime(2018, 5, 18, 16, 0, tzinfo=LONDON)
+MONDAY_W19 = datetime(2018, 5, 7, 8, 0, tzinfo=LONDON)
 SCOPES = {"area/thames-and-chiltern", "team/LM1", "team/LM2"}
 
 
@@ -84,6 +85,8 @@ async def test_due_summaries_are_emailed_with_the_chart_recorded_and_sent_once(
         loaded.runtime, smtp_host="127.0.0.1", smtp_port=port, summary_catch_up_weeks=1
     )
     publisher = SummaryPublisher(runtime, loaded.redis)
+    # Went live on Monday of week 19: week 18 ended before, so it is never sent.
+    assert await publisher.publish_due(MONDAY_W19) == []
 
     # A minute before Friday 16:00 only the previous week (caught up) is due.
     before = await publisher.publish_due(FRIDAY_W20 - timedelta(minutes=1))
@@ -137,6 +140,7 @@ async def test_due_summaries_are_emailed_with_the_chart_recorded_and_sent_once(
 async def test_weeks_missed_while_down_are_caught_up_once(loaded: Pipeline) -> None:  # noqa: F811
     runtime = with_settings(loaded.runtime, summary_catch_up_weeks=3)
     publisher = SummaryPublisher(runtime, loaded.redis)
+    assert await publisher.publish_due(MONDAY_W19) == []  # went live
     # Down from before Friday of week 20 until a Saturday three weeks later (week 23).
     later = datetime(2018, 6, 9, 10, 0, tzinfo=LONDON)
     done = await publisher.publish_due(later)
@@ -182,6 +186,8 @@ async def test_two_schedulers_racing_publish_each_summary_once(
     settings_ = loaded.runtime.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "summary_catch_up_weeks": 2}
     )
+    went_live = datetime(2018, 4, 30, 8, 0, tzinfo=LONDON)  # Monday of week 18
+    assert await SummaryPublisher(loaded.runtime, loaded.redis).publish_due(went_live) == []
     # Two processes' worth of state: separate engines (connection pools) on one database.
     async with open_runtime(settings_) as first, open_runtime(settings_) as second:
         results = await asyncio.gather(
@@ -226,3 +232,32 @@ async def test_a_refused_address_skips_that_recipient_for_good_and_no_one_else(
     assert (team.last_error or "").startswith("LM1: address refused: ")
     [entry] = [a for a in await summary_audit(runtime) if a.entity_id.startswith("team/LM1/")]
     assert json.loads(entry.detail)["refused"]["LM1"] == (team.last_error or "").partition(": ")[2]
+
+
+async def test_going_live_sends_no_week_that_ended_before_the_first_start(
+    loaded: Pipeline,  # noqa: F811
+) -> None:
+    runtime = with_settings(loaded.runtime, summary_catch_up_weeks=4)
+    publisher = SummaryPublisher(runtime, loaded.redis)
+    # First start on Saturday of week 20: its Friday moment has passed but the week has not
+    # ended, so it is sent; weeks 16 to 19 ended before and never are, then or later.
+    saturday = datetime(2018, 5, 19, 10, 0, tzinfo=LONDON)
+    assert {key.rpartition("/")[2] for key in await publisher.publish_due(saturday)} == {"2018-W20"}
+    later = await SummaryPublisher(runtime, loaded.redis).publish_due(
+        datetime(2018, 5, 26, 10, 0, tzinfo=LONDON)
+    )
+    assert {key.rpartition("/")[2] for key in later} == {"2018-W21"}
+    assert {r.week for r in await rows(runtime)} == {"2018-W20", "2018-W21"}
+
+
+async def test_a_database_from_before_the_first_start_was_recorded_keeps_catching_up(
+    loaded: Pipeline,  # noqa: F811
+) -> None:
+    runtime = with_settings(loaded.runtime, summary_catch_up_weeks=2)
+    publisher = SummaryPublisher(runtime, loaded.redis)
+    assert len(await publisher.publish_due(datetime(2018, 5, 4, 17, 0, tzinfo=LONDON))) == 3
+    async with runtime.sessions() as session, session.begin():  # as an older release left it
+        await session.execute(delete(LapseClockState))
+    # Down over week 19: caught up, since summaries were claimed before it.
+    done = await publisher.publish_due(datetime(2018, 5, 19, 10, 0, tzinfo=LONDON))
+    assert {key.rpartition("/")[2] for key in done} == {"2018-W19", "2018-W20"}

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from fastapi.exceptions import RequestValidationError
 
+from events.outbound import obligation_ref
 from services.access.redaction import personal_values, redact_alert, redact_obligation, strip
 from services.access.scope import NATIONAL, Scope
 from services.entrypoints.http import paging
 from services.entrypoints.http.event_batch import BatchUnreadable, single, split_batch
-from services.rules.model import obligation_ref
 
 OWN = Scope("P1", "own", True, owners=frozenset({"P1"}))
 AREA = Scope("D", "area", True, areas=frozenset({"w"}))

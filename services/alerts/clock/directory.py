@@ -42,7 +42,7 @@ async def load_directory(
 async def _staff(session: AsyncSession, where: object) -> dict[str, Person]:
     rows = (await session.execute(select(StaffMember).where(where))).scalars()  # type: ignore[arg-type]
     return {
-        s.staff_id: Person(s.staff_id, s.role, s.area, s.unit, s.line_manager, s.email)
+        s.staff_id: Person(s.staff_id, s.role, s.area, s.unit, s.line_manager, s.email, s.name)
         for s in rows
     }
 

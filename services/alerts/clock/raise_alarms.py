@@ -21,6 +21,7 @@ from events.outbound import (
     ObligationLapsed,
     ObligationMet,
     ObligationWarning,
+    obligation_ref,
     outbound_event,
 )
 from schemas import bulk
@@ -31,7 +32,6 @@ from services.alerts.clock.routing import About, Recipient
 from services.alerts.clock.schedule import Step, repeat_step
 from services.platform.outbox import add_events
 from services.rules.calendar import Calendar
-from services.rules.model import obligation_ref
 from services.rules.pack import Rule
 
 if TYPE_CHECKING:
@@ -78,11 +78,15 @@ async def raise_alarms(
     candidates: Sequence[tuple[Due, Step]],
     context: Context,
     now: datetime,
+    reminders_after: datetime | None = None,
 ) -> int:
     """Record the new ones among `candidates`, each with the people it goes to, and their
     tracking-stream events; return how many were new. Their alerts are recorded from the
     alarm rows by `record_alerts.record_alerts`, in a transaction of their own, so the events
-    (whose latency is promised) need not wait for alerts and audit entries."""
+    (whose latency is promised) need not wait for alerts and audit entries.
+
+    `reminders_after`: the lapses' reminders start with the first one after this moment (going
+    live: none is owed for the time before the clock ran); else with the first."""
     unique = {(o.id, o.due, s.level): (o, s) for o, s in candidates}
     if not unique:
         return 0
@@ -105,7 +109,7 @@ async def raise_alarms(
         if ready not in slots:
             slots[ready] = context.hours.next_slot(ready)
         if s.kind == "lapse" and (o.rule, o.due) not in repeats:
-            repeats[(o.rule, o.due)] = _first_repeat(o, context)
+            repeats[(o.rule, o.due)] = _first_repeat(o, context, reminders_after)
         rows.append(
             {
                 "obligation_id": o.id,
@@ -142,11 +146,16 @@ async def raise_alarms(
 _ALARM_KEY = ("obligation_id", "due", "level")
 
 
-def _first_repeat(o: Due, context: Context) -> datetime | None:
+def _first_repeat(o: Due, context: Context, after: datetime | None) -> datetime | None:
     if context.repeat_days <= 0:
         return None
-    rule = context.rules[o.rule]
-    return repeat_step(rule, o.due, 1, context.repeat_days, context.calendar).at
+    rule, every, calendar = context.rules[o.rule], context.repeat_days, context.calendar
+    k = 1
+    step = repeat_step(rule, o.due, k, every, calendar)
+    while after is not None and step.at <= after:
+        k += 1
+        step = repeat_step(rule, o.due, k, every, calendar)
+    return step.at
 
 
 def step_event(o: Due, s: Step, recipients: list[str]) -> Event:

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.outbound import obligation_ref
 from schemas import bulk
 from schemas.bulk import among
 from schemas.db import claim_lock
 from schemas.tables import Alarm, Alert
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.calendar import LONDON
-from services.rules.model import obligation_ref
 
 _RETURNED = (
     "id",

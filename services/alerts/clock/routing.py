@@ -19,6 +19,7 @@ class Person:
     unit: str | None
     line_manager: str | None
     email: str
+    name: str = ""  # as staff-updated gives it: what a digest calls them
 
 
 @dataclass(frozen=True, slots=True)

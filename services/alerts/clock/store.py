@@ -35,7 +35,8 @@ async def load_state(
     *, session: AsyncSession, now: datetime, scanned_to: datetime
 ) -> LapseClockState:
     """The cursor; on the very first start it begins now, so the clock raises what falls due
-    from then on (and whatever is written afterwards), not every lapse in history."""
+    from then on (and whatever is written afterwards), not every alarm in history (the lapses
+    already owed are the ticker's to raise, docs/contract.md, section 7, "Going live")."""
     state = await session.get(LapseClockState, CLOCK)
     if state is not None:
         return state
@@ -45,6 +46,11 @@ async def load_state(
     session.add(state)
     await session.flush()
     return state
+
+
+async def started(*, session: AsyncSession) -> bool:
+    """Whether the clock has ever started (its cursor is stored)."""
+    return await session.get(LapseClockState, CLOCK) is not None
 
 
 async def open_due_between(

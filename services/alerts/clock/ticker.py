@@ -107,8 +107,15 @@ class LapseClock:
     async def _tick(self, now: datetime) -> TickReport:
         report = TickReport()
         async with self.sessions() as session, session.begin():
+            first = not await store.started(session=session)
             state = await self._state(session, now)
             start, scanned_to, began = state.cursor, state.scanned_to, state.started_at
+            if first and self.settings.going_live == "alert":
+                # In the transaction that begins the cursor: a crash before it commits leaves
+                # the next start the first again, and a commit means never again.
+                report.alarms += await self._going_live(session, now)
+        if first:
+            report.published += await self.publish(now)
         cursor = start
         while days := days_starting_in(cursor, now):
             day = days[0]
@@ -123,6 +130,24 @@ class LapseClock:
             report.alerts += made
             if taken < _PAGE:
                 return report
+
+    async def _going_live(self, session: AsyncSession, now: datetime) -> int:
+        """docs/contract.md, section 7, "Going live": the lapse of every open obligation that
+        has lapsed by the first start, once (the alarm key). Not its warnings, nor escalations
+        already fallen due: those after now come as usual, reminders from the next one on."""
+        calendar, found = self.context.calendar, []
+        before = london_day(now) - timedelta(days=1)  # the lapse falls due as the due day ends
+        for rule in self.context.rules.values():
+            lapse = next(t for t in templates(rule) if t.kind == "lapse")
+            rows = await store.open_due_between(
+                session=session, rule=rule.id, first=date.min, last=before
+            )
+            found += [(Due.of(r), lapse.step(r.due, calendar)) for r in rows]
+        raised = await raise_alarms(
+            session=session, candidates=found, context=self.context, now=now, reminders_after=now
+        )
+        log.info("going live: lapses raised", extra={"lapsed": len(found), "raised": raised})
+        return raised
 
     async def _midnight(self, day: date, now: datetime, report: TickReport) -> None:
         calendar = self.context.calendar

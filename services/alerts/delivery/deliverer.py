@@ -24,8 +24,11 @@ from events.outbound import ALERTS_SOURCE, AlertSent, outbound_event
 from schemas.db import claim_lock
 from schemas.tables import Alert, Delivery, Digest, StaffMember
 from services.alerts.clock.hours import WorkingHours
+from services.alerts.clock.raise_alarms import Context
 from services.alerts.delivery.channels import post_webhook
+from services.alerts.delivery.digest_view import LinkMaker
 from services.alerts.delivery.digests import alert_audit, gather
+from services.alerts.delivery.particulars import Particulars, load_particulars
 from services.alerts.delivery.rendering import Line, render_email, render_webhook
 from services.platform.audit_trail import append_audit
 from services.platform.mail import AddressRefused, send_email
@@ -51,8 +54,14 @@ class Deliverer:
         settings: Settings,
         hours: WorkingHours,
         now: Callable[[], datetime],
+        context: Context | None = None,
+        links: LinkMaker | None = None,
     ) -> None:
+        """`context`: the rules, calendar and reminder interval the digest email describes
+        each obligation by (without it, items name their rule id only); `links`: each item's
+        links (open, acknowledge, snooze), none without it."""
         self.sessions, self.settings, self.hours, self.now = sessions, settings, hours, now
+        self.context, self.links = context, links
         self.channels = ("email", "webhook") if settings.alert_webhook_url else ("email",)
 
     async def deliver(self) -> DeliveryReport:
@@ -102,6 +111,8 @@ class Deliverer:
             assert digest is not None
             alerts = await _alerts_of(session, digest.id)
             person = await session.get(StaffMember, digest.recipient)
+            email = delivery.channel == "email"
+            about = await self._particulars(session, alerts, now) if email else {}
         lines = [
             Line(a.id or 0, a.obligation_ref, a.rule, a.urn, a.due, a.level, a.reason)
             for a in alerts
@@ -118,6 +129,10 @@ class Deliverer:
                         address=person.email,
                         slot=digest.slot,
                         lines=lines,
+                        recipient_name=person.name,
+                        particulars=about,
+                        now=now,
+                        links=self.links,
                     ),
                 )
             else:
@@ -139,6 +154,24 @@ class Deliverer:
             return False
         await self._sent(delivery_id, now)
         return True
+
+    async def _particulars(
+        self, session: AsyncSession, alerts: list[Alert], now: datetime
+    ) -> dict[str, Particulars]:
+        """By obligation reference, as the digest's lines name obligations."""
+        if self.context is None:
+            return {}
+        found = await load_particulars(
+            session=session,
+            obligation_ids={a.obligation_id for a in alerts},
+            rules=self.context.rules,
+            calendar=self.context.calendar,
+            now=now,
+            repeat_days=self.context.repeat_days,
+        )
+        return {
+            a.obligation_ref: found[a.obligation_id] for a in alerts if a.obligation_id in found
+        }
 
     async def _failed(
         self, delivery_id: int, attempts: int, error: Exception, now: datetime

@@ -383,8 +383,11 @@ def demo(
     settings = Settings()
     if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
         settings = settings.model_copy(update={"log_level": "WARNING"})
-    # The demo replays 2017: no summaries of the real current weeks from its consumer.
-    settings = settings.model_copy(update={"summary_schedule": False})
+    # The demo replays 2017: no summaries of the real current weeks from its consumer, and its
+    # lapses, years old, are history to the clock starting beside it, whichever of the clock's
+    # first tick and the consumer's first batch comes first (docs/contract.md, section 7,
+    # "Going live").
+    settings = settings.model_copy(update={"summary_schedule": False, "going_live": "history"})
     try:
         with err.status("starting the consumer") as line:
             result = run_with_redis_url(
@@ -406,7 +409,13 @@ def demo(
 
 @app.command()
 def explain(
-    obligation_id: Annotated[str, typer.Argument(help="Obligation id, e.g. victim-letter/URN/V1.")],
+    obligation_id: Annotated[
+        str,
+        typer.Argument(
+            help="Obligation id (victim-letter/URN/V1) or its reference from an email or "
+            "alert (ob-0123456789abcdef)."
+        ),
+    ],
     fmt: FormatOption = "table",
     as_json: JsonOption = False,
     output: OutputOption = None,
@@ -446,7 +455,10 @@ def explain(
 
 def render_explanation(console: Console, found: dict[str, Any]) -> None:
     closed = f", closed on {found['closed_on']}" if found["closed_on"] else ""
-    console.print(f"[bold]{found['id']}[/]: {found['state']}, due {found['due']}{closed}")
+    console.print(
+        f"[bold]{found['id']}[/] ({found['obligation_ref']}): {found['state']}, "
+        f"due {found['due']}{closed}"
+    )
     unconfirmed = " (interval not confirmed by guidance)" if found["unconfirmed"] else ""
     console.print(f"rule: {found['title']} [{found['rule']}]{unconfirmed}", markup=False)
     console.print(f"source: {found['source']}", markup=False, highlight=False)
