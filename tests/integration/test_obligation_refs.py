@@ -21,6 +21,7 @@ from services.entrypoints.http.api import build_api
 from services.platform.runtime import open_runtime
 from services.tracker.handlers import apply_events
 from services.tracker.queries import find_obligation
+from tests.access import bearer
 from tests.factories import event
 from tests.integration.alerting import SimClock, london
 from tests.integration.conftest import settings_for
@@ -90,14 +91,19 @@ async def test_explain_and_http_accept_the_reference(
         clock.at = london("2024-01-09 09:00:01")
         await service.step()  # the complaint lapsed in December, the letter at 00:00 Tue 9 Jan
         api = build_api(runtime=runtime, redis=redis, today=lambda: clock.at.date())
+        owner = await bearer(runtime, staff_id="P1")  # the owner sees the id itself
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api), base_url="http://test"
+            transport=httpx.ASGITransport(app=api), base_url="http://localhost"
         ) as client:
-            by_ref = (await client.get(f"/obligations/{obligation_ref(LETTER)}")).json()
-            unknown = await client.get("/obligations/ob-0000000000000000")
+            by_ref = (
+                await client.get(f"/obligations/{obligation_ref(LETTER)}", headers=owner)
+            ).json()
+            unknown = await client.get("/obligations/ob-0000000000000000", headers=owner)
         async with runtime.sessions() as session:
-            complaint = await find_obligation(session=session, name=obligation_ref(COMPLAINT))
-            by_id = await find_obligation(session=session, name=COMPLAINT)
+            complaint = await find_obligation(
+                session=session, reference=obligation_ref(COMPLAINT), scope=None
+            )
+            by_id = await find_obligation(session=session, reference=COMPLAINT, scope=None)
         await redis.aclose()
     assert (by_ref["id"], by_ref["obligation_ref"]) == (LETTER, obligation_ref(LETTER))
     assert by_ref["state"] == "lapsed" and by_ref["history"][0]["kind"] == "opened"
