@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup services clean
+.PHONY: demo test lint setup services browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ demo: $(STAMP)
 services:
 	bash .ci/services
 
+# Debian's Chromium, which the browser tests (tests/e2e/browser) drive through Playwright.
+browser:
+	bash .ci/browser
+
 # Two processes share the tests; the fault suite stops the shared PostgreSQL, so it runs alone.
-test: $(STAMP) services lint
+test: $(STAMP) services browser lint
 	$(BIN)/python -m pytest -n 2 --ignore=tests/faults
 	$(BIN)/python -m pytest tests/faults
 
@@ -31,4 +35,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+SCREENSHOTS = Path(__file__).parents[1] / "test-artifacts" / "screenshots"
 REDIS_URL = os.environ.get("FOLLOWUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(
     "FOLLOWUP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -85,3 +87,13 @@ async def _no_task_outlives_its_test() -> AsyncIterator[None]:
         left = [task for task in left if not task.done()]
     if left:
         pytest.fail(f"tasks still running 5 s after the test: {left}")
+
+
+_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the browser tests (tests/e2e/browser) put this run's screenshots of every page."""
+    taken = [p for p in SCREENSHOTS.rglob("*.png") if p.stat().st_mtime >= _STARTED]
+    if taken:
+        terminalreporter.write_line(f"{len(taken)} screenshots of the pages in {SCREENSHOTS}")

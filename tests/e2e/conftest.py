@@ -88,8 +88,9 @@ class Followup:
         }
 
     @contextmanager
-    def serving(self, *extra: str) -> Iterator[subprocess.Popen[str]]:
-        port = self.port = free_port()
+    def serving(self, *extra: str, port: int | None = None) -> Iterator[subprocess.Popen[str]]:
+        """`port`: one chosen beforehand (e.g. named in FOLLOWUP_PUBLIC_URL); default a free one."""
+        port = self.port = port or free_port()
         log = (self.cwd / "serve.log").open("w")
         server = subprocess.Popen(
             [FOLLOWUP, "serve", "--port", str(port), *extra],

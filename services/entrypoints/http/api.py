@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
@@ -63,7 +63,7 @@ def build_api(
         _national(caller)
         return await read_status(runtime=runtime, redis=redis)
 
-    @api.get("/metrics")
+    @api.get("/metrics", response_class=PlainTextResponse)  # documented as text, not JSON
     async def metrics(caller: Caller) -> Response:
         """Prometheus text format: throughput, batch latency, lag, pending, dead letters."""
         _national(caller)

@@ -1,0 +1,160 @@
+"""A real `followup serve` seeded with the org chart of tests/org_chart.py, and Debian's
+Chromium driven by Playwright (never a browser Playwright downloads). The browser tests fail,
+never skip, when Chromium is missing: `make test` installs it (.ci/browser)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from services.platform.settings import Settings
+from tests.conftest import REDIS_URL, SCREENSHOTS, fresh_postgres
+from tests.e2e.conftest import Followup, free_port
+from tests.org_chart import casework_events, staff_events
+
+CHROMIUM = Path("/usr/bin/chromium")
+# axe-core impacts that fail a page (docs/contract.md section 12: accessible pages).
+FAILING_IMPACTS = ("serious", "critical")
+
+
+@dataclass
+class Site:
+    """The running service: its URL, its outbox, and settings for an in-process runtime on
+    the same database, Redis namespace and data directory (the alert clock, driven by hand)."""
+
+    url: str
+    data_dir: Path
+    followup: Followup
+    settings: Settings
+
+    def messages(self, *, to: str | None = None, subject: str = "") -> list[EmailMessage]:
+        """The messages in the outbox (FOLLOWUP_DATA_DIR/outbox/*.eml), to this address and
+        with this in their subject when given."""
+        found = []
+        for path in sorted((self.data_dir / "outbox").glob("*.eml")):
+            with path.open("rb") as file:
+                message = email.message_from_binary_file(file, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            if subject in str(message["Subject"]) and to in (None, str(message["To"])):
+                found.append(message)
+        return found
+
+    def links(self, message: EmailMessage, path_prefix: str) -> list[str]:
+        """Links into this site, from the plain-text part, whose path starts with the prefix."""
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None, "the message has no plain-text part"
+        text = body.get_content()
+        pattern = re.escape(self.url + path_prefix) + r"[^\s<>\"')]+"
+        return re.findall(pattern, text)
+
+
+@pytest.fixture
+async def site(tmp_path: Path, namespace: str, redis_server: str) -> AsyncIterator[Site]:
+    async with fresh_postgres() as database_url:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        data_dir = tmp_path / "var"
+        env = {
+            "FOLLOWUP_DATA_DIR": str(data_dir),
+            "FOLLOWUP_DATABASE_URL": database_url,
+            "FOLLOWUP_REDIS_URL": REDIS_URL,
+            "FOLLOWUP_NAMESPACE": namespace,
+            "FOLLOWUP_PUBLIC_URL": url,
+            "FOLLOWUP_DECODE_HELPER": "false",
+            "FOLLOWUP_SUMMARY_SCHEDULE": "false",
+            # The test drives the alert clock itself (Site.settings), on a simulated clock.
+            "FOLLOWUP_ALERTS_ENABLED": "false",
+        }
+        followup = Followup(env, tmp_path)
+        seed = tmp_path / "seed.jsonl"
+        seed.write_text("".join(json.dumps(e) + "\n" for e in staff_events() + casework_events()))
+        settings = Settings(
+            _env_file=None,
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=REDIS_URL,
+            namespace=namespace,
+            public_url=url,
+            decode_helper=False,
+        )
+        with followup.serving(port=port):
+            followup.run("publish", str(seed))
+            followup.settle()
+            yield Site(url=url, data_dir=data_dir, followup=followup, settings=settings)
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium))
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """This test's own folder of screenshots, emptied first."""
+    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    if folder.exists():
+        for old in folder.glob("*.png"):
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+
+
+class Visits:
+    """Every page a test looks at: screenshotted (numbered, in order) and checked by axe-core."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    async def visit(self, page: Page, name: str, *, heading: str | None = None) -> None:
+        """Screenshot the page now shown (numbered, in order), check its `h1` when given, and
+        fail on a serious or critical axe-core violation."""
+        self.count += 1
+        await page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png", full_page=True)
+        if heading is not None:
+            await expect(page.locator("h1")).to_have_text(heading)
+        violations = await self.violations(page)
+        assert violations == [], f"axe-core on {page.url}: {json.dumps(violations, indent=1)}"
+
+    async def violations(self, page: Page) -> list[dict[str, Any]]:
+        # Evaluated through the DevTools protocol, so a page's Content-Security-Policy (no
+        # inline script) does not stop the checker.
+        results = await Axe().run(page)
+        return [
+            {
+                "id": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"]][:5],
+            }
+            for v in results.response["violations"]
+            if v["impact"] in FAILING_IMPACTS
+        ]
+
+
+@pytest.fixture
+def visits(screenshots: Path) -> Visits:
+    return Visits(screenshots)

@@ -1,0 +1,112 @@
+"""A small national org chart for the access tests (the role-by-endpoint matrix, the browser
+tests, schemathesis): two Areas of two units each, with their legal managers' teams, unit
+heads, DCCP, CCP and ABM, one HQ person and one inspector; and for each prosecutor and legal
+manager a case whose enhanced victim letter lapsed at 00:00 on Tue 9 Jan 2024.
+
+Ids say where someone sits: `W-MAG-P1` is prosecutor 1 of Wessex's magistrates unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tests.factories import event
+
+AREAS = {"W": "wessex", "M": "mersey-cheshire"}
+UNITS = {"MAG": "magistrates", "CRN": "crown"}
+STAFF_TIME = "2024-01-01T09:00:00+00:00"
+DECIDED = "2024-01-05"  # a Friday: the enhanced letter is due Mon 8 Jan, lapsed from Tue 9 Jan
+LETTER_RULE = "victim-letter"
+LETTER_TITLE = "Letter to the victim after a decision (VCL scheme)"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    staff_id: str
+    name: str
+    role: str
+    area: str
+    unit: str | None
+    line_manager: str | None
+
+    @property
+    def email(self) -> str:
+        return f"{self.staff_id.lower()}@{self.area}.example"
+
+
+def members() -> list[Member]:
+    found = [
+        Member("HQ-1", "Harriet Quayle", "hq", "hq", None, None),
+        Member("HMI-1", "Ingrid Marsh", "inspector", "hmcpsi", None, None),
+    ]
+    for a, area in AREAS.items():
+        found += [
+            Member(f"{a}-CCP", f"Chief {area}", "ccp", area, None, None),
+            Member(f"{a}-DCCP", f"Deputy {area}", "dccp", area, None, f"{a}-CCP"),
+            Member(f"{a}-ABM", f"Business {area}", "abm", area, None, f"{a}-CCP"),
+        ]
+        for u, unit in UNITS.items():
+            head, manager = f"{a}-{u}-UH", f"{a}-{u}-LM"
+            found += [
+                Member(head, f"Head {area} {unit}", "unit-head", area, unit, f"{a}-DCCP"),
+                Member(manager, f"Manager {area} {unit}", "legal-manager", area, unit, head),
+                Member(f"{a}-{u}-P1", f"One {area} {unit}", "prosecutor", area, unit, manager),
+                Member(f"{a}-{u}-P2", f"Two {area} {unit}", "prosecutor", area, unit, manager),
+            ]
+    return found
+
+
+def by_id() -> dict[str, Member]:
+    return {m.staff_id: m for m in members()}
+
+
+def owners() -> list[Member]:
+    """Who has casework: every prosecutor and legal manager, one case each."""
+    return [m for m in members() if m.role in ("prosecutor", "legal-manager")]
+
+
+def urn_of(staff_id: str) -> str:
+    """A URN that does not spell its owner, so a leak of one can be told from the other."""
+    index = [m.staff_id for m in owners()].index(staff_id)
+    return f"52XY{index + 1:07d}"
+
+
+def staff_events() -> list[dict[str, Any]]:
+    return [
+        event(
+            "staff-updated",
+            STAFF_TIME,
+            staff_id=m.staff_id,
+            name=m.name,
+            email=m.email,
+            role=m.role,
+            area=m.area,
+            unit=m.unit,
+            line_manager=m.line_manager,
+        )
+        for m in members()
+    ]
+
+
+def casework_events() -> list[dict[str, Any]]:
+    """A case per owner and its victim letter, enhanced, decided on Fri 5 Jan 2024."""
+    found = []
+    for m in owners():
+        urn = urn_of(m.staff_id)
+        found.append(
+            event(
+                "case-registered", STAFF_TIME, urn=urn, area=m.area, unit=m.unit, owner=m.staff_id
+            )
+        )
+        found.append(
+            event(
+                "victim-letter-due",
+                "2024-01-08T07:00:00+00:00",
+                urn=urn,
+                victim_id="V1",
+                decision="no-charge",
+                decision_date=DECIDED,
+                enhanced=True,
+            )
+        )
+    return found
