@@ -18,8 +18,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 
 from schemas.sqlite.checkpoints import WalCheckpointer
-from services.access.links import alert_links
-from services.alerts.delivery.digest_view import Item, LinkMaker
+from services.alerts.delivery.action_links import digest_links
 from services.alerts.service import AlertService
 from services.entrypoints.http.api import build_api
 from services.platform import logs
@@ -144,7 +143,7 @@ class _SideServices:
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.
         self.alerts = (
-            AlertService(runtime, self.redis, links=_digest_links(runtime))
+            AlertService(runtime, self.redis, links=digest_links(runtime.settings, now=runtime.now))
             if runtime.settings.alerts_enabled
             else None
         )
@@ -365,22 +364,6 @@ class _SideServices:
         )
         if changes:
             log.info("periods begun", extra={"changes": len(changes)})
-
-
-def _digest_links(runtime: Runtime) -> LinkMaker:
-    """Each digest item's links to act from the email (docs/contract.md section 12, "Acting
-    from an email"), on its most senior alert: acknowledging that one stops what follows."""
-
-    def links(item: Item) -> list[tuple[str, str]]:
-        return alert_links(
-            runtime.settings,
-            alert_id=max(item.alert_ids),
-            recipient=item.recipient,
-            obligation_ref=item.obligation_ref,
-            now=runtime.now(),
-        )
-
-    return links
 
 
 def _ending(task: asyncio.Task[None]) -> str:

@@ -140,7 +140,7 @@ async def world(settings: Settings) -> AsyncIterator[World]:
             grant = system.partition(":")[2]
             headers[system] = await bearer(runtime, system=f"matrix-{grant}", scope=grant)
         transport = httpx.ASGITransport(app=api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             found = World(runtime, client, headers)
             found.obligations = (await found.get("HQ-1", "/obligations")).json()
             found.alerts = (await found.get("HQ-1", "/alerts")).json()
@@ -381,7 +381,9 @@ def _walk(routes: list[Any]) -> list[tuple[str, str]]:
 
 
 def test_the_table_names_every_route() -> None:
-    api = build_api(runtime=cast(Any, None), redis=cast(Any, None), today=date.today)
+    api = build_api(
+        runtime=cast(Any, None), redis=cast(Any, None), today=date.today, settings=Settings()
+    )
     answered = routes_of(api)
     assert sorted(answered - set(ROUTES)) == [], "routes with no row in ROUTES: add one"
     assert sorted(set(ROUTES) - answered) == [], "rows in ROUTES for routes that are gone"

@@ -58,7 +58,7 @@ async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, d
             )
         api = build_api(runtime=runtime, redis=redis, today=lambda: at.date())
         transport = httpx.ASGITransport(app=api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             client.headers.update(await bearer(runtime, system="fuzz-read", scope="read"))
             publish = await bearer(runtime, system="fuzz-publish", scope="publish")
             yield client, {"openapi": api.openapi(), "publish": publish}
@@ -84,7 +84,7 @@ async def test_every_read_and_publish_operation_answers_as_documented(
     for operation in chosen:
         headers = found["publish"] if operation.method.upper() == "POST" else {}
         for case in _cases(operation):
-            kwargs = case.as_transport_kwargs(base_url="http://test", headers=headers)
+            kwargs = case.as_transport_kwargs(base_url="http://localhost", headers=headers)
             kwargs.pop("cookies", None)
             response = await client.request(**kwargs)
             sent += 1

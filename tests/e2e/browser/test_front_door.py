@@ -4,9 +4,9 @@ lapses on "My team", acknowledges one from the email digest's link and sees it m
 visited is screenshotted and checked with axe-core (no serious or critical violation).
 
 The pages' contract the selectors below rely on: each page's one `h1`; a row per obligation
-`tr[data-obligation-ref="<obligation id>"]` naming the rule's title; the alert's state in
-`td.alert-state`; an emailed action link (`GET /act/...`) opens a page with a button
-"Acknowledge"."""
+`tr[data-obligation-ref="<ob- reference>"]` naming the rule's title; each alert's state in
+an element of class `alert-state`; an emailed action link (`GET /act/...`) opens a page with
+a button "Acknowledge"."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
+from events.outbound import obligation_ref
+from services.alerts.delivery.action_links import digest_links
 from services.alerts.service import AlertService
 from services.platform.runtime import open_runtime
 from tests.e2e.browser.conftest import Site, Visits
@@ -97,13 +99,13 @@ async def refs_shown(page: Page) -> set[str]:
 
 
 async def alert_states(page: Page) -> list[str]:
-    return [t.strip() for t in await page.locator("td.alert-state").all_inner_texts()]
+    return [t.strip() for t in await page.locator(".alert-state").all_inner_texts()]
 
 
 def owned_by(site: Site, staff_ids: set[str]) -> set[str]:
     """The lapsed obligations of these people, as the command line lists them."""
     found = site.followup.json("obligations", "--json", "--state", "lapsed")
-    return {o["id"] for o in found if o["owner"] in staff_ids}
+    return {obligation_ref(o["id"]) for o in found if o["owner"] in staff_ids}
 
 
 async def raise_the_lapse_alerts(site: Site) -> None:
@@ -113,7 +115,9 @@ async def raise_the_lapse_alerts(site: Site) -> None:
     async with open_runtime(site.settings) as runtime:
         redis = Redis.from_url(site.settings.redis_url or "")
         try:
-            service = AlertService(runtime, redis, now=clock)
+            # The links' 14 days run from the real time the browser will follow them at.
+            links = digest_links(runtime.settings, now=runtime.now)
+            service = AlertService(runtime, redis, now=clock, links=links)
             await service.step()
             clock.at = london("2024-01-09 09:00:01")
             await service.step()
