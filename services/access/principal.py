@@ -4,13 +4,15 @@ the day they leave, whatever their expiry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from services.access.credentials import Kind, find_live
-from services.access.people import load_people
-from services.access.scope import NATIONAL, NOTHING, Person, Scope, scope_of
+from services.access.people import OrgChart
+from services.access.scope import NATIONAL, NOTHING, Person, Scope
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,8 @@ class Principal:
     system: str | None = None
     grants: str = "staff"  # staff, read, publish
     csrf: str | None = None  # a session's form token
-    people: tuple[Person, ...] = ()  # the org chart the scope was worked out from
+    # The org chart the scope was worked out from (read only: shared between requests).
+    people: Mapping[str, Person] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def staff_id(self) -> str | None:
@@ -44,8 +47,8 @@ class Principal:
             return self.person.staff_id
         return f"system:{self.system}"
 
-    def directory(self) -> dict[str, Person]:
-        return {p.staff_id: p for p in self.people}
+    def directory(self) -> Mapping[str, Person]:
+        return self.people
 
 
 async def authenticate(
@@ -55,24 +58,27 @@ async def authenticate(
     kinds: tuple[Kind, ...],
     now: datetime,
     today: date,
+    chart: OrgChart | None = None,
 ) -> Principal | None:
-    """None for an unknown, revoked or expired secret, or a leaver's."""
+    """None for an unknown, revoked or expired secret, or a leaver's. `chart`: a long-lived
+    process's (the HTTP service's) org chart, kept between calls."""
     row = await find_live(session=session, secret=secret, kinds=kinds, now=now)
     if row is None or row.id is None:
         return None
     if row.staff_id is None:  # a system's token: read is national, publish reads nothing
         scope = NATIONAL if row.scope == "read" else NOTHING
         return Principal(row.id, row.kind, scope, system=row.system, grants=row.scope)
-    people = await load_people(session=session)
+    chart = chart or OrgChart()
+    people = await chart.people(session=session)
     person = people.get(row.staff_id)
     if person is None or person.has_left(today):
         return None
     return Principal(
         row.id,
         row.kind,
-        scope_of(person, people),
+        chart.scope_of(person),
         person=person,
         grants=row.scope,
         csrf=row.csrf,
-        people=tuple(people.values()),
+        people=people,
     )

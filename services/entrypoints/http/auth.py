@@ -46,6 +46,7 @@ async def _principal(
                 kinds=kinds,
                 now=runtime.now(),
                 today=runtime.today(),
+                chart=state_of(request).chart,
             )
     request.state.principal = principal
     return principal

@@ -65,7 +65,7 @@ def add_obligation_routes(api: FastAPI, *, runtime: Runtime, today: Callable[[],
         size = limit or paging.DEFAULT_LIMIT
         day = as_of or today()
         async with runtime.sessions() as session:
-            owners = await _owners(session, owner=owner, team=team)
+            owners = await _owners(session, caller, owner=owner, team=team)
             rows = await list_obligations(
                 session=session,
                 today=day,
@@ -113,14 +113,15 @@ def add_obligation_routes(api: FastAPI, *, runtime: Runtime, today: Callable[[],
 
 
 async def _owners(
-    session: AsyncSession, *, owner: str | None, team: str | None
+    session: AsyncSession, caller: Principal, *, owner: str | None, team: str | None
 ) -> Collection[str] | None:
     """The owners `owner` and `team` allow (both: those in both); None when neither is given.
     A team is the manager and everyone whose line runs up to them, as a legal manager's scope
     is (section 12); an unknown manager's is nobody."""
     if team is None:
         return None if owner is None else {owner}
-    people = await load_people(session=session)
+    # A person's principal carries the org chart; a system's reads it.
+    people = caller.directory() or await load_people(session=session)
     manager = people.get(team)
     members = set() if manager is None else {team} | reports_of(manager, people)
     return members if owner is None else members & {owner}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from fastapi import Request
 from redis.asyncio import Redis
 
+from services.access.people import OrgChart
 from services.platform.runtime import Runtime
 
 
@@ -17,6 +18,7 @@ class AppState:
     runtime: Runtime
     redis: Redis
     today: Callable[[], date]
+    chart: OrgChart = field(default_factory=OrgChart)  # kept between requests
 
 
 def state_of(request: Request) -> AppState:

@@ -43,6 +43,7 @@ async def feed(request: Request, secret: str) -> Response:
             kinds=("calendar-feed",),
             now=runtime.now(),
             today=runtime.today(),
+            chart=state_of(request).chart,
         )
         if principal is None:
             return Response("no such calendar feed\n", status_code=404, media_type="text/plain")

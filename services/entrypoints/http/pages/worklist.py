@@ -9,7 +9,7 @@ URN and `ob-` reference (docs/contract.md section 12, "Pages").
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -191,7 +191,7 @@ def _about(details: dict[str, Any], *, show_ids: bool) -> str:
     return ""
 
 
-def _name(people: dict[str, Any], staff_id: str | None) -> str:
+def _name(people: Mapping[str, Any], staff_id: str | None) -> str:
     if staff_id is None:
         return "nobody on record"
     person = people.get(staff_id)
@@ -201,7 +201,7 @@ def _name(people: dict[str, Any], staff_id: str | None) -> str:
 def _next_step(
     upcoming: Upcoming | None,
     routing: Directory,
-    people: dict[str, Any],
+    people: Mapping[str, Any],
     obligation: Obligation,
     stopped: bool,
 ) -> str:
@@ -216,7 +216,7 @@ def _next_step(
 
 
 def _alert_view(
-    alert: Alert, principal: Principal, people: dict[str, Any], now: datetime
+    alert: Alert, principal: Principal, people: Mapping[str, Any], now: datetime
 ) -> AlertView:
     assert alert.id is not None  # stored rows have ids
     acting = principal.staff_id is not None and may_act_for(
