@@ -53,6 +53,31 @@ def render(console: Console, result: DemoResult) -> None:
     )
     if result.inspections:
         render_inspections(console, result.inspections, result.as_of)
+    _in_a_browser(console, result)
+
+
+def _in_a_browser(console: Console, result: DemoResult) -> None:
+    """Where the people the demo is for would look: the pages, signed in by emailed link."""
+    managers = [p for p in result.staff.values() if p.get("role") == "legal-manager"]
+    dccps = [p for p in result.staff.values() if p.get("role") == "dccp"]
+    console.print()
+    console.print(
+        "In a browser: run `followup serve`, open http://127.0.0.1:8040/sign-in",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for person in managers[:1] + dccps[:1]:
+        console.print(
+            f"  and sign in as {person['name']} ({person['role']}): {person['email']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(
+        "  With no mail server set, the link arrives in the data folder's outbox/ (./var/outbox).",
+        style="dim",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def summary_table(result: DemoResult) -> Table:

@@ -31,7 +31,7 @@ class DemoResult:
     published: int
     obligations: list[dict[str, Any]]  # the demo's own, as `followup obligations --json`
     counts: dict[str, dict[str, int]]  # rule -> state -> how many, every state present
-    staff: dict[str, dict[str, str | None]]  # staff_id -> name, role, line_manager
+    staff: dict[str, dict[str, str | None]]  # staff_id -> name, role, line_manager, email
     # The seed inspections (services/audit/seeds): events published, and per inspection how many
     # recommendations have each status as of `as_of`.
     inspection_events: int = 0
@@ -85,7 +85,12 @@ async def run_demo(
         rows = await list_obligations(session=session, today=as_of)
         staff = await session.execute(select(StaffMember).where(col(StaffMember.area) == AREA))
         people = {
-            s.staff_id: {"name": s.name, "role": s.role, "line_manager": s.line_manager}
+            s.staff_id: {
+                "name": s.name,
+                "role": s.role,
+                "line_manager": s.line_manager,
+                "email": s.email,
+            }
             for s in staff.scalars()
         }
         inspections = await inspection_statuses(
