@@ -26,6 +26,13 @@ from typing import Any
 
 import aiosqlite
 
+# Prepared statements the connection keeps (Python's default is 128). Most of what `serve`
+# sends are bulk INSERTs whose text changes with the number of rows (schemas.bulk), each
+# prepared for thousands of variables: 128 of them held tens of MiB for statements seldom
+# run twice (docs/contract.md, "Memory of `serve`"). A fixed statement pushed out is prepared
+# again, which costs far less than its batch.
+CACHED_STATEMENTS = 16
+
 
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's Connection (and so its Cursor) with `_execute`, through which every call
@@ -34,7 +41,9 @@ class InlineConnection(aiosqlite.Connection):
     def __init__(self, database: str) -> None:
         def connector() -> sqlite3.Connection:
             # As SQLAlchemy's dialect connects (it passes check_same_thread=False).
-            return sqlite3.connect(database, check_same_thread=False)
+            return sqlite3.connect(
+                database, check_same_thread=False, cached_statements=CACHED_STATEMENTS
+            )
 
         super().__init__(connector, iter_chunk_size=64)
 

@@ -259,7 +259,7 @@ class Settings(BaseSettings):
     )
     retention_check_seconds: float = Field(default=300.0, gt=0)
     cache_mb: float = Field(
-        default=128.0,
+        default=64.0,
         gt=0,
         description="Memory, estimated, of the tracks a consumer keeps so as not to read "
         "them back; the least recently used go first.",

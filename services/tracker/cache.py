@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 FactKey = tuple[str, str]  # (source, id): one content per key, as events_received keeps it
 MB = 1024 * 1024
 # FOLLOWUP_CACHE_MB's default; the least recently used tracks go first beyond it.
-DEFAULT_BUDGET = 128 * MB
+DEFAULT_BUDGET = 64 * MB
 _PENDING = "followup.tracks-written"
 _TEXTS = "followup.fact-texts"
 # What a kept track costs in memory, estimated from what it holds: its shells, each fact twice
