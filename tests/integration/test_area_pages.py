@@ -406,7 +406,7 @@ async def test_a_published_form_is_applied_by_the_tracker(pipeline: Pipeline) ->
     transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         before = await client.get("/inspections/INSP-TC", headers=owner)
-        assert "0 evidence recorded" in before.text
+        assert "no evidence yet" in before.text
         done = await client.post(
             "/inspections/INSP-TC/actions/A1/evidence",
             data={"evidence": "https://intranet.example/dip-sample", "recorded_date": "2024-01-09"},
@@ -415,7 +415,7 @@ async def test_a_published_form_is_applied_by_the_tracker(pipeline: Pipeline) ->
         assert done.status_code == 303
         await pipeline.settle()
         after = await client.get("/inspections/INSP-TC", headers=owner)
-        assert "1 evidence recorded, latest 2024-01-09" in after.text
+        assert "1 piece of evidence, latest Tue 9 Jan 2024" in after.text
         report = await client.get("/inspections/INSP-TC/report?format=json", headers=owner)
     evidence = report.json()["recommendations"][0]["evidence"]
     assert evidence == [
