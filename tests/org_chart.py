@@ -8,8 +8,10 @@ Ids say where someone sits: `W-MAG-P1` is prosecutor 1 of Wessex's magistrates u
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+from services.rules.calendar import Calendar
 from tests.factories import event
 
 AREAS = {"W": "wessex", "M": "mersey-cheshire"}
@@ -18,6 +20,8 @@ STAFF_TIME = "2024-01-01T09:00:00+00:00"
 DECIDED = "2024-01-05"  # a Friday: the enhanced letter is due Mon 8 Jan, lapsed from Tue 9 Jan
 LETTER_RULE = "victim-letter"
 LETTER_TITLE = "Letter to the victim after a decision (VCL scheme)"
+INSPECTION = "AAI-WESSEX"
+INSPECTION_TITLE = "Area Assurance Inspection: CPS Wessex"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +114,54 @@ def casework_events() -> list[dict[str, Any]]:
             )
         )
     return found
+
+
+def this_weeks_letters(today: date) -> list[dict[str, Any]]:
+    """For the weekly summary's chart: a case of Wessex's crown unit per working day of
+    today's week, its enhanced letter due that day (lapsed if before today, else open)."""
+    calendar = Calendar()
+    monday = today - timedelta(days=today.weekday())
+    days = [d for d in (monday + timedelta(days=n) for n in range(5)) if calendar.is_working_day(d)]
+    found = []
+    for n, due in enumerate(days):
+        urn, owner = f"52WK{n + 1:07d}", ("W-CRN-P1", "W-CRN-P2")[n % 2]
+        decided = calendar.working_days_before(due, 1)
+        found.append(
+            event("case-registered", STAFF_TIME, urn=urn, area="wessex", unit="crown", owner=owner)
+        )
+        found.append(
+            event(
+                "victim-letter-due",
+                f"{decided.isoformat()}T17:00:00+00:00",
+                urn=urn,
+                victim_id="V1",
+                decision="no-charge",
+                decision_date=decided.isoformat(),
+                enhanced=True,
+            )
+        )
+    return found
+
+
+def inspection_events() -> list[dict[str, Any]]:
+    """Wessex's Area assurance inspection: one recommendation whose action the DCCP owns and
+    one whose action (the crown unit's legal manager's) is past due."""
+    hmcpsi, cps = "/hmcpsi", "/cps/wessex/assurance"
+    return [
+        event("inspection-published", STAFF_TIME, source=hmcpsi, inspection_id=INSPECTION,
+              title=INSPECTION_TITLE, kind="area-assurance", area="wessex",
+              published_date="2023-10-02"),
+        event("recommendation-issued", STAFF_TIME, source=hmcpsi, inspection_id=INSPECTION,
+              recommendation_id="AAI-R1", number=1, kind="recommendation",
+              text="Improve the timeliness of letters to victims.", due_date="2030-06-30"),
+        event("response-committed", STAFF_TIME, source=cps, recommendation_id="AAI-R1",
+              action_id="AAI-A1", response="agreed", text="Analyse all VCL data monthly.",
+              owner="W-DCCP", due_date="2030-03-31"),
+        event("recommendation-issued", STAFF_TIME, source=hmcpsi, inspection_id=INSPECTION,
+              recommendation_id="AAI-R2", number=2, kind="issue-to-address",
+              text="Improve the handling of unused material.", due_date="2023-12-31"),
+        event("response-committed", STAFF_TIME, source=cps, recommendation_id="AAI-R2",
+              action_id="AAI-A2", response="partly-agreed",
+              text="Disclosure training for prosecutors.", owner="W-CRN-LM",
+              due_date="2023-12-31"),
+    ]  # fmt: skip

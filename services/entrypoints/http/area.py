@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
+from events.outbound import obligation_ref
 from services.entrypoints.http.auth import Caller
 from services.entrypoints.http.state import state_of
 from services.entrypoints.http.summaries import check_on_record, sections_markup
@@ -58,5 +59,8 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             units=units,
             teams=sorted(teams.items(), key=lambda item: (item[1], item[0])),
             team_ids=set(teams),
+            team_names=teams,
+            titles={r.id: r.title for r in runtime.rules},
+            ref=obligation_ref,
             **page,
         )

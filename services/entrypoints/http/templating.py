@@ -13,12 +13,22 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from services.access.principal import Principal
+from services.entrypoints.http import labels
 from services.entrypoints.http.auth import CSRF_FIELD
 from services.entrypoints.http.menu import nav_links
 
 HERE = Path(str(files("services.entrypoints.http")))
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 STATIC_DIR = HERE / "static"
+TEMPLATES.env.filters.update(
+    role=labels.role_label,
+    place=labels.place_label,
+    level=labels.level_label,
+    alert_state=labels.alert_state_label,
+    day=labels.day_label,
+    explanation=labels.explanation_label,
+    escalation=labels.escalation_label,
+)
 
 
 def render(

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,22 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from services.platform.settings import Settings
+from services.rules.calendar import LONDON
 from tests.conftest import REDIS_URL, SCREENSHOTS, fresh_postgres
 from tests.e2e.conftest import Followup, free_port
-from tests.org_chart import casework_events, staff_events
+from tests.org_chart import casework_events, inspection_events, staff_events, this_weeks_letters
 
 CHROMIUM = Path("/usr/bin/chromium")
 # axe-core impacts that fail a page (docs/contract.md section 12: accessible pages).
 FAILING_IMPACTS = ("serious", "critical")
+# Each page is also looked at this wide, as on a phone: it must not scroll sideways.
+NARROW = {"width": 400, "height": 800}
+# The innermost elements reaching past the window's right edge, to say what makes it scroll.
+WIDEST = """[...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+               && ![...e.children].some(c => c.getBoundingClientRect().right
+                                              > document.documentElement.clientWidth + 1))
+  .slice(0, 5).map(e => e.tagName + "." + e.className + ": " + e.textContent.slice(0, 40))"""
 
 
 @dataclass
@@ -58,6 +68,13 @@ class Site:
         pattern = re.escape(self.url + path_prefix) + r"[^\s<>\"')]+"
         return re.findall(pattern, text)
 
+    def action_links(self, message: EmailMessage, label: str) -> list[str]:
+        """The digest's links labelled so ("Acknowledge: <url>"), in order."""
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None, "the message has no plain-text part"
+        pattern = re.escape(label) + r": (" + re.escape(self.url) + r"/act/\S+)"
+        return re.findall(pattern, body.get_content())
+
 
 @pytest.fixture
 async def site(tmp_path: Path, namespace: str, redis_server: str) -> AsyncIterator[Site]:
@@ -78,7 +95,9 @@ async def site(tmp_path: Path, namespace: str, redis_server: str) -> AsyncIterat
         }
         followup = Followup(env, tmp_path)
         seed = tmp_path / "seed.jsonl"
-        seed.write_text("".join(json.dumps(e) + "\n" for e in staff_events() + casework_events()))
+        today = datetime.now(LONDON).date()
+        events = staff_events() + casework_events() + this_weeks_letters(today)
+        seed.write_text("".join(json.dumps(e) + "\n" for e in events + inspection_events()))
         settings = Settings(
             _env_file=None,
             data_dir=data_dir,
@@ -130,14 +149,30 @@ class Visits:
         self.count = 0
 
     async def visit(self, page: Page, name: str, *, heading: str | None = None) -> None:
-        """Screenshot the page now shown (numbered, in order), check its `h1` when given, and
-        fail on a serious or critical axe-core violation."""
+        """Screenshot the page now shown (numbered, in order), wide and at 400px (where it
+        must not scroll sideways), check its `h1` when given, and fail on a serious or
+        critical axe-core violation."""
         self.count += 1
         await page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png", full_page=True)
         if heading is not None:
             await expect(page.locator("h1")).to_have_text(heading)
         violations = await self.violations(page)
         assert violations == [], f"axe-core on {page.url}: {json.dumps(violations, indent=1)}"
+        wide = page.viewport_size
+        await page.set_viewport_size(NARROW)
+        try:
+            path = self.folder / f"{self.count:02d}-{name}-narrow.png"
+            await page.screenshot(path=path, full_page=True)
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (
+                f"{page.url} scrolls sideways by {overflow}px at 400px: "
+                f"{await page.evaluate(WIDEST)}"
+            )
+        finally:
+            if wide is not None:
+                await page.set_viewport_size(wide)
 
     async def violations(self, page: Page) -> list[dict[str, Any]]:
         # Evaluated through the DevTools protocol, so a page's Content-Security-Policy (no

@@ -121,4 +121,8 @@ async def my_alerts(request: Request, principal: Staff) -> Response:
             limit=200,
             scope=principal.scope,
         )
-    return render(request, "my_alerts.html", principal=principal, alerts=alerts)
+    titles = {r.id: r.title for r in runtime.rules}
+    names = {p.staff_id: p.name for p in principal.directory().values()}
+    return render(
+        request, "my_alerts.html", principal=principal, alerts=alerts, titles=titles, names=names
+    )

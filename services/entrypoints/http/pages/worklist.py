@@ -21,6 +21,7 @@ from services.alerts.clock.routing import Person as RoutedPerson
 from services.alerts.clock.schedule import Upcoming, next_escalation
 from services.alerts.clock.store import holds
 from services.alerts.queries import alerts_about, state_of
+from services.entrypoints.http.labels import level_label, role_label
 from services.rules.calendar import LONDON
 from services.rules.model import effective_state
 from services.tracker.queries import open_obligations, track_details
@@ -210,9 +211,16 @@ def _next_step(
     if upcoming is None:
         return "none"
     told = routing.route(upcoming.step.roles, About(obligation.owner, obligation.area))
-    whom = ", ".join(f"{_name(people, r.staff_id)} ({r.role})" for r in told) or "nobody on record"
-    when = upcoming.at.astimezone(LONDON).strftime("%a %d %b %Y %H:%M")
-    return f"{upcoming.step.level} at {when} to {whom}"
+    whom = ", ".join(f"{_name(people, r.staff_id)} ({_routed_as(r.role)})" for r in told)
+    at = upcoming.at.astimezone(LONDON)
+    on = f"{at:%a} {at.day} {at:%b %Y}"
+    return f"{level_label(upcoming.step.level)} on {on} to {whom or 'nobody on record'}"
+
+
+def _routed_as(role: str) -> str:
+    """Why the alarm goes to someone: the owner's line manager hears a lapse as its
+    `legal-manager`, whatever their own role (services/alerts/clock/routing.py)."""
+    return "line manager" if role == "legal-manager" else role_label(role)
 
 
 def _alert_view(
