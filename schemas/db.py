@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision. A process that finds the database already there skips Alembic, whose
 # import and upgrade check cost most of a second on every command; tests/integration/
 # test_migrations.py checks this against Alembic's own head.
-HEAD = "0013_obligation_ref"
+HEAD = "0014_obligations_owner_due"
 _MIGRATION_LOCK_ID = 0x666F6C6C  # any constant; "foll"
 
 

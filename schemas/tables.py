@@ -112,6 +112,9 @@ class Obligation(SQLModel, table=True):
         Index("ix_obligations_updated_at", "updated_at"),
         # GET /obligations pages national and filtered reads by (due, id) keyset.
         Index("ix_obligations_due_id", "due", "id"),
+        # A team's or unit's obligations by owner in due order (GET /obligations, My team,
+        # calendar feeds): a few thousand index entries, not the national due order.
+        Index("ix_obligations_owner_due", "owner", "due", "id"),
     )
 
     id: str = Field(primary_key=True)
@@ -121,7 +124,7 @@ class Obligation(SQLModel, table=True):
     rule: str  # indexed first in (rule, key) and (rule, state, due)
     key: str
     urn: str | None = Field(default=None, index=True)
-    owner: str | None = Field(default=None, index=True)
+    owner: str | None = None  # indexed first in (owner, due, id)
     area: str | None = None  # indexed first in the two summary indexes
     opened_by: str
     due: date

@@ -52,6 +52,7 @@ def _good_friday(year: int) -> date:
 class Calendar:
     def __init__(self, extra_holidays: Mapping[date, str] | None = None) -> None:
         self._extra = dict(extra_holidays or {})
+        self._holidays_by_year: dict[int, tuple[date, ...]] = {}
         # Each answer is a function of its arguments alone, and the tracker asks the same ones
         # again and again (every event re-derives its track's due dates).
         self._answers: dict[tuple[str, date, int, int], Computation] = {}
@@ -112,10 +113,34 @@ class Calendar:
 
     def working_days_between(self, start: date, end: date) -> int:
         """The working days after `start` up to and including `end` (0 when end <= start):
-        how many working days late an obligation due on `start` is on `end`."""
-        return sum(
-            self.is_working_day(start + timedelta(days=n)) for n in range(1, (end - start).days + 1)
+        how many working days late an obligation due on `start` is on `end`. Counted by whole
+        weeks less the weekday holidays between, not day by day: pages count it for hundreds
+        of obligations years overdue."""
+        if end <= start:
+            return 0
+        full, rest = divmod((end - start).days, 7)
+        tail = start + timedelta(days=full * 7)
+        weekdays = full * 5 + sum(
+            (tail + timedelta(days=n)).weekday() < 5 for n in range(1, rest + 1)
         )
+        holidays = sum(
+            start < day <= end
+            for year in range(start.year, end.year + 1)
+            for day in self._weekday_holidays(year)
+        )
+        return weekdays - holidays
+
+    def _weekday_holidays(self, year: int) -> tuple[date, ...]:
+        found = self._holidays_by_year.get(year)
+        if found is None:
+            days = {date(year, 1, 1) + timedelta(days=n) for n in range(366)}
+            found = tuple(
+                sorted(
+                    d for d in days if d.year == year and d.weekday() < 5 and self.holiday_name(d)
+                )
+            )
+            self._holidays_by_year[year] = found
+        return found
 
     def add_calendar_days(self, start: date, n: int) -> Computation:
         result = start + timedelta(days=n)

@@ -119,12 +119,14 @@ async def open_obligations(
     session: AsyncSession,
     scope: Scope,
     due_by: date | None = None,
+    due_from: date | None = None,
     rule: str | None = None,
     owners: Collection[str] | None = None,
     limit: int = 2000,
 ) -> list[Obligation]:
-    """Open obligations in `scope` (lapsed ones included), soonest due first: those due by
-    `due_by` when given, of one `rule`, owned by one of `owners`; at most `limit`."""
+    """Open obligations in `scope` (lapsed ones included), soonest due first: those due from
+    `due_from` and by `due_by` when given, of one `rule`, owned by one of `owners`; at most
+    `limit`."""
     statement = (
         select(Obligation)
         .where(
@@ -136,6 +138,8 @@ async def open_obligations(
     )
     if due_by is not None:
         statement = statement.where(col(Obligation.due) <= due_by)
+    if due_from is not None:
+        statement = statement.where(col(Obligation.due) >= due_from)
     if rule:
         statement = statement.where(col(Obligation.rule) == rule)
     if owners is not None:

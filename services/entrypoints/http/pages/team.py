@@ -33,6 +33,9 @@ router = APIRouter(include_in_schema=False)
 
 SNOOZE_CHOICES = (1, 3, 5)
 CSV_LIMIT = 5000
+# The most urgent rows a page shows: past this a page is too long to read (and to send), and
+# the filters or the CSV (CSV_LIMIT rows) are the way to the rest.
+PAGE_LIMIT = 200
 
 
 @router.get("/team", response_class=HTMLResponse)
@@ -45,7 +48,7 @@ async def team(
     refused = _not_for_team(request, principal) or _bad_filters(request, principal, rule, state)
     if refused is not None:
         return refused
-    rows = await _rows(request, principal, rule, state, limit=500)
+    rows = await _rows(request, principal, rule, state, limit=PAGE_LIMIT)
     people = [(name, list(group)) for name, group in groupby(_by_person(rows), _person)]
     return render(
         request,
@@ -53,6 +56,7 @@ async def team(
         principal=principal,
         people=people,
         count=len(rows),
+        capped=len(rows) >= PAGE_LIMIT,
         rules=[(r.id, r.title) for r in state_of(request).runtime.rules],
         rule=rule,
         state=state,

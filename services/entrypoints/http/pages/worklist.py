@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from services.access.principal import Principal
@@ -101,18 +101,16 @@ async def work_rows(
     limit: int = 500,
 ) -> list[Row]:
     """Open obligations in the principal's scope, lapsed or due within the horizon."""
+    # Filtered in the query, so `limit` counts only the rows asked for.
     found = await open_obligations(
         session=session,
         scope=principal.scope,
-        due_by=horizon(runtime, today),
+        due_by=today - timedelta(days=1) if state == "lapsed" else horizon(runtime, today),
+        due_from=today if state == "due" else None,
         rule=rule,
         owners=owners,
         limit=limit,
     )
-    if state == "lapsed":
-        found = [o for o in found if o.due < today]
-    elif state == "due":
-        found = [o for o in found if o.due >= today]
     return await rows_of(session=session, runtime=runtime, principal=principal, found=found,
                          today=today, now=now)  # fmt: skip
 
@@ -130,6 +128,9 @@ async def rows_of(
     details = await track_details(session=session, tracks={(o.rule, o.key) for o in found})
     alerts = await alerts_about(session=session, obligation_ids=ids, scope=principal.scope)
     held = await holds(session=session, ids=ids, now=now)
+    by_obligation: dict[tuple[str, date], list[Alert]] = {}
+    for alert in alerts:
+        by_obligation.setdefault((alert.obligation_id, alert.due), []).append(alert)
     people = principal.directory()
     routing = Directory(
         RoutedPerson(p.staff_id, p.role, p.area, p.unit, p.line_manager, p.email)
@@ -150,7 +151,7 @@ async def rows_of(
                 stopped=(o.id, o.due) in held.acknowledged,
                 held_until=held.snoozed.get((o.id, o.due)),
             )
-        mine = [a for a in alerts if a.obligation_id == o.id and a.due == o.due]
+        mine = by_obligation.get((o.id, o.due), [])
         rows.append(
             Row(
                 ref=o.ref,
