@@ -143,7 +143,7 @@ async def test_acknowledge_and_snooze_from_the_team_page(office: World) -> None:
     ends = snooze_end(date(2024, 1, 9), 3, Calendar())
     assert await _state(office, ids["LM"]) == (None, ends)
     page = (await office.client.get("/team", headers=manager)).text
-    assert "lapse to Pat One: <strong>acknowledged</strong>" in page
+    assert 'lapse to Pat One: <strong class="alert-state">acknowledged</strong>' in page
     assert "none: the lapse was acknowledged, so escalation has stopped" in page
 
 
