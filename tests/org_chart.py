@@ -7,6 +7,7 @@ Ids say where someone sits: `W-MAG-P1` is prosecutor 1 of Wessex's magistrates u
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -60,6 +61,7 @@ def members() -> list[Member]:
     return found
 
 
+@functools.cache
 def by_id() -> dict[str, Member]:
     return {m.staff_id: m for m in members()}
 
@@ -143,7 +145,7 @@ def this_weeks_letters(today: date) -> list[dict[str, Any]]:
     return found
 
 
-def inspection_events() -> list[dict[str, Any]]:
+def wessex_assurance_events() -> list[dict[str, Any]]:
     """Wessex's Area assurance inspection: one recommendation whose action the DCCP owns and
     one whose action (the crown unit's legal manager's) is past due."""
     hmcpsi, cps = "/hmcpsi", "/cps/wessex/assurance"
@@ -165,3 +167,71 @@ def inspection_events() -> list[dict[str, Any]]:
               text="Disclosure training for prosecutors.", owner="W-CRN-LM",
               due_date="2023-12-31"),
     ]  # fmt: skip
+
+
+# Inspections: one of each Area and one national (no Area) whose recommendations are of
+# Wessex, of Mersey-Cheshire and of no Area. Each recommendation has actions owned by
+# prosecutors of different units and Areas, so who may record what differs by line and Area.
+INSPECTED = "2023-11-01T09:00:00+00:00"
+INSPECTIONS: dict[str, str | None] = {
+    "INSP-W": "wessex",
+    "INSP-M": "mersey-cheshire",
+    "INSP-N": None,
+}
+# recommendation id: (inspection, the recommendation's own Area or None, {action id: owner})
+RECOMMENDATIONS: dict[str, tuple[str, str | None, dict[str, str]]] = {
+    "REC-W": ("INSP-W", None, {"ACT-W-MAG": "W-MAG-P1", "ACT-W-CRN": "W-CRN-P1"}),
+    "REC-M": ("INSP-M", None, {"ACT-M-MAG": "M-MAG-P1"}),
+    "REC-NW": ("INSP-N", "wessex", {"ACT-NW": "W-MAG-P2"}),
+    "REC-NM": ("INSP-N", "mersey-cheshire", {"ACT-NM": "M-CRN-P1"}),
+    "REC-N0": ("INSP-N", None, {"ACT-N0": "W-CRN-P2"}),
+}
+
+
+def recommendation_area(recommendation_id: str) -> str | None:
+    """A recommendation's Area: its own, else its inspection's (None: national)."""
+    inspection, area, _ = RECOMMENDATIONS[recommendation_id]
+    return area if area is not None else INSPECTIONS[inspection]
+
+
+def inspection_events() -> list[dict[str, Any]]:
+    found = [
+        event(
+            "inspection-published",
+            INSPECTED,
+            inspection_id=inspection,
+            title=f"Inspection {inspection}",
+            kind="thematic" if area is None else "area-assurance",
+            area=area,
+            published_date="2023-10-01",
+        )
+        for inspection, area in INSPECTIONS.items()
+    ]
+    for number, (rec, (inspection, area, actions)) in enumerate(RECOMMENDATIONS.items(), 1):
+        found.append(
+            event(
+                "recommendation-issued",
+                INSPECTED,
+                inspection_id=inspection,
+                recommendation_id=rec,
+                number=number,
+                kind="recommendation",
+                text=f"Recommendation {rec}",
+                area=area,
+                due_date="2024-06-30",
+            )
+        )
+        found += [
+            event(
+                "response-committed",
+                INSPECTED,
+                recommendation_id=rec,
+                action_id=action,
+                response="agreed",
+                text=f"Action {action}",
+                owner=owner,
+                due_date="2024-03-29",
+            )
+            for action, owner in actions.items()
+        ]
+    return found

@@ -1,7 +1,9 @@
 """schemathesis against the API's own OpenAPI document (docs/contract.md section 10): requests
-generated from each GET operation's parameters (and POST /events' body, once it exists), sent
-in-process with an HQ read token (a publish token for POST /events) over the seeded org chart;
-no answer is a server error and each answers in the content type and shape it documents.
+generated from every GET operation's parameters and POST /events' body, sent in-process with a
+system's read token (a publish token for POST /events) over the seeded org chart and its
+inspections, every GET sent again as a legal manager (whose scope takes the team's and the
+404 branches); no answer is a server error and each answers in the content type and shape
+it documents.
 
 Hypothesis draws the cases (derandomized, a few per operation) and the test sends them through
 httpx's ASGI transport on this test's event loop, where the runtime's connections live."""
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -31,7 +34,7 @@ from services.platform.settings import Settings
 from services.tracker.handlers import apply_events
 from tests.access import bearer
 from tests.integration.alerting import london
-from tests.org_chart import casework_events, staff_events
+from tests.org_chart import casework_events, inspection_events, staff_events
 
 pytestmark = pytest.mark.integration
 EXAMPLES = 15  # per operation: the whole test stays well within a minute
@@ -49,19 +52,24 @@ async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, d
                 session=session,
                 events=[
                     parse_event(json.dumps(e))  # type: ignore[misc]
-                    for e in staff_events() + casework_events()
+                    for e in staff_events() + casework_events() + inspection_events()
                 ],
                 rules=runtime.rules,
                 calendar=runtime.calendar,
                 today=at.date(),
                 now=at,
             )
-        api = build_api(runtime=runtime, redis=redis, today=lambda: at.date())
+        # Hundreds of requests a minute from one token: the rate limit is tested elsewhere.
+        unlimited = settings.model_copy(update={"http_rate_limit": "1000000/minute"})
+        api = build_api(runtime=runtime, redis=redis, today=lambda: at.date(), settings=unlimited)
         transport = httpx.ASGITransport(app=api)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            client.headers.update(await bearer(runtime, system="fuzz-read", scope="read"))
-            publish = await bearer(runtime, system="fuzz-publish", scope="publish")
-            yield client, {"openapi": api.openapi(), "publish": publish}
+            callers = {
+                "read": await bearer(runtime, system="fuzz-read", scope="read"),
+                "manager": await bearer(runtime, staff_id="W-MAG-LM"),
+                "publish": await bearer(runtime, system="fuzz-publish", scope="publish"),
+            }
+            yield client, {"openapi": api.openapi(), **callers}
         await redis.aclose()
 
 
@@ -79,19 +87,35 @@ async def test_every_read_and_publish_operation_answers_as_documented(
     schema = schemathesis.openapi.from_dict(found["openapi"])
     operations = [r.ok() for r in schema.get_all_operations()]
     chosen = [op for op in operations if fuzzed(op)]
-    assert {op.path for op in chosen} >= {"/obligations", "/alerts", "/status"}
+    documented = {(op.method.upper(), op.path) for op in operations}
+    assert {(op.method.upper(), op.path) for op in chosen} == {
+        (method, path) for method, path in documented if method == "GET"
+    } | {("POST", "/events")}
+    assert {op.path for op in chosen} >= {
+        "/obligations",
+        "/alerts",
+        "/status",
+        "/summaries",
+        "/inspections",
+        "/inspections/{inspection_id}/report",
+        "/dead-letters/{letter_id}",
+        "/asyncapi.yaml",
+    }
     sent, failed = 0, {}
     for operation in chosen:
-        headers = found["publish"] if operation.method.upper() == "POST" else {}
+        posting = operation.method.upper() == "POST"
         for case in _cases(operation):
-            kwargs = case.as_transport_kwargs(base_url="http://localhost", headers=headers)
-            kwargs.pop("cookies", None)
-            response = await client.request(**kwargs)
-            sent += 1
-            try:
-                case.validate_response(response, checks=CHECKS)
-            except Exception as error:  # a FailureGroup; one an operation is enough to read
-                failed.setdefault(operation.label, str(error)[:2000])
+            for caller in ("publish",) if posting else ("read", "manager"):
+                kwargs = case.as_transport_kwargs(
+                    base_url="http://localhost", headers=found[caller]
+                )
+                kwargs.pop("cookies", None)
+                response = await client.request(**kwargs)
+                sent += 1
+                try:
+                    case.validate_response(response, checks=CHECKS)
+                except FailureGroup as error:  # one an operation is enough to read
+                    failed.setdefault(f"{operation.label} as {caller}", str(error)[:2000])
     assert failed == {}, "\n\n".join(f"{k}:\n{v}" for k, v in failed.items())
     assert sent >= len(chosen)
 

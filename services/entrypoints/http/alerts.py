@@ -22,7 +22,7 @@ from services.alerts.actions import (
 from services.alerts.queries import alert_in_scope, list_alerts
 from services.entrypoints.http import paging
 from services.entrypoints.http.auth import Caller, Staff
-from services.entrypoints.http.models import Alert, AlertPage, AlertState
+from services.entrypoints.http.models import Alert, AlertPage, AlertState, RowId
 from services.platform.clock import now
 from services.platform.runtime import Runtime
 
@@ -71,14 +71,14 @@ def add_alert_routes(api: FastAPI, *, runtime: Runtime) -> None:
         return {"items": items, "next_cursor": next_cursor}
 
     @api.post("/alerts/{alert_id}/ack", response_model=Alert)
-    async def ack(caller: Staff, alert_id: int, body: Ack) -> dict[str, Any]:
+    async def ack(caller: Staff, alert_id: RowId, body: Ack) -> dict[str, Any]:
         by = _by(caller, body.by)
         return await _act(
             caller, alert_id, lambda s: acknowledge(session=s, alert_id=alert_id, by=by, now=now())
         )
 
     @api.post("/alerts/{alert_id}/snooze", response_model=Alert)
-    async def hold(caller: Staff, alert_id: int, body: Snooze) -> dict[str, Any]:
+    async def hold(caller: Staff, alert_id: RowId, body: Snooze) -> dict[str, Any]:
         until: datetime = body.until
         by = _by(caller, body.by)
         return await _act(

@@ -10,6 +10,7 @@ from fastapi import FastAPI, HTTPException, Query
 
 from services.access.principal import Principal
 from services.entrypoints.http.auth import Caller
+from services.entrypoints.http.models import RowId
 from services.platform.runtime import Runtime
 from services.tracker.dead_letters import (
     STATUSES,
@@ -46,7 +47,7 @@ def add_dead_letter_routes(api: FastAPI, *, runtime: Runtime) -> None:
         return [dead_letter_json(letter) for letter in found]
 
     @api.get("/dead-letters/{letter_id}")
-    async def dead_letter(caller: Caller, letter_id: int) -> dict[str, Any]:
+    async def dead_letter(caller: Caller, letter_id: RowId) -> dict[str, Any]:
         """One of them with the raw input (a conflict's: and the stored content)."""
         _national(caller)
         async with runtime.sessions() as session:

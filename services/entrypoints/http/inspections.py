@@ -36,6 +36,13 @@ if TYPE_CHECKING:
 
 REPORT_FORMATS = {"html": "text/html", "json": "application/json", "md": "text/markdown"}
 REPORT_STYLESHEET = "/inspections/report.css"
+# What `?format=` answers in, so the OpenAPI document names every content type they send.
+LIST_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}, "application/json": {}}}
+}
+REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {} for t in REPORT_FORMATS.values()}}
+}
 _EVENT_ID = re.compile(r"^web-[0-9a-f]{32}$")
 
 
@@ -127,7 +134,7 @@ async def show_inspection(
 
 
 def add_inspection_routes(api: FastAPI, *, runtime: Runtime) -> None:
-    @api.get("/inspections", response_model=None)
+    @api.get("/inspections", response_model=None, responses=LIST_CONTENT)
     async def inspections(
         request: Request, caller: Caller, format: str = Query(default="html")
     ) -> Response:
@@ -162,7 +169,7 @@ def add_inspection_routes(api: FastAPI, *, runtime: Runtime) -> None:
         readable(caller)
         return await show_inspection(request, runtime, caller, inspection_id, published=published)
 
-    @api.get("/inspections/{inspection_id}/report")
+    @api.get("/inspections/{inspection_id}/report", responses=REPORT_CONTENT)
     async def report(
         request: Request,
         caller: Caller,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field, WithJsonSchema
 
 ObligationState = Literal["open", "met", "met-late", "lapsed", "cancelled"]
@@ -16,6 +17,11 @@ AlertState = Literal[
 # Times are given as the command line's JSON gives them (Python's isoformat, `+00:00`), so
 # typed answers read exactly as before.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+# A row id in a path (an alert, a dead letter, a calendar feed): ids are 32-bit integers in
+# PostgreSQL, so a larger number is refused 422 (it can name nothing) instead of reaching the
+# database, which would fail on it.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 _REF = "`ob-` and 16 hex digits of the SHA-256 of the obligation id (section 7)"
 _HIDDEN = "null for readers given references instead of ids (section 12, People's API)"

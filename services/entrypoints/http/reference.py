@@ -54,7 +54,11 @@ def add_reference_routes(api: FastAPI, *, settings: Settings) -> None:
         """The AsyncAPI 3.0 document of the events stream and the tracking stream."""
         return await _document(settings)
 
-    @api.get("/asyncapi.yaml")
+    @api.get(
+        "/asyncapi.yaml",
+        response_class=Response,  # documented as YAML, not FastAPI's default JSON
+        responses={200: {"content": {"application/yaml": {}}}},
+    )
     async def asyncapi_yaml() -> Response:
         """The same document as YAML."""
         text = yaml.safe_dump(await _document(settings), sort_keys=False, allow_unicode=True)

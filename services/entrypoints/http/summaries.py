@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 FORMATS = ("html", "json", "md")
+# What `?format=` answers in, so the OpenAPI document names every content type sent.
+SUMMARY_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}, "application/json": {}, "text/markdown": {}}}
+}
 
 
 async def check_on_record(*, session: AsyncSession, scope: SummaryScope) -> None:
@@ -76,7 +80,7 @@ async def sections_markup(summary: Summary) -> Markup:
 
 
 def add_summary_routes(api: FastAPI, *, runtime: Runtime) -> None:
-    @api.get("/summaries", response_model=None)
+    @api.get("/summaries", response_model=None, responses=SUMMARY_CONTENT)
     async def summaries(
         request: Request,
         caller: Caller,

@@ -23,7 +23,12 @@ from services.platform.settings import Settings
 from services.rules.calendar import LONDON
 from tests.conftest import REDIS_URL, SCREENSHOTS, fresh_postgres
 from tests.e2e.conftest import Followup, free_port
-from tests.org_chart import casework_events, inspection_events, staff_events, this_weeks_letters
+from tests.org_chart import (
+    casework_events,
+    staff_events,
+    this_weeks_letters,
+    wessex_assurance_events,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # axe-core impacts that fail a page (docs/contract.md section 12: accessible pages).
@@ -97,7 +102,7 @@ async def site(tmp_path: Path, namespace: str, redis_server: str) -> AsyncIterat
         seed = tmp_path / "seed.jsonl"
         today = datetime.now(LONDON).date()
         events = staff_events() + casework_events() + this_weeks_letters(today)
-        seed.write_text("".join(json.dumps(e) + "\n" for e in events + inspection_events()))
+        seed.write_text("".join(json.dumps(e) + "\n" for e in events + wessex_assurance_events()))
         settings = Settings(
             _env_file=None,
             data_dir=data_dir,

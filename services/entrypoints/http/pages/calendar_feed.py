@@ -18,6 +18,7 @@ from icalendar import Event as IEvent
 from services.access.credentials import issue, list_credentials, revoke
 from services.access.principal import authenticate
 from services.entrypoints.http.auth import CSRF_FIELD, Staff
+from services.entrypoints.http.models import RowId
 from services.entrypoints.http.pages.common import csrf_refused, problem
 from services.entrypoints.http.state import state_of
 from services.entrypoints.http.templating import render
@@ -118,7 +119,7 @@ async def create_feed(
 async def revoke_feed(
     request: Request,
     principal: Staff,
-    feed_id: int,
+    feed_id: RowId,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     refused = csrf_refused(request, principal, csrf_token)

@@ -23,6 +23,7 @@ from services.alerts.clock.schedule import midnight, snooze_end
 from services.alerts.queries import alert_in_scope
 from services.entrypoints.http.auth import CSRF_FIELD, Staff
 from services.entrypoints.http.menu import TEAM_ROLES
+from services.entrypoints.http.models import RowId
 from services.entrypoints.http.pages.common import csrf_refused, problem, safe_path
 from services.entrypoints.http.pages.worklist import ROW_STATES, Row, work_rows
 from services.entrypoints.http.state import state_of
@@ -88,7 +89,7 @@ async def team_csv(
 async def acknowledge_form(
     request: Request,
     principal: Staff,
-    alert_id: int,
+    alert_id: RowId,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     back: Annotated[str, Form(max_length=500)] = "/team",
 ) -> Response:
@@ -104,7 +105,7 @@ async def acknowledge_form(
 async def snooze_form(
     request: Request,
     principal: Staff,
-    alert_id: int,
+    alert_id: RowId,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     back: Annotated[str, Form(max_length=500)] = "/team",
     reason: Annotated[str, Form(max_length=500)] = "",
