@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Key signing email links; default <data_dir>/secret.key."
     )
+    # The Area page and weekly summaries over HTTP serve a summary made this recently again
+    # while no obligation or staff row has changed since (services/summaries/recent.py).
+    summary_cache_seconds: float = Field(
+        default=60.0, ge=0, description="Seconds a page's weekly summary is served again; 0: never."
+    )
     session_hours: float = Field(
         default=12.0, gt=0, description="How long a browser session lasts after sign-in."
     )

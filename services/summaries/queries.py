@@ -265,3 +265,14 @@ _OBLIGATION_AREAS = text(
     " FROM areas WHERE areas.area IS NOT NULL"
     ") SELECT area FROM areas WHERE area IS NOT NULL"
 )
+
+
+async def data_version(*, session: AsyncSession) -> tuple[Any, ...]:
+    """When obligations and staff last changed, each read from an index or a small table:
+    a summary made at the same version counts the same (services/summaries/recent.py)."""
+    statement = select(
+        select(func.max(OB.c.updated_at)).scalar_subquery(),
+        select(func.max(S.c.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(S).scalar_subquery(),
+    )
+    return tuple((await session.execute(statement)).one())

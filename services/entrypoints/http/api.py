@@ -22,6 +22,7 @@ from services.entrypoints.http.state import AppState
 from services.entrypoints.http.templating import STATIC_DIR
 from services.platform.runtime import Runtime
 from services.platform.settings import Settings
+from services.summaries.recent import RecentSummaries
 from services.tracker.metrics import prometheus_text, read_status
 
 
@@ -39,7 +40,8 @@ def build_api(
     # The reference pages are ours (reference.py): FastAPI's own start Swagger UI and Redoc
     # from a CDN with an inline script.
     api = FastAPI(title="Followup", version="1", docs_url=None, redoc_url=None)
-    api.state.followup = AppState(runtime=runtime, redis=redis, today=today)
+    recent = RecentSummaries(seconds=settings.summary_cache_seconds)
+    api.state.followup = AppState(runtime=runtime, redis=redis, today=today, recent=recent)
     harden(api, settings)
     security_schemes.declare(api)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

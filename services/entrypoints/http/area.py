@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from events.outbound import obligation_ref
 from services.entrypoints.http.auth import Caller
 from services.entrypoints.http.state import state_of
-from services.entrypoints.http.summaries import check_on_record, sections_markup
+from services.entrypoints.http.summaries import check_on_record, recent_summaries, sections_markup
 from services.entrypoints.http.summary_access import area_choice
 from services.entrypoints.http.templating import render
 from services.platform.runtime import Runtime
@@ -42,9 +42,16 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
                 return render(request, "area_list.html", principal=caller, areas=areas, **page)
             scope = SummaryScope(chosen, unit or None, team or None)
             await check_on_record(session=session, scope=scope)
-            summary = await build_summary(session=session, scope=scope, week=week, as_of=today)
-            backlog = await build_backlog(
-                session=session, scope=scope, before=week.monday, as_of=today
+
+            async def made() -> tuple[Any, Any, Any]:
+                summary = await build_summary(session=session, scope=scope, week=week, as_of=today)
+                backlog = await build_backlog(
+                    session=session, scope=scope, before=week.monday, as_of=today
+                )
+                return summary, await sections_markup(summary), backlog
+
+            summary, sections, backlog = await recent_summaries(request).get(
+                ("area", scope, week, today), await queries.data_version(session=session), made
             )
             units = await queries.units_of(session=session, area=chosen)
             teams = await queries.legal_managers_of(session=session, area=chosen)
@@ -54,7 +61,7 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             principal=caller,
             scope=scope,
             summary=summary,
-            sections=await sections_markup(summary),
+            sections=sections,
             backlog=backlog,
             units=units,
             teams=sorted(teams.items(), key=lambda item: (item[1], item[0])),

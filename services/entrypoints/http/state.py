@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from services.access.people import OrgChart
 from services.platform.runtime import Runtime
+from services.summaries.recent import RecentSummaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class AppState:
     redis: Redis
     today: Callable[[], date]
     chart: OrgChart = field(default_factory=OrgChart)  # kept between requests
+    recent: RecentSummaries | None = None  # made by build_api from the settings
 
 
 def state_of(request: Request) -> AppState:

@@ -22,6 +22,7 @@ from services.summaries import queries
 from services.summaries.build import WeekNotBegun, build_summary
 from services.summaries.model import Scope as SummaryScope
 from services.summaries.model import Summary
+from services.summaries.recent import RecentSummaries
 from services.summaries.render_html import summary_sections_html
 from services.summaries.render_json import summary_json
 from services.summaries.render_md import summary_markdown
@@ -73,6 +74,12 @@ def area_level(summary: Summary) -> Summary:
     return dataclasses.replace(summary, sections=kept)
 
 
+def recent_summaries(request: Request) -> RecentSummaries:
+    found = state_of(request).recent
+    assert found is not None  # build_api makes it
+    return found
+
+
 async def sections_markup(summary: Summary) -> Markup:
     """The sections as the summary's own (autoescaping) templates render them; the chart,
     drawn off the event loop, is a `data:` image (a policy of `img-src 'self' data:`)."""
@@ -108,14 +115,29 @@ def add_summary_routes(api: FastAPI, *, runtime: Runtime) -> None:
                     week=str(chosen),
                 )
             await check_on_record(session=session, scope=choice.scope)
-            summary = await build_summary(
-                session=session, scope=choice.scope, week=chosen, as_of=today
-            )
-        if choice.area_level_only:
-            summary = area_level(summary)
-        return await _respond(request, caller, summary, format)
+            scope = choice.scope
 
-    async def _respond(request: Request, caller: Any, summary: Summary, fmt: str) -> Response:
+            async def made() -> Summary:
+                return await build_summary(session=session, scope=scope, week=chosen, as_of=today)
+
+            key = ("summary", scope, chosen, today)
+            version = await queries.data_version(session=session)
+            summary = await recent_summaries(request).get(key, version, made)
+            if choice.area_level_only:
+                summary = area_level(summary)
+            if format in ("json", "md"):
+                return await _respond(request, caller, summary, format, None)
+
+            async def drawn() -> Markup:
+                return await sections_markup(summary)
+
+            level = (*key, choice.area_level_only, "sections")
+            sections = await recent_summaries(request).get(level, version, drawn)
+        return await _respond(request, caller, summary, format, sections)
+
+    async def _respond(
+        request: Request, caller: Any, summary: Summary, fmt: str, sections: Markup | None
+    ) -> Response:
         if fmt == "json":
             return JSONResponse(summary_json(summary))
         if fmt == "md":
@@ -125,5 +147,5 @@ def add_summary_routes(api: FastAPI, *, runtime: Runtime) -> None:
             "summary_page.html",
             principal=caller,
             summary=summary,
-            sections=await sections_markup(summary),
+            sections=sections,
         )
