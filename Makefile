@@ -24,9 +24,10 @@ services:
 browser:
 	bash .ci/browser
 
-# Two processes share the tests; the fault suite stops the shared PostgreSQL, so it runs alone.
+# Four processes share the tests: most of their time is spent waiting on `serve` processes,
+# browsers and the databases, not on the two cores. The fault suite runs alone.
 test: $(STAMP) services browser lint
-	$(BIN)/python -m pytest -n 2 --ignore=tests/faults
+	$(BIN)/python -m pytest -n 4 --ignore=tests/faults
 	$(BIN)/python -m pytest tests/faults
 
 lint: $(STAMP)

@@ -8,6 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from events.outbound import obligation_ref
 from tests.e2e.conftest import Followup
 from tests.factories import URN, case, hearing, letter_due, letter_sent, sheet
 
@@ -119,7 +120,9 @@ def test_embedded_defaults_are_shared_and_stopped(tmp_path: Path) -> None:
         redis_pid = int(Path(registry["pidfile"]).read_text())
         assert psutil.pid_exists(redis_pid)
         over_http = json.loads(followup.get("/obligations?state=lapsed"))
-        assert f"victim-letter/{URN}/V9" in {row["id"] for row in over_http}
+        # A system's read token sees references, never the victim's id (contract section 12).
+        assert {row["id"] for row in over_http} == {None}
+        assert obligation_ref(f"victim-letter/{URN}/V9") in {r["obligation_ref"] for r in over_http}
         exposition = followup.get("/metrics").decode()
         assert "followup_events_applied_total 7.0" in exposition
         assert "followup_dead_letter_store 1.0" in exposition
