@@ -110,8 +110,10 @@ def test_redis_restarted_empty_under_serve(
 ) -> None:
     """A Redis of our own without persistence under `serve --workers 2` (HTTP on): restarted
     (empty) and later FLUSHALLed, each time after what was published had been applied. The
-    consumer group is made again in every process, what is published afterwards is applied,
-    no process exits, and /health says 503 naming Redis while it is down and ok after."""
+    consumer group is made again, what is published afterwards is applied, `serve` never
+    exits, and /health says 503 naming Redis while it is down and ok after. A worker process
+    may instead fail loudly and be replaced by the pool (docs/contract.md section 11, "`serve`
+    fails loudly or heals"): that is said in the progress, not counted as a problem."""
     say = Progress("redis empty")
     started_on = today_in_london()
     own_redis = OwnRedis(tmp_path / "redis", persistent=False)
@@ -160,7 +162,8 @@ def test_redis_restarted_empty_under_serve(
             if not lost:
                 problems.append("no serve logged that the consumer group was lost and made again")
             if {w.pid for w in pool.workers()} != workers:
-                problems.append("a worker process exited and was replaced: it did not heal")
+                say("a worker process exited and the pool replaced it (failed loudly)")
+            still_running()
             stop_all(say, rig, problems)
         everything = [line for batch in batches for line in batch]
         check_end_state(say, rig, everything, problems, started_on=started_on)
