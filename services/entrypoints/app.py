@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
@@ -93,6 +94,62 @@ def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> ServeAp
     return app
 
 
+async def run_serve(
+    build: Callable[[], ServeApp], *, reachable: Callable[[], Awaitable[None]]
+) -> ServeApp:
+    """Run the app `build` makes until it stops; returns the app that ran. Redis or the
+    database going away while it starts (a pool worker starting during a Redis restart) is an
+    outage like any other: what had started is stopped, and once `reachable` returns (both
+    answer again) a new app starts. An error after it started, or not an outage, is raised."""
+    while True:
+        app = build()
+        try:
+            await app.run()
+        except Exception as error:
+            if app.started or not is_outage(error):
+                raise
+            log.warning(
+                "Redis or the database went away while serve was starting; starting again "
+                "once both answer",
+                extra={"error": describe(error)[:300]},
+            )
+            await _stop_quietly(app)
+            if not await _until_reachable_or_stopped(reachable):
+                return app  # SIGINT or SIGTERM while waiting: a clean stop
+            continue
+        return app
+
+
+async def _until_reachable_or_stopped(reachable: Callable[[], Awaitable[None]]) -> bool:
+    """Wait for `reachable`; False if SIGINT or SIGTERM came first (between two apps, no
+    app is there to take them)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiting = asyncio.ensure_future(reachable())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, stopped):
+            task.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    if stop.is_set():
+        return False
+    waiting.result()  # an error that is not an outage (a wrong password) is raised
+    return True
+
+
+async def _stop_quietly(app: ServeApp) -> None:
+    """Stop what a failed start left running; with Redis away, closing may fail too."""
+    try:
+        await app.stop()
+    except Exception as error:
+        log.debug("stopping a failed start", extra={"error": describe(error)[:300]})
+
+
 class ServeApp(FastStream):
     """FastStream calls `exit` on SIGINT and SIGTERM, and also after stopping a subscriber for
     good (its consumer group gone: Redis restarted without its data, FLUSHDB, the stream
@@ -104,6 +161,11 @@ class ServeApp(FastStream):
         super().__init__(broker, **options)
         self.side = side
         self.failure: str | None = None
+        self.started = False  # its parts and the broker all started
+        self.after_startup(self._started)
+
+    async def _started(self) -> None:
+        self.started = True
 
     def exit(self) -> None:
         if self.failure is None and self.side.regroup():

@@ -7,17 +7,26 @@ lines."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from bench.mix import mix_lines
+from services.entrypoints.app import ServeApp, build_app, run_serve
 from services.platform.clock import today_in_london
+from services.platform.runtime import open_runtime
+from services.tracker.metrics import wait_until_applied
+from services.tracker.publishing import publish_lines
 from tests.e2e.conftest import free_port
+from tests.factories import letter_due
 from tests.faults.conftest import OwnRedis, Progress, RefusedDatabase, Rig, Serve
 from tests.faults.test_faults import check_end_state, finish_publishing, stop_all
+from tests.integration.conftest import settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -180,3 +189,48 @@ def wait_for_health(serve: Serve, status: int, *, within: float) -> tuple[int, d
         assert serve.alive(), f"serve {serve.name} exited:\n{serve.tail()}"
         assert time.monotonic() < deadline, f"/health answered {code} {body}, not {status}"
         time.sleep(0.5)
+
+
+async def test_serve_starting_without_redis_starts_again_once_it_answers(
+    tmp_path: Path, own_redis: OwnRedis, namespace: str
+) -> None:
+    """Redis goes away as `serve` starts its parts (after the first wait for it, as when a pool
+    worker starts during a Redis restart): the start that failed is undone and, once Redis
+    answers, serve starts again and applies what is published; it does not exit."""
+    own_redis.stop()
+    settings = settings_for(
+        tmp_path, f"sqlite:///{tmp_path / 'followup.db'}", own_redis.url, namespace
+    )
+    built: list[ServeApp] = []
+    waits = 0
+
+    def build() -> ServeApp:
+        built.append(build_app(runtime, own_redis.url, http=False))
+        return built[-1]
+
+    async def redis_returns() -> None:
+        nonlocal waits
+        waits += 1
+        await asyncio.to_thread(own_redis.start)
+
+    async with open_runtime(settings) as runtime:
+        serving = asyncio.create_task(run_serve(build, reachable=redis_returns))
+        deadline = time.monotonic() + 60
+        while not (built and built[-1].started):
+            assert not serving.done(), f"serve ended: {serving.exception()!r}"
+            assert time.monotonic() < deadline, "serve did not start once Redis answered"
+            await asyncio.sleep(0.1)
+        redis = Redis.from_url(own_redis.url)
+        try:
+            report = await publish_lines(
+                runtime=runtime, redis=redis, lines=[json.dumps(letter_due("2026-11-02"))]
+            )
+            assert report.published == 1, report
+            await wait_until_applied(runtime=runtime, redis=redis, within=30)
+        finally:
+            await redis.aclose()
+        built[-1].exit()
+        ran = await asyncio.wait_for(serving, 30)
+    assert waits == 1 and len(built) == 2, (waits, len(built))
+    assert ran is built[1] and ran.failure is None
+    assert not built[0].started

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -111,7 +111,8 @@ def serve(
     # worker pool stopping a worker it has just started) is a clean stop, not a kill.
     signal.signal(signal.SIGTERM, _stopped_while_starting)
     from schemas.db import is_sqlite
-    from services.entrypoints.app import ServeApp, build_app
+    from services.entrypoints.app import ServeApp, build_app, run_serve
+    from services.entrypoints.cli.runner import wait_until_reachable
     from services.entrypoints.workers import WorkerPool
     from services.platform.settings import Settings
 
@@ -135,15 +136,22 @@ def serve(
 
     started: list[ServeApp] = []
 
-    def start(runtime: Runtime, url: str) -> Awaitable[None]:
+    def build(runtime: Runtime, url: str) -> ServeApp:
         application = build_app(runtime, url, http=http)
-        started.append(application)
         if workers > 1:
             pool = WorkerPool(workers - 1, on_failure=application.fail)
             application.add_check(pool.problems)
             application.after_startup(pool.start)
             application.on_shutdown(pool.stop)
-        return application.run()
+        return application
+
+    async def start(runtime: Runtime, url: str) -> None:
+        started.append(
+            await run_serve(
+                lambda: build(runtime, url),
+                reachable=lambda: wait_until_reachable(settings, url),
+            )
+        )
 
     try:
         # The one writer of a SQLite database: it copies the write-ahead log back in the
