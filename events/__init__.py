@@ -3,7 +3,10 @@
 from events.assurance import FinalisationChecked, SampledCheckReviewed
 from events.casework import (
     CaseFinalised,
+    CaseReallocated,
     CaseRegistered,
+    CaseReviewDue,
+    CaseReviewed,
     ComplaintReceived,
     ComplaintResponded,
     CustodyTimeLimitEnded,
@@ -34,7 +37,10 @@ __all__ = [
     "ActionCompleted",
     "ActionEvidenceRecorded",
     "CaseFinalised",
+    "CaseReallocated",
     "CaseRegistered",
+    "CaseReviewDue",
+    "CaseReviewed",
     "ComplaintReceived",
     "ComplaintResponded",
     "CustodyTimeLimitEnded",

@@ -175,3 +175,48 @@ class VrrConcluded(EventData):
     stage: VrrStage
     outcome: Literal["upheld", "overturned", "withdrawn"]
     concluded_date: IsoDate
+
+
+ReviewStage = Literal["magistrates-first-hearing", "crown-ptph", "magistrates-trial", "crown-trial"]
+
+
+class CaseReviewDue(EventData):
+    """A case falls due for review before a listed hearing (added to v1): before the first
+    hearing in the magistrates' court, before the plea and trial preparation hearing in the
+    Crown Court, or before trial. The court type is the stage's first word."""
+
+    type_name = "case-review-due"
+
+    urn: Id
+    stage: ReviewStage
+    hearing_id: Id
+
+
+class CaseReviewed(EventData):
+    """A case review at a stage was recorded (added to v1)."""
+
+    type_name = "case-reviewed"
+
+    urn: Id
+    stage: ReviewStage
+    reviewed_by: Id
+    reviewed_date: IsoDate
+
+
+class CaseReallocated(EventData):
+    """A case moved to another owner, with the reason (added to v1): its open obligations
+    and the ones opened later go to `new_owner`."""
+
+    type_name = "case-reallocated"
+
+    urn: Id
+    new_owner: Id
+    reason: Annotated[str, Field(min_length=1)]
+    reallocated_by: Id | None = None
+    reallocated_date: IsoDate
+
+    @model_validator(mode="after")
+    def _reason_says_something(self) -> Self:
+        if not self.reason.strip():
+            raise field_error("reason", "must say why the case was reallocated")
+        return self

@@ -12,7 +12,10 @@ from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema, create
 from events.assurance import FinalisationChecked, SampledCheckReviewed
 from events.casework import (
     CaseFinalised,
+    CaseReallocated,
     CaseRegistered,
+    CaseReviewDue,
+    CaseReviewed,
     ComplaintReceived,
     ComplaintResponded,
     CustodyTimeLimitEnded,
@@ -64,6 +67,9 @@ _MODELS: tuple[type[EventData], ...] = (
     VrrConcluded,
     FinalisationChecked,
     SampledCheckReviewed,
+    CaseReviewDue,
+    CaseReviewed,
+    CaseReallocated,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))

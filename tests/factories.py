@@ -21,6 +21,7 @@ DEFAULT_RULE_IDS = frozenset(
         "recurring-commitment",
         "victims-right-to-review",
         "assurance-sample",
+        "case-review",
     }
 )
 

@@ -33,6 +33,27 @@ class WorkingDaysAfter:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkingDaysBefore:
+    """The N-th working day strictly before a date field (a review due before a hearing)."""
+
+    days: int
+    before: str
+
+    def __str__(self) -> str:
+        return f"-{self.days} working day{'' if self.days == 1 else 's'} before {self.before}"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.before,)
+
+    def compute(self, data: Mapping[str, Any], calendar: Calendar) -> Computation:
+        end = date.fromisoformat(data[self.before])
+        day = calendar.working_days_before(end, self.days)
+        unit = "working day" if self.days == 1 else "working days"
+        return Computation(day, f"{self.before} {end} - {self.days} {unit} = {day.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
 class WorkingDaysAfterMonthEnd:
     """+N working days after the last day of the month holding a date field."""
 
@@ -130,6 +151,7 @@ class PeriodEnd:
 
 Due = (
     WorkingDaysAfter
+    | WorkingDaysBefore
     | WorkingDaysAfterMonthEnd
     | CalendarDaysAfter
     | AsGiven

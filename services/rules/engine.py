@@ -163,6 +163,8 @@ class _Track:
     def matching(self, match: Match) -> list[Fact]:
         pool = self.linked if match.via else self.facts
         wanted = match.type  # compared first: most facts of a track are of other types
+        if match.same or match.latest:
+            pool = self._same(match, [f for f in pool if f.type == wanted])
         return [
             f
             for f in pool
@@ -171,13 +173,23 @@ class _Track:
             and (not match.later or f.order > self.standing.order)
         ]
 
+    def _same(self, match: Match, found: list[Fact]) -> list[Fact]:
+        """Those with the standing opener's values of `same`; with `latest`, only the latest
+        of them (whatever its `when`)."""
+        data = self.standing.data
+        found = [f for f in found if all(f.data.get(n) == data.get(n) for n in match.same)]
+        if match.latest and found:
+            return [max(found, key=_order)]
+        return found
+
     def cancels(self) -> list[tuple[Fact, date, Match]]:
-        """Cancelling facts later than the standing opener, earliest first."""
+        """Cancelling facts later than the standing opener (or, for a `latest` match, the
+        current state of what it reaches, whatever its time), earliest first."""
         found = [
             (f, self.done_on(m, f), m)
             for m in self.rule.cancels
             for f in self.matching(m)
-            if f.order > self.standing.order
+            if m.latest or f.order > self.standing.order
         ]
         return sorted(found, key=lambda item: item[0].order)
 
@@ -269,13 +281,20 @@ def _chain(track: _Track) -> list[ObligationDraft]:
     """The first obligation, and one more for every renewal (a CTL extended), in time order."""
     rule = track.rule
     standing = track.standing
-    segments = [
-        _Segment(
-            f"{rule.id}/{track.key}",
-            standing,
-            rule.due_for(standing.data).compute(standing.data, track.calendar),
+    expression = rule.due_for(standing.data)
+    if rule.due_from is None:
+        first_due = expression.compute(standing.data, track.calendar)
+    else:
+        dated_by = track.matching(rule.due_from)
+        if not dated_by:
+            return []  # not dated until the event it is due from arrives (a hearing listed)
+        latest = max(dated_by, key=_order)
+        computed = expression.compute(latest.data, track.calendar)
+        first_due = Computation(
+            computed.result,
+            f"{computed.explanation} ({latest.type} {latest.source}#{latest.id})",
         )
-    ]
+    segments = [_Segment(f"{rule.id}/{track.key}", standing, first_due)]
     steps: list[tuple[Fact, Match, Renewal | None]] = [
         (f, m, None) for m in rule.closes for f in track.matching(m)
     ]

@@ -27,6 +27,8 @@ from services.rules.engine import (
 )
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.rules.pack import Rule
+from services.rules.reallocation import EVENT as REALLOCATED
+from services.rules.reallocation import reallocated
 
 TrackKey = tuple[str, str]  # (rule, key)
 LinkKey = tuple[str, str]  # (rule, link value)
@@ -59,6 +61,9 @@ class Ledger:
         self.tracks: dict[TrackKey, TrackState] = {}
         self.linked: dict[LinkKey, tuple[Fact, ...]] = {}
         self.cases: dict[str, CaseInfo] = {}
+        # Each case's case-reallocated facts, in time order (reallocation.py).
+        self.reallocations: dict[str, tuple[Fact, ...]] = {}
+        self.touched_reallocations: set[str] = set()  # cases whose reallocations to save
         self.touched: set[TrackKey] = set()  # tracks to save
         self.touched_links: set[LinkKey] = set()
         # Each fact is routed once per batch: the tracker asks first, to know what to load.
@@ -84,6 +89,10 @@ class Ledger:
             if fact.type == "case-registered" and self._register(fact):
                 # A case registered (or reassigned) after its obligations were opened gives
                 # them their owner and area.
+                for key in index.of_urn(fact.data["urn"]):
+                    causes[key].append(label)
+            if fact.type == REALLOCATED and self._reallocate(fact):
+                # Every obligation of the case: its open ones move to the new owner.
                 for key in index.of_urn(fact.data["urn"]):
                     causes[key].append(label)
             for ref in self.routes(fact):
@@ -132,6 +141,16 @@ class Ledger:
         self.cases[urn] = new
         return old is None or (old.area, old.unit, old.owner) != (new.area, new.unit, new.owner)
 
+    def _reallocate(self, fact: Fact) -> bool:
+        urn = str(fact.data["urn"])
+        held = self.reallocations.get(urn, ())
+        now = add_fact(held, fact)
+        if now is held:
+            return False
+        self.reallocations[urn] = now
+        self.touched_reallocations.add(urn)
+        return True
+
     def _link(self, ref: LinkRef, fact: Fact) -> None:
         key = (ref.rule, ref.link)
         self.linked[key] = add_fact(self.linked.get(key, ()), fact)
@@ -159,12 +178,15 @@ class Ledger:
                     calendar=self.calendar,
                     today=today,
                 )
-            found = diff(track.obligations, derived.drafts)
+            drafts = derived.drafts
+            if track.urn and (moves := self.reallocations.get(track.urn)):
+                drafts = reallocated(rule, drafts, moves)
+            found = diff(track.obligations, drafts)
             changes.extend(
                 Change(c.kind, c.obligation_id, c.before, c.after, tuple(dict.fromkeys(cause)))
                 for c in found
             )
-            track.obligations = {d.id: d for d in derived.drafts}
+            track.obligations = {d.id: d for d in drafts}
             track.link, track.refresh_on = derived.link, derived.refresh_on
             self.touched.add(key)
         return changes

@@ -56,6 +56,13 @@ class Match:
     # The opening event's field that `via` values are compared with, when it is named
     # differently (a staff-updated `staff_id` reaching checks by their `checked_by`).
     link: str | None = None
+    # Fields whose values must equal the opening event's (a `via` match reaching a case's
+    # reviews picks the hearing each one is about by its `hearing_id`).
+    same: tuple[str, ...] = ()
+    # Counts only when it is the latest (by `time`) of its type reaching the obligation (with
+    # the same `same` values), whatever its `time` against the opening event: a hearing
+    # vacated and then listed again is not vacated.
+    latest: bool = False
 
     def accepts(self, event_type: str, data: Mapping[str, Any]) -> bool:
         return event_type == self.type and condition_holds(self.when, data)
@@ -161,9 +168,14 @@ class Rule:
     owner_from: OwnerFrom | None = None
     escalation: tuple[EscalationStep, ...] = DEFAULT_ESCALATION
     business: bool = False  # a business or operational lapse: the ABM is copied at the lapse
+    # The due expression's fields are read from the latest (by `time`) of these events
+    # instead of the opening event (a review due before the hearing it names); no obligation
+    # until one arrives.
+    due_from: Match | None = None
 
     def matches(self) -> tuple[Match, ...]:
-        described = (self.owner_from.match,) if self.owner_from else ()
+        described: tuple[Match, ...] = (self.owner_from.match,) if self.owner_from else ()
+        described += (self.due_from,) if self.due_from else ()
         return (
             self.opens,
             *self.closes,

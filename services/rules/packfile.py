@@ -25,6 +25,7 @@ from services.rules.due import (
     PeriodEnd,
     WorkingDaysAfter,
     WorkingDaysAfterMonthEnd,
+    WorkingDaysBefore,
 )
 from services.rules.escalation import EscalationSpec, escalation_problems
 from services.rules.pack import (
@@ -43,6 +44,7 @@ _NUMBER = r"(\d+|\{[a-z_]+\})"
 _FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"^\+{_NUMBER} working days? after end of month of ([a-z_]+)$"), "month-end"),
     (re.compile(rf"^\+{_NUMBER} working days? after ([a-z_]+)$"), "working"),
+    (re.compile(rf"^-{_NUMBER} working days? before ([a-z_]+)$"), "before"),
     (re.compile(rf"^\+{_NUMBER} calendar days? after ([a-z_]+)$"), "calendar"),
     (re.compile(r"^custody-time-limit expiry$"), "expiry"),
     (re.compile(rf"^custody-time-limit expiry - {_NUMBER} (?:calendar )?days?$"), "expiry"),
@@ -51,7 +53,7 @@ _FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 DUE_FORMS = (
     "'+N working days after FIELD', '+N working days after end of month of FIELD', "
-    "'+N calendar days after FIELD', 'FIELD as is', "
+    "'+N calendar days after FIELD', '-N working days before FIELD', 'FIELD as is', "
     "'custody-time-limit expiry', 'custody-time-limit expiry - N days', "
     "'end of recurrence period' (N may name a pack setting as {name})"
 )
@@ -97,6 +99,8 @@ class MatchSpec(_Strict):
     via: str | None = None
     link: str | None = None
     before_due: bool = False
+    same: list[str] = Field(default_factory=list)
+    latest: bool = False
 
     @field_validator("event")
     @classmethod
@@ -115,6 +119,8 @@ class MatchSpec(_Strict):
             via=self.via,
             before_due=self.before_due,
             link=self.link,
+            same=tuple(self.same),
+            latest=self.latest,
         )
 
 
@@ -172,6 +178,7 @@ class RuleSpec(_HasDue):
     sample: SampleFields | None = None
     owner: str | None = None
     owner_from: OwnerFromSpec | None = None
+    due_from: MatchSpec | None = None
     area: str | None = None
     warn: list[int] = Field(default_factory=list)
     # Who hears at each warning, at the lapse and after it (the lapse clock); absent, the
@@ -207,6 +214,8 @@ def parse_due(expression: str, settings: Mapping[str, SettingSpec]) -> Due:
         groups = found.groups()
         if form == "working":
             return WorkingDaysAfter(_number(groups[0], settings), groups[1])
+        if form == "before":
+            return WorkingDaysBefore(_number(groups[0], settings), groups[1])
         if form == "month-end":
             return WorkingDaysAfterMonthEnd(_number(groups[0], settings), groups[1])
         if form == "calendar":
@@ -302,6 +311,7 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
         owner_from=(
             OwnerFrom(spec.owner_from.build(), spec.owner_from.field) if spec.owner_from else None
         ),
+        due_from=spec.due_from.build() if spec.due_from else None,
         warnings=tuple(spec.warn),
         escalation=(
             tuple(step.build() for step in spec.escalation)
@@ -348,6 +358,9 @@ def check_fields(spec: RuleSpec) -> list[str]:
             need(
                 opening, match.link or match.via, f"{where}.link" if match.link else f"{where}.via"
             )
+        for name in match.same:
+            need(match.event, name, f"{where}.same")
+            need(opening, name, f"{where}.same")
 
     check_match(spec.opens, "opens")
     if spec.opens.via:
@@ -360,11 +373,13 @@ def check_fields(spec: RuleSpec) -> list[str]:
         check_match(renewal, f"renews.{i}")
         for name in _due_fields(renewal.due):
             need(renewal.event, name, f"renews.{i}.due")
+    # The due expression reads the `due_from` event when there is one, else the opening event.
+    dated_by = spec.due_from.event if spec.due_from else opening
     for where, text in [("due", spec.due)] + [
         (f"due_when.{i}.due", o.due) for i, o in enumerate(spec.due_when)
     ]:
         for name in _due_fields(text):
-            need(opening, name, where)
+            need(dated_by, name, where)
     for i, override in enumerate(spec.due_when):
         for name in override.when:
             need(opening, name, f"due_when.{i}.when")
@@ -373,6 +388,12 @@ def check_fields(spec: RuleSpec) -> list[str]:
         need(spec.owner_from.event, spec.owner_from.field, "owner_from.field")
         if not spec.owner_from.via:
             problems.append("owner_from.via: name the field that reaches the opening events")
+    if spec.due_from:
+        check_match(spec.due_from, "due_from")
+        if not spec.due_from.via:
+            problems.append("due_from.via: name the field that reaches the opening events")
+        if spec.recurrence or spec.renews or spec.sample:
+            problems.append("due_from: a rule dated by another event cannot recur, renew or sample")
     if spec.sample:
         need(opening, spec.sample.month, "sample.month")
         for name in spec.sample.item:

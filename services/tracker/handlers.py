@@ -16,6 +16,7 @@ from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
 from services.rules.model import Change, Fact
 from services.rules.pack import Rule
+from services.rules.reallocation import EVENT as REALLOCATED
 from services.tracker import cache, dead_letters, intake, locks, reading, store
 from services.tracker.intake import Decoded, Entry, decode_entries
 
@@ -108,7 +109,8 @@ async def apply_events(
         session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
     projected = await projection.project(session=session, facts=fresh, now=now)
-    await _save(session, ledger, outcome.changes, now=now, audit=projected)
+    moves = [store.reallocation_audited(f, outcome.changes) for f in fresh if f.type == REALLOCATED]
+    await _save(session, ledger, outcome.changes, now=now, audit=[*projected, *moves])
     return outcome
 
 
@@ -152,7 +154,8 @@ async def _ledger_for(
                 links.add((ref.rule, ref.link))
             else:
                 keys.add((ref.rule, ref.key))
-    urns = {f.data["urn"] for f in facts if f.type == "case-registered"}
+    # A case registered or reallocated reaches every track of the case.
+    urns = {f.data["urn"] for f in facts if f.type in ("case-registered", REALLOCATED)}
     held = locks.names_of_facts(facts) | {f"t:{r}:{k}" for r, k in keys}
     held |= {f"l:{r}:{link}" for r, link in links | ledger.links_needed(facts)}
     tracks = await _load_locked(session, keys=keys, urns=urns, links=links, held=held)
@@ -200,6 +203,7 @@ async def _fill(
     every = [*facts, *(f for t in tracks for f in t.facts)]
     urns = {u for f in every if isinstance(u := f.data.get("urn"), str)}
     ledger.cases = await store.load_cases(session=session, urns=urns)
+    ledger.reallocations = await store.load_reallocations(session=session, urns=urns)
 
 
 async def _save(
@@ -217,6 +221,11 @@ async def _save(
     )
     await store.save_linked(
         session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}, now=now
+    )
+    await store.save_reallocations(
+        session=session,
+        reallocations={u: ledger.reallocations[u] for u in ledger.touched_reallocations},
+        now=now,
     )
     await store.save_obligations(
         session=session, drafts=[c.after for c in changes if c.after is not None], now=now

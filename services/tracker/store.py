@@ -307,6 +307,60 @@ async def save_linked(
     await bulk.write(session, LinkedFacts, rows, key=("rule", "link"), on_conflict="replace")
 
 
+# A case's case-reallocated facts are kept in linked_facts under this name, which no rule id can
+# take (rule ids are lower-case letters, digits and hyphens), keyed by the case's URN.
+REALLOCATIONS = "@case-reallocated"
+
+
+async def load_reallocations(
+    *, session: AsyncSession, urns: Collection[str]
+) -> dict[str, tuple[Fact, ...]]:
+    """Each of these cases' case-reallocated facts, in time order (services/rules/reallocation)."""
+    loaded = await load_linked(session=session, keys=[(REALLOCATIONS, urn) for urn in urns])
+    return {urn: merge_facts((), facts) for (_, urn), facts in loaded.items()}
+
+
+async def save_reallocations(
+    *, session: AsyncSession, reallocations: Mapping[str, Sequence[Fact]], now: datetime
+) -> None:
+    await save_linked(
+        session=session,
+        linked={(REALLOCATIONS, urn): facts for urn, facts in reallocations.items()},
+        now=now,
+    )
+
+
+def reallocation_audited(fact: Fact, changes: Sequence[Change]) -> AuditRecord:
+    """The one audit entry of a case reallocated: entity `case`, action `reallocated`, with the
+    obligations it moved (those whose owner it changed to the new owner) and their owners
+    before (contract section 2, "Added event types")."""
+    label = f"{fact.source}#{fact.id}"
+    to = str(fact.data["new_owner"])
+    moved = [
+        c
+        for c in changes
+        if label in c.cause
+        and c.before is not None
+        and c.after is not None
+        and c.before.owner != c.after.owner
+        and c.after.owner == to
+    ]
+    return AuditRecord(
+        entity="case",
+        entity_id=str(fact.data["urn"]),
+        action="reallocated",
+        actor=str(fact.data.get("reallocated_by") or fact.source),
+        caused_by=label,
+        detail={
+            "from": sorted({c.before.owner for c in moved if c.before and c.before.owner}),
+            "to": to,
+            "reason": fact.data["reason"],
+            "reallocated_date": fact.data["reallocated_date"],
+            "obligations": sorted(c.obligation_id for c in moved),
+        },
+    )
+
+
 async def record_changes(
     *, session: AsyncSession, changes: Sequence[Change], now: datetime
 ) -> None:
@@ -333,6 +387,10 @@ async def record_changes(
 
 def audited(change: Change) -> AuditRecord:
     before, after = change.before, change.after
+    owners = {}
+    if before and after and before.owner != after.owner:
+        # A case reallocated, or registered to another lawyer: who had it and who has it.
+        owners = {"owner_before": before.owner, "owner_after": after.owner}
     return AuditRecord(
         entity="obligation",
         entity_id=change.obligation_id,
@@ -345,7 +403,8 @@ def audited(change: Change) -> AuditRecord:
             "state_before": before.state if before else None,
             "state_after": after.state if after else None,
             "closed_on": after.closed_on.isoformat() if after and after.closed_on else None,
-        },
+        }
+        | owners,
     )
 
 

@@ -156,6 +156,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "reviewed_date": "2025-04-08",
         "outcome": "confirmed",
     },
+    "case-review-due": {"urn": "43XX1234524", "stage": "crown-ptph", "hearing_id": "H-7"},
+    "case-reviewed": {
+        "urn": "43XX1234524",
+        "stage": "crown-ptph",
+        "reviewed_by": "P-2",
+        "reviewed_date": "2017-07-20",
+    },
+    "case-reallocated": {
+        "urn": "43XX1234524",
+        "new_owner": "P-3",
+        "reason": "P-2 on leave; P-3 has capacity",
+        "reallocated_by": "DCCP-1",
+        "reallocated_date": "2017-07-24",
+    },
 }
 
 
@@ -190,7 +204,7 @@ def rejection(raw: Any) -> EventRejected:
 
 def test_examples_cover_every_type_in_contract_order() -> None:
     assert tuple(EXAMPLES) == ALL_TYPES
-    assert len(ALL_TYPES) == 22
+    assert len(ALL_TYPES) == 25
     assert set(EVENT_TYPES) == {(name, 1) for name in ALL_TYPES}
 
 
@@ -564,3 +578,23 @@ def test_a_nul_character_is_refused_with_a_reason(where: str) -> None:
     for form in (json.dumps(raw), raw):
         with pytest.raises(EventRejected, match="NUL character"):
             parse_event(form)
+
+
+@pytest.mark.parametrize(
+    ("type_name", "changes", "expected"),
+    [
+        ("case-review-due", {"stage": "crown-first-hearing"}, "data.stage"),
+        ("case-reviewed", {"reviewed_date": "20-07-2017"}, "data.reviewed_date"),
+        ("case-reallocated", {"reason": ""}, "data.reason"),
+        ("case-reallocated", {"reason": "   "}, "data.reason: must say why"),
+        ("case-reallocated", {"new_owner": ""}, "data.new_owner"),
+    ],
+)
+def test_case_review_and_reallocation_refuse_bad_data_naming_the_field(
+    type_name: str, changes: dict[str, Any], expected: str
+) -> None:
+    raw = envelope(type_name)
+    raw["data"] = {**EXAMPLES[type_name], **changes}
+    with pytest.raises(EventRejected) as refused:
+        parse_event(raw)
+    assert expected in str(refused.value)

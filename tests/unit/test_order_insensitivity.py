@@ -302,6 +302,38 @@ def sampled_check_reviewed(draw: st.DrawFn, day: date) -> Data:
     }
 
 
+REVIEW_STAGES = ("magistrates-first-hearing", "crown-ptph", "magistrates-trial", "crown-trial")
+
+
+def case_review_due(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "urn": pick(draw, *URNS),
+        "stage": pick(draw, *REVIEW_STAGES),
+        "hearing_id": pick(draw, *HEARINGS),
+    }
+
+
+def case_reviewed(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "urn": pick(draw, *URNS),
+        "stage": pick(draw, *REVIEW_STAGES),
+        "reviewed_by": pick(draw, *STAFF),
+        "reviewed_date": near(draw, day),
+    }
+
+
+def case_reallocated(draw: st.DrawFn, day: date) -> Data:
+    data = {
+        "urn": pick(draw, *URNS),
+        "new_owner": pick(draw, *STAFF),
+        "reason": "workload",
+        "reallocated_date": near(draw, day, 3, 0),
+    }
+    if maybe(draw):
+        data["reallocated_by"] = "DCCP-1"
+    return data
+
+
 # Every event type a rule of the default pack reads, with a builder of its wire data given
 # the (London) date of the event's time.
 DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
@@ -325,6 +357,9 @@ DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
     "staff-updated": staff_updated,
     "finalisation-checked": finalisation_checked,
     "sampled-check-reviewed": sampled_check_reviewed,
+    "case-review-due": case_review_due,
+    "case-reviewed": case_reviewed,
+    "case-reallocated": case_reallocated,
 }
 INSPECTION_TYPES = {
     "response-committed",
@@ -332,7 +367,7 @@ INSPECTION_TYPES = {
     "action-completed",
     "follow-up-assessed",
 }
-# How many events of each type a history holds at most (35 in all): with the small pools of
+# How many events of each type a history holds at most (40 in all): with the small pools of
 # ids above, most types turn up in most histories and meet on the same tracked things.
 MOST = {
     "case-registered": 2,
@@ -355,6 +390,9 @@ MOST = {
     "staff-updated": 2,
     "finalisation-checked": 4,
     "sampled-check-reviewed": 2,
+    "case-review-due": 2,
+    "case-reviewed": 1,
+    "case-reallocated": 2,
 }
 _COUNTS = st.tuples(*(st.integers(0, most) for most in MOST.values()))
 _WINDOW_STARTS = st.integers(0, LATEST_WINDOW_START)
@@ -751,6 +789,13 @@ EVERY_RULE = [
            checked_date=f"2025-01-2{n}", reviewed_by="SM-1", reviewed_date="2025-02-05")
         for n, urn in enumerate(URNS)
     ),
+    ev("case-review-due", "2025-01-06", urn=U1, stage="crown-ptph", hearing_id="H3"),
+    ev("hearing-updated", "2025-01-06T11:00:00+00:00", urn=U1, hearing_id="H3", court="Reading",
+       court_type="crown", hearing_date="2025-02-03", status="listed"),
+    ev("case-reviewed", "2025-01-30", urn=U1, stage="crown-ptph", reviewed_by="P-2",
+       reviewed_date="2025-01-30"),
+    ev("case-reallocated", "2025-02-10", urn=U1, new_owner="P-3", reason="P-2 on leave",
+       reallocated_date="2025-02-10"),
 ]  # fmt: skip
 
 
@@ -759,7 +804,7 @@ def test_hand_written_history_opens_every_rule_in_any_order() -> None:
     assert len({(f.source, f.id) for f in in_order}) == len(in_order)
     found, changes = one_at_a_time(in_order)
     assert {d.rule for d in found} == {rule.id for rule in RULES}
-    assert len(RULES) == 10
+    assert len(RULES) == 11
     assert replay(changes) == found
     states = {d.state for d in found}
     assert states == {"open", "met", "met-late", "cancelled"}

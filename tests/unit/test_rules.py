@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.rules.calendar import Calendar
-from services.rules.engine import derive, diff, merge_facts, route
+from services.rules.engine import LinkRef, derive, diff, merge_facts, route
 from services.rules.model import CaseInfo, Fact, effective_state
 from services.rules.pack import Rule
 from services.rules.packfile import load_pack
@@ -207,7 +207,8 @@ def test_route_sends_each_event_to_the_rules_that_track_it() -> None:
         ("hearing-record-sheet", f"{CASE.urn}/H1", CASE.urn)
     ]
     listed = held("e5", "2018-01-01T10:00:00+00:00", "2018-01-02", status="listed")
-    assert route(DEFAULT_RULES, listed) == []
+    # A listed hearing opens no sheet; it dates the case's reviews, reached through its urn.
+    assert route(DEFAULT_RULES, listed) == [LinkRef("case-review", CASE.urn)]
 
 
 def test_diff_names_what_changed() -> None:

@@ -1,0 +1,51 @@
+"""A case reallocated: who owns its obligations (contract section 2, "Added event types").
+
+Pure. The latest reallocation (by `time`) that applies to an obligation gives its owner, over
+the rule's own owner and the case's: one applies unless the obligation was closed or cancelled
+before the reallocation's date, so an obligation already done keeps the owner who did it, and
+one opened later is the new owner's. A function of the set of facts, not of arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+
+from services.rules.model import Fact, ObligationDraft
+from services.rules.pack import Rule
+
+EVENT = "case-reallocated"
+
+
+def reallocated(
+    rule: Rule, drafts: Sequence[ObligationDraft], reallocations: Sequence[Fact]
+) -> list[ObligationDraft]:
+    """The drafts with the owner the case's reallocations give them. A rule whose owner is
+    someone other than the case's lawyer by design (`owner_from`: a manager's manager) keeps
+    its owner."""
+    if not reallocations or rule.owner_from is not None:
+        return list(drafts)
+    found = []
+    for draft in drafts:
+        applying = [
+            f
+            for f in reallocations
+            if f.data.get("urn") == draft.urn
+            and (draft.closed_on is None or reallocated_on(f) <= draft.closed_on)
+        ]
+        if not applying:
+            found.append(draft)
+            continue
+        latest = max(applying, key=lambda f: f.order)
+        owner = str(latest.data["new_owner"])
+        note = (
+            f" Reallocated to {owner} on {reallocated_on(latest)}"
+            f" (event {latest.source}#{latest.id})."
+        )
+        found.append(replace(draft, owner=owner, explanation=draft.explanation + note))
+    return found
+
+
+def reallocated_on(fact: Fact) -> date:
+    return date.fromisoformat(str(fact.data["reallocated_date"]))
