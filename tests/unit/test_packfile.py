@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.rules.due import WorkingDaysAfter
+from services.rules.due import WorkingDaysAfter, WorkingDaysBefore
 from services.rules.packfile import RulePackError, load_pack, parse_pack
 from tests.factories import DEFAULT_RULE_IDS
 
@@ -193,3 +193,64 @@ rules:
         "area.yaml: rule letters: escalation.0.at: the rule has no warnings (warn) to escalate at",
         "area.yaml: rule letters: escalation: name who hears at the lapse ('at: lapse')",
     ]
+
+
+REVIEW = """
+version: 1
+settings:
+  before_ptph: {value: 5, unconfirmed: true, source: Better Case Management}
+rules:
+  - id: case-review
+    title: Review
+    source: Area policy
+    opens: {event: case-review-due, key: [urn, stage]}
+    due: -{before_ptph} working days before hearing_date
+    due_from: {event: hearing-updated, via: urn, same: [hearing_id]}
+    closes: [{event: case-reviewed, key: [urn, stage], date: reviewed_date}]
+    cancels:
+      - {event: hearing-updated, via: urn, same: [hearing_id], latest: true,
+         when: {status: vacated}, before_due: true}
+"""
+
+
+def test_a_due_date_before_a_field_of_a_linked_event_is_read() -> None:
+    [rule] = parse_pack(REVIEW, origin="area.yaml")
+    assert rule.due == WorkingDaysBefore(5, "hearing_date")
+    assert str(rule.due) == "-5 working days before hearing_date"
+    assert rule.unconfirmed  # its interval is an unconfirmed setting
+    assert rule.due_from is not None and rule.due_from.same == ("hearing_id",)
+    assert rule.link_field == "urn"
+    [vacated] = rule.cancels
+    assert (vacated.latest, vacated.same, vacated.before_due) == (True, ("hearing_id",), True)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            (
+                "due_from: {event: hearing-updated, via: urn, ",
+                "due_from: {event: hearing-updated, ",
+            ),
+            "rule case-review: due_from.via: name the field that reaches the opening events",
+        ),
+        (
+            ("-{before_ptph} working days before hearing_date", "-5 working days before decided"),
+            "rule case-review: due: event hearing-updated has no field 'decided'",
+        ),
+        (
+            ("same: [hearing_id]}\n", "same: [courtroom]}\n"),
+            "rule case-review: due_from.same: event hearing-updated has no field 'courtroom'",
+        ),
+        (
+            ("-{before_ptph} working", "-{before_trial} working"),
+            "rule case-review: due: no pack setting named 'before_trial'",
+        ),
+    ],
+)
+def test_due_from_errors_name_the_rule_and_the_field(
+    change: tuple[str, str], expected: str
+) -> None:
+    with pytest.raises(RulePackError) as refused:
+        parse_pack(REVIEW.replace(*change), origin="area.yaml")
+    assert expected in str(refused.value)
