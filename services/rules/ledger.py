@@ -28,7 +28,7 @@ from services.rules.engine import (
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.rules.pack import Rule
 from services.rules.reallocation import EVENT as REALLOCATED
-from services.rules.reallocation import reallocated
+from services.rules.reallocation import moved_by, reallocated
 
 TrackKey = tuple[str, str]  # (rule, key)
 LinkKey = tuple[str, str]  # (rule, link value)
@@ -64,6 +64,9 @@ class Ledger:
         # Each case's case-reallocated facts, in time order (reallocation.py).
         self.reallocations: dict[str, tuple[Fact, ...]] = {}
         self.touched_reallocations: set[str] = set()  # cases whose reallocations to save
+        # What each reallocation applied by `apply` moved, by "source#id": (obligation id,
+        # owner before), for its audit entry (reallocation.moved_by).
+        self.moved: dict[str, list[tuple[str, str | None]]] = {}
         self.touched: set[TrackKey] = set()  # tracks to save
         self.touched_links: set[LinkKey] = set()
         # Each fact is routed once per batch: the tracker asks first, to know what to load.
@@ -84,6 +87,7 @@ class Ledger:
         """Add accepted facts and return every obligation change they cause."""
         causes: dict[TrackKey, list[str]] = defaultdict(list)
         index = _Index(self.tracks)
+        moves: list[Fact] = []
         for fact in facts:
             label = f"{fact.source}#{fact.id}"
             if fact.type == "case-registered" and self._register(fact):
@@ -92,6 +96,7 @@ class Ledger:
                 for key in index.of_urn(fact.data["urn"]):
                     causes[key].append(label)
             if fact.type == REALLOCATED and self._reallocate(fact):
+                moves.append(fact)
                 # Every obligation of the case: its open ones move to the new owner.
                 for key in index.of_urn(fact.data["urn"]):
                     causes[key].append(label)
@@ -112,7 +117,10 @@ class Ledger:
                     index.moved(key, track.urn, urn)
                     track.urn = urn
                 causes[key].append(label)
-        return self._rederive(causes, today)
+        changes = self._rederive(causes, today)
+        for move in moves:
+            self.moved[f"{move.source}#{move.id}"] = self._moved_by(move, today)
+        return changes
 
     def refresh(self, *, today: date) -> list[Change]:
         """Re-derive the tracks that the passing of time changes (a recurring period begun)."""
@@ -163,21 +171,7 @@ class Ledger:
             if rule is None:
                 continue  # a rule withdrawn from the pack: its obligations stay as they were
             track = self.tracks[key]
-            opened = openers(rule, track.facts)
-            if opened is None:
-                derived = Derivation([])
-            else:
-                link = link_of(rule, opened[1])
-                derived = derive_opened(
-                    rule,
-                    track.key,
-                    track.facts,
-                    opened,
-                    linked=self.linked.get((rule.id, link), ()) if link else (),
-                    case=self.cases.get(track.urn) if track.urn else None,
-                    calendar=self.calendar,
-                    today=today,
-                )
+            derived = self._derive(rule, track, today)
             drafts = derived.drafts
             if track.urn and (moves := self.reallocations.get(track.urn)):
                 drafts = reallocated(rule, drafts, moves)
@@ -190,6 +184,36 @@ class Ledger:
             track.link, track.refresh_on = derived.link, derived.refresh_on
             self.touched.add(key)
         return changes
+
+    def _derive(self, rule: Rule, track: TrackState, today: date) -> Derivation:
+        """The track's obligations as its rule derives them, before any reallocation."""
+        opened = openers(rule, track.facts)
+        if opened is None:
+            return Derivation([])
+        link = link_of(rule, opened[1])
+        return derive_opened(
+            rule,
+            track.key,
+            track.facts,
+            opened,
+            linked=self.linked.get((rule.id, link), ()) if link else (),
+            case=self.cases.get(track.urn) if track.urn else None,
+            calendar=self.calendar,
+            today=today,
+        )
+
+    def _moved_by(self, fact: Fact, today: date) -> list[tuple[str, str | None]]:
+        urn = fact.data["urn"]
+        every = self.reallocations.get(urn, ())
+        found: list[tuple[str, str | None]] = []
+        for track in self.tracks.values():
+            rule = self._by_id.get(track.rule)
+            if track.urn != urn or rule is None:
+                continue
+            times = {f.id: f.time for f in track.facts}
+            drafts = self._derive(rule, track, today).drafts
+            found += moved_by(rule, drafts, every, fact, times)
+        return sorted(found)
 
 
 class _Index:

@@ -8,9 +8,9 @@ one opened later is the new owner's. A function of the set of facts, not of arri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from services.rules.model import Fact, ObligationDraft
 from services.rules.pack import Rule
@@ -49,3 +49,33 @@ def reallocated(
 
 def reallocated_on(fact: Fact) -> date:
     return date.fromisoformat(str(fact.data["reallocated_date"]))
+
+
+def moved_by(
+    rule: Rule,
+    drafts: Sequence[ObligationDraft],
+    reallocations: Sequence[Fact],
+    fact: Fact,
+    opened_at: Mapping[str, datetime],
+) -> list[tuple[str, str | None]]:
+    """What one reallocation moved, as (obligation id, owner before), from the drafts the
+    rule derives without reallocations (`opened_at`: the time of each draft's `opened_by`
+    event): the case's obligations opened by its `time` and not closed before its date, whose
+    owner under the earlier reallocations was someone else. A function of the set of facts, so
+    its audit entry reads the same whatever the arrival order or batching; a reallocation
+    superseded later still moved what it moved then."""
+    if rule.owner_from is not None:
+        return []
+    earlier = [r for r in reallocations if r.order < fact.order]
+    on, to = reallocated_on(fact), str(fact.data["new_owner"])
+    found = []
+    for draft in drafts:
+        if draft.urn != fact.data.get("urn") or (draft.closed_on and draft.closed_on < on):
+            continue
+        opened = opened_at.get(draft.opened_by)
+        if opened is not None and opened > fact.time:
+            continue  # opened later: the new owner's from the start, not moved
+        [before] = reallocated(rule, [draft], earlier)
+        if before.owner != to:
+            found.append((draft.id, before.owner))
+    return found

@@ -109,7 +109,11 @@ async def apply_events(
         session=session, facts=[f for f in fresh if f.type == "case-registered"], now=now
     )
     projected = await projection.project(session=session, facts=fresh, now=now)
-    moves = [store.reallocation_audited(f, outcome.changes) for f in fresh if f.type == REALLOCATED]
+    moves = [
+        store.reallocation_audited(f, ledger.moved.get(f"{f.source}#{f.id}", ()))
+        for f in fresh
+        if f.type == REALLOCATED
+    ]
     await _save(session, ledger, outcome.changes, now=now, audit=[*projected, *moves])
     return outcome
 

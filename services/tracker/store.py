@@ -330,33 +330,22 @@ async def save_reallocations(
     )
 
 
-def reallocation_audited(fact: Fact, changes: Sequence[Change]) -> AuditRecord:
+def reallocation_audited(fact: Fact, moved: Sequence[tuple[str, str | None]]) -> AuditRecord:
     """The one audit entry of a case reallocated: entity `case`, action `reallocated`, with the
-    obligations it moved (those whose owner it changed to the new owner) and their owners
-    before (contract section 2, "Added event types")."""
-    label = f"{fact.source}#{fact.id}"
-    to = str(fact.data["new_owner"])
-    moved = [
-        c
-        for c in changes
-        if label in c.cause
-        and c.before is not None
-        and c.after is not None
-        and c.before.owner != c.after.owner
-        and c.after.owner == to
-    ]
+    obligations it moved and their owners before (`Ledger.moved`; contract section 2, "Added
+    event types")."""
     return AuditRecord(
         entity="case",
         entity_id=str(fact.data["urn"]),
         action="reallocated",
         actor=str(fact.data.get("reallocated_by") or fact.source),
-        caused_by=label,
+        caused_by=f"{fact.source}#{fact.id}",
         detail={
-            "from": sorted({c.before.owner for c in moved if c.before and c.before.owner}),
-            "to": to,
+            "from": sorted({owner for _, owner in moved if owner}),
+            "to": str(fact.data["new_owner"]),
             "reason": fact.data["reason"],
             "reallocated_date": fact.data["reallocated_date"],
-            "obligations": sorted(c.obligation_id for c in moved),
+            "obligations": sorted(obligation for obligation, _ in moved),
         },
     )
 

@@ -70,5 +70,15 @@ async def test_demo_outcome_follows_from_its_events_and_repeats(settings: Settin
         "HMCPSI-AAP-EOE-2017": {},
     }
 
+    # The weekly call's reallocations, each once on the audit trail with what it moved.
+    moves = [e for e in events if e["type"] == "case-reallocated"]
+    assert [(m["urn"], m["to"], m["reason"], m["by"]) for m in first.reallocations] == [
+        (e["data"]["urn"], e["data"]["new_owner"], e["data"]["reason"], "TC-DCCP1") for e in moves
+    ]
+    for move in first.reallocations:
+        reviews = [i for i in move["obligations"] if i.startswith(f"case-review/{move['urn']}/")]
+        assert reviews and all(expected[i][3] == move["to"] for i in move["obligations"])
+        assert move["from"] and move["to"] not in move["from"]
+
     # The same events again are duplicates: nothing changes.
     assert again == first

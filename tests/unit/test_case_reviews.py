@@ -299,3 +299,37 @@ def test_every_order_of_a_small_history_gives_one_end_state() -> None:
     ]
     ends = {tuple(sorted(summary(state(list(p))).items())) for p in itertools.permutations(facts)}
     assert ends == {((f"case-review/{URN}/crown-ptph", (date(2017, 7, 28), "met", "P-3")),)}
+
+
+def moves(batches: Iterable[Iterable[Fact]]) -> dict[str, list[tuple[str, str | None]]]:
+    ledger = Ledger(RULES, CAL)
+    for batch in batches:
+        ledger.apply(batch, today=TODAY)
+    return ledger.moved
+
+
+def test_what_each_reallocation_moved_depends_on_the_case_known_not_on_batching() -> None:
+    """An entry records what the reallocation moved of the obligations known when it was
+    applied: the same whether the case's earlier events came one at a time or in one batch
+    with it, and whatever order the rest of the case's events (and the two reallocations)
+    arrived in before it."""
+    in_order = sorted(HISTORY, key=lambda f: f.order)
+    first, second = (f"{f.source}#{f.id}" for f in HISTORY[-2:])
+    expected = moves([f] for f in in_order)
+    assert expected == {
+        # On 19 July every review of the case was open (or, vacated on the 20th, not yet
+        # cancelled): all four moved from P-1.
+        first: [(i, "P-1") for i in sorted(EXPECTED)],
+        # On 26 July the PTPH review (done on the 24th) and the first-hearing one (25th) were
+        # done, the trial review cancelled: only the lapsed crown trial review moved, from P-2.
+        second: [(f"case-review/{URN}/crown-trial", "P-2")],
+    }
+    assert moves([in_order]) == expected
+    shuffle = random.Random(26)
+    rest, reallocations = HISTORY[:-2], HISTORY[-2:]
+    for _ in range(50):
+        arrival = [*rest, *shuffle.sample(rest, 3)]
+        shuffle.shuffle(arrival)
+        last = shuffle.sample(reallocations, 2)
+        assert moves([*([f] for f in arrival), last]) == expected
+        assert moves([[*arrival, *last]]) == expected

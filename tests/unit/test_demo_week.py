@@ -74,6 +74,78 @@ def expected_obligations(
         days = 1 if event["data"]["enhanced"] else 5
         state = outcome(key, event["data"]["decision_date"], days, [])
         result[f"victim-letter/{key[0]}/{key[1]}"] = (*state, owners.get(key[0]))
+    result |= _reviews(events, as_of, owners)
+    return _reallocated(events, result)
+
+
+REVIEW_DAYS = {
+    "magistrates-first-hearing": 1,
+    "crown-ptph": 5,
+    "magistrates-trial": 10,
+    "crown-trial": 10,
+}
+
+
+def _reviews(
+    events: list[dict[str, Any]], as_of: date, owners: dict[str, str]
+) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """Rule case-review (contract section 4, "Added rules"): due N working days before the
+    latest listing of the named hearing; met or late by `reviewed_date`; cancelled when that
+    listing is a vacating dated before the due date."""
+    calendar = Calendar()
+    in_order = sorted(events, key=_order)
+    result: dict[str, tuple[str, str, str | None, str | None]] = {}
+    for due_event in (e for e in in_order if e["type"] == "case-review-due"):
+        urn, stage, hearing_id = (due_event["data"][k] for k in ("urn", "stage", "hearing_id"))
+        listings = [
+            e
+            for e in in_order
+            if e["type"] == "hearing-updated"
+            and (e["data"]["urn"], e["data"]["hearing_id"]) == (urn, hearing_id)
+        ]
+        latest = listings[-1]["data"]
+        hearing_day = date.fromisoformat(latest["hearing_date"])
+        due = calendar.working_days_before(hearing_day, REVIEW_DAYS[stage])
+        done = [
+            date.fromisoformat(e["data"]["reviewed_date"])
+            for e in in_order
+            if e["type"] == "case-reviewed"
+            and (e["data"]["urn"], e["data"]["stage"]) == (urn, stage)
+        ]
+        closed = min(done, default=None)
+        vacated_on = datetime.fromisoformat(listings[-1]["time"]).astimezone(LONDON).date()
+        if (
+            latest["status"] == "vacated"
+            and vacated_on < due
+            and not (closed and closed <= vacated_on)
+        ):
+            state: tuple[str, str, str | None] = (
+                "cancelled",
+                due.isoformat(),
+                vacated_on.isoformat(),
+            )
+        elif closed:
+            state = ("met" if closed <= due else "met-late", due.isoformat(), closed.isoformat())
+        else:
+            state = ("lapsed" if as_of > due else "open", due.isoformat(), None)
+        result[f"case-review/{urn}/{stage}"] = (*state, owners.get(urn))
+    return result
+
+
+def _reallocated(
+    events: list[dict[str, Any]], found: dict[str, tuple[str, str, str | None, str | None]]
+) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """Contract section 2, `case-reallocated`: an obligation of the case not closed before the
+    reallocation's date is the new owner's; the latest reallocation by time that applies stands."""
+    moves = sorted((e for e in events if e["type"] == "case-reallocated"), key=_order)
+    result = dict(found)
+    for obligation_id, (state, due, closed, owner) in found.items():
+        urn = obligation_id.split("/")[1]
+        for move in moves:  # in time order: the latest that applies is left standing
+            data = move["data"]
+            if data["urn"] == urn and (closed is None or data["reallocated_date"] <= closed):
+                owner = data["new_owner"]
+        result[obligation_id] = (state, due, closed, owner)
     return result
 
 
@@ -113,7 +185,14 @@ def test_the_org_chart_is_one_area_with_managers_and_their_teams() -> None:
         data = event["data"]
         if event["type"] != "staff-updated":
             assert "name" not in data  # people are opaque ids outside staff-updated
-        for field in ("owner", "advocate", "uploaded_by"):
+        for field in (
+            "owner",
+            "advocate",
+            "uploaded_by",
+            "new_owner",
+            "reviewed_by",
+            "reallocated_by",
+        ):
             assert data.get(field) is None or data[field] in staff
         if "urn" in data:
             assert re.fullmatch(r"43TC\d{5}17", data["urn"])
@@ -163,3 +242,26 @@ def test_hearings_include_a_corrected_date_and_some_never_held(seed: int) -> Non
     }
     assert never_held
     assert not {f"hearing-record-sheet/{u}/{h}" for u, h in never_held} & set(expected)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_reviews_are_met_late_lapsed_and_cancelled_and_two_cases_reallocated(seed: int) -> None:
+    events = demo_week(seed)
+    expected = expected_obligations(events, AS_OF)
+    reviews = {k: v for k, v in expected.items() if k.startswith("case-review/")}
+    assert len(reviews) == 10
+    assert {state for state, *_ in reviews.values()} == {"met", "met-late", "lapsed", "cancelled"}
+    # Every review falls due in the demo week (2017-W30), so the week's call sees them all.
+    assert all("2017-07-24" <= due <= "2017-07-28" for _, due, *_ in reviews.values())
+    moves = [e["data"] for e in events if e["type"] == "case-reallocated"]
+    assert [m["reallocated_date"] for m in moves] == ["2017-07-25", "2017-07-27"]
+    assert all(m["reason"] and m["reallocated_by"] == "TC-DCCP1" for m in moves)
+    for move in moves:  # the case's review is the new owner's
+        [owner] = {v[3] for k, v in reviews.items() if k.split("/")[1] == move["urn"]}
+        assert owner == move["new_owner"]
+    relisted = Counter(
+        e["data"]["urn"]
+        for e in events
+        if e["type"] == "hearing-updated" and e["data"]["hearing_id"] == "R1"
+    )
+    assert 2 in relisted.values()  # one listing moved, and one vacated

@@ -14,7 +14,7 @@ from services.entrypoints.demo.week import AREA, AREA_NAME, WEEK
 from services.rules.calendar import Calendar
 from services.rules.model import STATES
 
-ITEM = {"hearing-record-sheet": "hearing", "victim-letter": "victim"}
+ITEM = {"hearing-record-sheet": "hearing", "victim-letter": "victim", "case-review": "stage"}
 # No box: column rules would push the tables past 80 columns, the width of a pipe or a log.
 TABLE_STYLE: dict[str, Any] = {"box": None, "pad_edge": False, "header_style": "bold underline"}
 COLOUR = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "dim"}
@@ -51,6 +51,9 @@ def render(console: Console, result: DemoResult) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.reallocations:
+        console.print()
+        console.print(reallocations_table(result))
     if result.inspections:
         render_inspections(console, result.inspections, result.as_of)
     _in_a_browser(console, result)
@@ -138,6 +141,30 @@ def late_table(rule: str, rows: list[dict[str, Any]], result: DemoResult) -> Tab
             f"{date.fromisoformat(row['due']):%-d %b}",
             f"{closed:%-d %b}" if closed else "never",
             f"[{COLOUR[row['state']]}]{label} +{over}[/]",
+        )
+    return table
+
+
+def reallocations_table(result: DemoResult) -> Table:
+    """The cases the weekly conference call moved, as the audit trail records them."""
+    table = Table(
+        "case",
+        "on",
+        "from",
+        "to",
+        "moved",
+        "reason",
+        title=f"Cases reallocated ({len(result.reallocations)}), from the audit trail",
+        **TABLE_STYLE,
+    )
+    for move in result.reallocations:
+        table.add_row(
+            move["urn"],
+            f"{date.fromisoformat(move['reallocated_date']):%-d %b}",
+            ", ".join(move["from"]) or "-",
+            move["to"],
+            str(len(move["obligations"])),
+            move["reason"],
         )
     return table
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from schemas.tables import StaffMember
+from schemas.tables import AuditEntry, StaffMember
 from services.audit.seeds import seed_lines
 from services.entrypoints.app import build_app
 from services.entrypoints.demo.inspections import inspection_statuses, seed_inspection_ids
@@ -36,6 +37,9 @@ class DemoResult:
     # recommendations have each status as of `as_of`.
     inspection_events: int = 0
     inspections: dict[str, dict[str, int]] | None = None
+    # The demo's case reallocations as the audit trail has them (entity `case`, action
+    # `reallocated`): urn, date, by, from, to, reason, obligations moved.
+    reallocations: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DemoFailed(RuntimeError):
@@ -93,6 +97,7 @@ async def run_demo(
             }
             for s in staff.scalars()
         }
+        reallocations = await _reallocations(session, ids)
         inspections = await inspection_statuses(
             session=session, inspection_ids=seed_inspection_ids(inspection_lines), as_of=as_of
         )
@@ -106,7 +111,24 @@ async def run_demo(
         people,
         inspection_events=seeded.published,
         inspections=inspections,
+        reallocations=reallocations,
     )
+
+
+async def _reallocations(session: AsyncSession, ids: set[str]) -> list[dict[str, Any]]:
+    """The demo's reallocations from the audit trail, in the order they were recorded."""
+    query = (
+        select(AuditEntry)
+        .where(col(AuditEntry.entity) == "case", col(AuditEntry.action) == "reallocated")
+        .order_by(col(AuditEntry.seq))
+    )
+    found = []
+    for entry in (await session.execute(query)).scalars():
+        if entry.caused_by.rpartition("#")[2] not in ids:
+            continue
+        detail = json.loads(entry.detail)
+        found.append({"urn": entry.entity_id, "by": entry.actor, **detail})
+    return found
 
 
 async def _settle(

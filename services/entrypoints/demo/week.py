@@ -3,7 +3,11 @@
 Set in Thames and Chiltern in the week HMCPSI published its Area Assurance report (27 July
 2017), which found Hearing Record Sheets not used consistently and letters to victims too often
 late or never sent; the shares of late and missing work below follow that finding, they are not
-published figures. Every person is fictional; the org chart is the shape domain.md describes.
+published figures. Its issue 7 (cases reviewed and progressed in time) is what the DCCP's weekly
+conference call watches: some cases fall due for review before a listed hearing this week
+(reviewed on time, late or not at all; one hearing relisted, one vacated), and the call
+reallocates two cases to lawyers with capacity. Every person is fictional; the org chart is the
+shape domain.md describes.
 """
 
 from __future__ import annotations
@@ -55,6 +59,16 @@ COURTS["rasso"] = _CROWN
 HEARD_CASES = {"magistrates": 14, "crown": 9, "rasso": 5}  # one hearing in the week each
 PRE_CHARGE_CASES = {"magistrates": 2, "rasso": 2}  # decided not to charge: no hearings
 CHARGED_DECISIONS = 10  # discontinued or charge altered, among the heard cases
+REVIEWED_CASES = 10  # heard cases with a review due this week before a later hearing
+# Working days before the hearing a review is due (the default pack's settings, by stage).
+REVIEW_DAYS = {
+    "magistrates-first-hearing": 1,
+    "crown-ptph": 5,
+    "magistrates-trial": 10,
+    "crown-trial": 10,
+}
+# The weekly conference call: Tuesday, with the DCCP.
+CALL = WEEK[1]
 STAFF_FIELDS = ("staff_id", "name", "role", "unit", "line_manager")
 Case = tuple[str, str, str]  # urn, unit, owner
 _CAL = Calendar()
@@ -71,6 +85,7 @@ def demo_week(seed: int = 2017) -> list[dict[str, Any]]:
     week.hearings(heard)
     decided = week.rng.sample(heard, CHARGED_DECISIONS)
     week.victim_letters([(c, False) for c in decided] + [(c, True) for c in pre_charge])
+    week.reviews(week.rng.sample(heard, REVIEWED_CASES))
     return week.envelopes()
 
 
@@ -158,6 +173,79 @@ class _Week:
         for (letter, decided, due), fate in zip(owed, fates, strict=True):
             if (sent := _done_on(self.rng, decided, due, fate)) is not None:
                 self.add("victim-letter-sent", self.at(sent, 10), **letter, sent_date=str(sent))
+
+    def reviews(self, cases: list[Case]) -> None:
+        """Each case falls due for review this week before a hearing listed later (hearing id
+        R1: listed, never held, so it owes no sheet). One hearing is relisted (the due date
+        moves into the week), one vacated before its review was due (cancelled); the rest
+        are reviewed on time, late or never. At Tuesday's call the DCCP reallocates a case
+        whose review lapsed, and on Thursday one whose review is still to do."""
+        owed: list[tuple[Case, str, date]] = []  # case, stage, review due
+        for n, case in enumerate(cases):
+            urn, unit, _owner = case
+            court = "magistrates" if unit == "magistrates" else "crown"
+            early = self.rng.random() < 0.5
+            stage = {
+                ("magistrates", True): "magistrates-first-hearing",
+                ("magistrates", False): "magistrates-trial",
+                ("crown", True): "crown-ptph",
+                ("crown", False): "crown-trial",
+            }[(court, early)]
+            due = WEEK[n % len(WEEK)]
+            heard_on = _CAL.add_working_days(due, REVIEW_DAYS[stage]).result
+            hearing = {"urn": urn, "hearing_id": "R1", "court": self.rng.choice(COURTS[unit])}
+            hearing |= {"court_type": court}
+            raised = self.at(due - timedelta(21), 9)
+            self.add("case-review-due", raised, urn=urn, stage=stage, hearing_id="R1")
+            if n == 0:  # listed first for a week earlier, then relisted into this week
+                self.hearing(hearing, raised, heard_on - timedelta(7), "listed")
+                self.hearing(hearing, self.at(due - timedelta(10), 12), heard_on, "listed")
+            else:
+                self.hearing(hearing, raised, heard_on, "listed")
+            if n == 1:  # vacated the working day before its review was due
+                self.hearing(hearing, self.at(_previous_working_day(due), 16), heard_on, "vacated")
+                continue
+            owed.append((case, stage, due))
+        fates = _fates(self.rng, [due for *_, due in owed], late_share=0.25, never_share=0.25)
+        dones = [
+            _done_on(self.rng, due - timedelta(7), due, fate)
+            for (_, _, due), fate in zip(owed, fates, strict=True)
+        ]
+        lapsed = [c for (c, _, _), done in zip(owed, dones, strict=True) if done is None]
+        # Thursday's move: a case whose review is due from Thursday and not yet done then.
+        to_do = [
+            c
+            for (c, _, due), done in zip(owed, dones, strict=True)
+            if due >= WEEK[3] and (done is None or done >= WEEK[3])
+        ]
+        moves = [(lapsed[0], CALL, "owner over capacity; review due this week not started")]
+        if other := [c for c in to_do if c is not lapsed[0]]:
+            moves.append((other[0], WEEK[3], "owner on leave until August; review still to do"))
+        moved: dict[str, tuple[date, str]] = {}  # urn -> reallocated on, to whom
+        for (urn, unit, owner), on, reason in moves:
+            lawyers = [s[0] for s in STAFF if s[3] == unit and s[2] == "prosecutor"]
+            new_owner = next(p for p in lawyers if p != owner)
+            moved[urn] = (on, new_owner)
+            self.add(
+                "case-reallocated",
+                self.at(on, 14),
+                urn=urn,
+                new_owner=new_owner,
+                reason=reason,
+                reallocated_by="TC-DCCP1",
+                reallocated_date=str(on),
+            )
+        for ((urn, _unit, owner), stage, _due), done in zip(owed, dones, strict=True):
+            if done is not None:
+                on, new_owner = moved.get(urn, (LAST, owner))
+                self.add(
+                    "case-reviewed",
+                    self.at(done, 12),
+                    urn=urn,
+                    stage=stage,
+                    reviewed_by=new_owner if done >= on else owner,
+                    reviewed_date=str(done),
+                )
 
     def envelopes(self) -> list[dict[str, Any]]:
         """Ids follow the order things happened; the publish order is then jittered a few
