@@ -567,6 +567,8 @@ def print_rules(console: Console, rules: Sequence[Rule]) -> None:
             f"due {due}",
             "closed by " + "; ".join(_matched(m) for m in rule.closes),
         ]
+        if rule.due_from:
+            lines.insert(2, f"  dated by the latest {_matched(rule.due_from)}")
         lines += [f"renewed by {_matched(r.match)}, due {r.due}" for r in rule.renews]
         if rule.cancels:
             lines.append("cancelled by " + "; ".join(_matched(m) for m in rule.cancels))
@@ -577,7 +579,9 @@ def print_rules(console: Console, rules: Sequence[Rule]) -> None:
 
 
 def _matched(match: Match) -> str:
-    return match.type + (f" when {_when(match.when)}" if match.when else "")
+    same = f" with the same {', '.join(match.same)}" if match.same else ""
+    latest = " (its latest)" if match.latest else ""
+    return match.type + same + (f" when {_when(match.when)}" if match.when else "") + latest
 
 
 def _when(condition: Mapping[str, Any]) -> str:
