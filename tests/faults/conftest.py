@@ -683,6 +683,7 @@ def expected_state(lines: Iterable[str], *, today: date) -> EndState:
     from services.rules.ledger import Ledger
     from services.rules.packfile import load_pack
     from services.tracker.reading import fact_from_event
+    from services.tracker.store import REALLOCATIONS
 
     state = EndState()
     facts = []
@@ -719,6 +720,8 @@ def expected_state(lines: Iterable[str], *, today: date) -> EndState:
     for key, linked in ledger.linked.items():
         if linked:
             state.linked[key] = tuple(sorted(f"{f.source}#{f.id}" for f in linked))
+    for urn, moves in ledger.reallocations.items():  # kept beside them (contract section 2)
+        state.linked[(REALLOCATIONS, urn)] = tuple(sorted(f"{f.source}#{f.id}" for f in moves))
     return state
 
 
