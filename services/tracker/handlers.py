@@ -201,13 +201,16 @@ async def _fill(
 ) -> None:
     """Give the ledger these tracks with the linked facts and cases their derivation reads."""
     ledger.hold(tracks)
-    loaded = await store.load_linked(session=session, keys=links | ledger.links_needed(facts))
-    ledger.linked = {k: tuple(v) for k, v in loaded.items()}
     # Every URN a track's facts name: which one the track belongs to can change with the batch.
     every = [*facts, *(f for t in tracks for f in t.facts)]
     urns = {u for f in every if isinstance(u := f.data.get("urn"), str)}
+    # The cases' reallocations are kept beside the linked facts: one statement reads both.
+    moves = {(store.REALLOCATIONS, urn) for urn in urns}
+    keys = links | ledger.links_needed(facts)
+    loaded = await store.load_linked(session=session, keys=keys | moves)
+    ledger.linked = {k: tuple(v) for k, v in loaded.items() if k not in moves}
+    ledger.reallocations = store.reallocations_of(loaded)
     ledger.cases = await store.load_cases(session=session, urns=urns)
-    ledger.reallocations = await store.load_reallocations(session=session, urns=urns)
 
 
 async def _save(

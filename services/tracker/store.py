@@ -312,12 +312,11 @@ async def save_linked(
 REALLOCATIONS = "@case-reallocated"
 
 
-async def load_reallocations(
-    *, session: AsyncSession, urns: Collection[str]
-) -> dict[str, tuple[Fact, ...]]:
-    """Each of these cases' case-reallocated facts, in time order (services/rules/reallocation)."""
-    loaded = await load_linked(session=session, keys=[(REALLOCATIONS, urn) for urn in urns])
-    return {urn: merge_facts((), facts) for (_, urn), facts in loaded.items()}
+def reallocations_of(loaded: Mapping[LinkKey, Sequence[Fact]]) -> dict[str, tuple[Fact, ...]]:
+    """Each case's case-reallocated facts, in time order, from what `load_linked` read with the
+    keys `(REALLOCATIONS, urn)` (services/rules/reallocation.py)."""
+    found = ((urn, facts) for (rule, urn), facts in loaded.items() if rule == REALLOCATIONS)
+    return {urn: merge_facts((), facts) for urn, facts in found}
 
 
 async def save_reallocations(
