@@ -236,6 +236,14 @@ def describe(entity: str, action: str, detail: dict[str, Any]) -> str:
         return f"Evidence recorded ({data.get('recorded_date')}): {data.get('evidence')}"
     if action == "completed":
         return f"Action completed on {data.get('completed_date')}"
+    if entity == "case" and action == "reallocated":  # its detail is not an event's data
+        moved = len(detail.get("obligations") or [])
+        was = ", ".join(detail.get("from") or []) or "-"
+        return (
+            f"Case reallocated on {detail.get('reallocated_date')} from {was} to "
+            f"{detail.get('to')} ({moved} obligation{'' if moved == 1 else 's'} moved): "
+            f"{detail.get('reason')}"
+        )
     if entity == "action":
         when = data.get("due_date") or f"{data.get('recurrence')} from {data.get('starts')}"
         return (
@@ -254,6 +262,11 @@ def _describe_obligation(action: str, detail: dict[str, Any]) -> str:
         return f"Obligation met{late} on {detail.get('closed_on')}, due {due}"
     if action == "cancelled":
         return f"Obligation cancelled on {detail.get('closed_on')}"
+    if "owner_after" in detail:  # a case reallocated or registered to another lawyer
+        return (
+            f"Obligation {action}: owner {detail.get('owner_before')} -> "
+            f"{detail.get('owner_after')}, {state}, due {due}"
+        )
     return f"Obligation {action}: {detail.get('state_before')} -> {state}, due {due}"
 
 

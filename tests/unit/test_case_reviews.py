@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.audit.report import describe
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact, ObligationDraft
@@ -333,3 +334,20 @@ def test_what_each_reallocation_moved_depends_on_the_case_known_not_on_batching(
         last = shuffle.sample(reallocations, 2)
         assert moves([*([f] for f in arrival), last]) == expected
         assert moves([[*arrival, *last]]) == expected
+
+
+def test_audit_lines_for_a_reallocation_and_an_owner_change_read_plainly() -> None:
+    detail = {
+        "from": ["P-1"],
+        "to": "P-2",
+        "reason": "P-1 on leave",
+        "reallocated_date": "2017-07-19",
+        "obligations": [f"case-review/{URN}/crown-ptph", f"victim-letter/{URN}/V1"],
+    }
+    assert describe("case", "reallocated", detail) == (
+        "Case reallocated on 2017-07-19 from P-1 to P-2 (2 obligations moved): P-1 on leave"
+    )
+    owner = {"owner_before": "P-1", "owner_after": "P-2", "state_after": "open"}
+    assert describe("obligation", "updated", owner | {"due_after": "2017-07-21"}) == (
+        "Obligation updated: owner P-1 -> P-2, open, due 2017-07-21"
+    )
