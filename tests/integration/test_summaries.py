@@ -241,7 +241,30 @@ async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
     assert teams["LM1"]["total"] == counts(4, 1, 1, 1, 1, 33.3)
     assert [r["rule"] for r in teams["LM2"]["rules"]] == ["victim-letter"]
 
-    assert page["lapses"]["items"] == [
+    # The backlog: every lapse still open on 18 May, whatever week it fell due in: W20's sheet
+    # of M2/H1 and W19's of M2/H2 (never uploaded), oldest first.
+    backlog = page["backlog"]
+    assert (backlog["as_of"], backlog["total"], backlog["counted_by"]) == (
+        "2018-05-18", 2, "due-week"
+    )  # fmt: skip
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_week"]] == [
+        ("2018-W19", 1),
+        ("2018-W20", 1),
+    ]
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_unit"]] == [("magistrates", 2)]
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_team"]] == [("LM1", 2)]
+    assert backlog["items"] == [
+        {
+            "obligation_id": "hearing-record-sheet/M2/H2",
+            "rule": "hearing-record-sheet",
+            "urn": "M2",
+            "owner": "P1",
+            "owner_name": "Name P1",
+            "manager": "LM1",
+            "due": "2018-05-10",
+            "age_days": 8,
+            "escalation": None,  # no lapse clock ran in this test
+        },
         {
             "obligation_id": "hearing-record-sheet/M2/H1",
             "rule": "hearing-record-sheet",
@@ -251,18 +274,25 @@ async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
             "manager": "LM1",
             "due": "2018-05-17",
             "age_days": 1,
-            "escalation": None,  # no lapse clock ran in this test
-        }
+            "escalation": None,
+        },
     ]
 
     workload = page["workload"]
     assert (workload["starts"], workload["ends"]) == ("2018-05-18", "2018-05-31")
-    # P1: due in the window H1 of C1 (18 May) and M1's letter (21 May); past due M2 H1, M2 H2.
-    assert [(p["staff_id"], p["team"], p["due_next_14"], p["open_past_due"])
-            for p in workload["people"]] == [("P1", "LM1", 2, 2)]  # fmt: skip
-    assert [(t["staff_id"], t["due_next_14"], t["open_past_due"]) for t in workload["teams"]] == [
-        ("LM1", 2, 2)
-    ]
+    # P1: open not yet due H1 of C1 (18 May) and M1's letter (21 May), both in the next 14
+    # days; lapsed M2 H1, M2 H2. P2: the custody limit (5 June), beyond the 14 days.
+    assert [
+        (p["staff_id"], p["team"], p["open_not_due"], p["open_past_due"], p["due_next_14"])
+        for p in workload["people"]
+    ] == [("P1", "LM1", 2, 2, 2), ("P2", "LM2", 1, 0, 0)]
+    assert [
+        (t["staff_id"], t["open_not_due"], t["open_past_due"], t["due_next_14"])
+        for t in workload["teams"]
+    ] == [("LM1", 2, 2, 2), ("LM2", 1, 0, 0)]
+    # Capacity: P1 has lapses; P2, alone in LM2's team, is at the team's median.
+    free = [(c["team"], c["staff_id"], c["load"], c["team_median"]) for c in workload["capacity"]]
+    assert free == [("LM2", "P2", 1, 1.0)]
 
     assert page["custody"]["items"] == [
         {
@@ -354,8 +384,9 @@ async def test_lapses_show_how_far_up_the_chain_each_has_gone(loaded: Pipeline) 
             for level, role, who, on in raised
         )  # fmt: skip
     page = await summarise(loaded, Scope(area=AREA))
-    [item] = page["lapses"]["items"]
-    assert item["escalation"] == "escalation-1: unit-head"
+    items = {item["obligation_id"]: item for item in page["backlog"]["items"]}
+    assert items[lapsed]["escalation"] == "escalation-1: unit-head"
+    assert items["hearing-record-sheet/M2/H2"]["escalation"] is None
 
 
 async def test_unit_and_team_scopes(loaded: Pipeline) -> None:
@@ -368,7 +399,7 @@ async def test_unit_and_team_scopes(loaded: Pipeline) -> None:
     assert team["timeliness"]["all"]["week"] == counts(4, 1, 1, 1, 1, 33.3)
     assert team["timeliness"]["all"]["previous"] == counts(2, 0, 1, 1, 0, 0.0)
     assert "breakdownunit" not in team and "breakdownteam" not in team
-    assert [item["urn"] for item in team["lapses"]["items"]] == ["M2"]
+    assert [item["urn"] for item in team["backlog"]["items"]] == ["M2", "M2"]
 
     other = await summarise(loaded, Scope(area="elsewhere"))
     assert other["timeliness"]["all"]["week"] == counts(0, 0, 0, 0, 0, None)

@@ -18,7 +18,7 @@ from services.entrypoints.http.templating import render
 from services.platform.runtime import Runtime
 from services.summaries import queries
 from services.summaries.backlog import build_backlog
-from services.summaries.build import build_summary
+from services.summaries.build import build_summary, call_time
 from services.summaries.model import Scope as SummaryScope
 from services.summaries.weeks import IsoWeek
 
@@ -44,7 +44,14 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             await check_on_record(session=session, scope=scope)
 
             async def made() -> tuple[Any, Any, Any]:
-                summary = await build_summary(session=session, scope=scope, week=week, as_of=today)
+                summary = await build_summary(
+                    session=session,
+                    scope=scope,
+                    week=week,
+                    as_of=today,
+                    call=call_time(runtime.settings),
+                    as_of_from="today",
+                )
                 backlog = await build_backlog(
                     session=session, scope=scope, before=week.monday, as_of=today
                 )
