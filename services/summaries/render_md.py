@@ -178,7 +178,7 @@ def _review(section: ReviewTimeliness) -> list[str]:
         "",
     ]
     out += table(
-        ("", *COUNT_HEADERS),
+        ("period", *COUNT_HEADERS),
         [
             ["all reviews, week " + section.week, *counts_cells(section.all)],
             ["all reviews, last 13 due weeks", *counts_cells(section.last_13)],
@@ -197,7 +197,7 @@ def _review(section: ReviewTimeliness) -> list[str]:
 
 def _backlog(section: Backlog) -> list[str]:
     out = [
-        f"## Backlog: every lapse still open on {_day(section.as_of)}, whatever week it fell "
+        f"## Every lapse still open on {_day(section.as_of)}, whatever week it fell "
         f"due in ({section.total})",
         "",
     ]
