@@ -169,7 +169,7 @@ def _workload(section: Workload) -> list[str]:
 
 
 def _review_rows(rows: Sequence[ReviewRow]) -> list[list[Any]]:
-    return [[markdown_text(r.label), *counts_cells(r.counts)] for r in rows]
+    return [[r.label, *counts_cells(r.counts)] for r in rows]
 
 
 def _review(section: ReviewTimeliness) -> list[str]:
