@@ -4,6 +4,7 @@ drill-down by unit and team (docs/contract.md section 12, "Area and inspection p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -52,10 +53,15 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
                     call=call_time(runtime.settings),
                     as_of_from="today",
                 )
+                # The page's own backlog, with links into the service, is every lapse still
+                # open (the call pack's, section 9): the pack's copy is left out below it.
                 backlog = await build_backlog(
-                    session=session, scope=scope, before=week.monday, as_of=today
+                    session=session, scope=scope, before=today, as_of=today
                 )
-                return summary, await sections_markup(summary), backlog
+                shown = replace(
+                    summary, sections=[s for s in summary.sections if s.kind != "backlog"]
+                )
+                return summary, await sections_markup(shown), backlog
 
             summary, sections, backlog = await recent_summaries(request).get(
                 ("area", scope, week, today), await queries.data_version(session=session), made
