@@ -25,10 +25,11 @@ browser:
 	bash .ci/browser
 
 # Four processes share the tests: most of their time is spent waiting on `serve` processes,
-# browsers and the databases, not on the two cores. The fault suite runs alone.
+# browsers and the databases, not on the two cores. The fault suite runs after it, in two
+# processes of its own (each fault test has its own Redis, database or cluster to break).
 test: $(STAMP) services browser lint
 	$(BIN)/python -m pytest -n 4 --ignore=tests/faults
-	$(BIN)/python -m pytest tests/faults
+	$(BIN)/python -m pytest -n 2 tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

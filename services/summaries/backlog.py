@@ -1,40 +1,27 @@
-"""The backlog beside the weekly summary: obligations still open that fell due before this
-week's Monday (the summary's lapses section covers those due in the week), counted by case
-unit and by legal manager's team, with the oldest listed (docs/contract.md section 12, "Area
-and inspection pages")."""
+"""The backlog: every obligation still open past its due date, whatever week it fell due in,
+counted by due week, case unit and legal manager's team, with the oldest listed and the
+total counted (docs/contract.md section 9, "the weekly call pack"). The weekly pack counts
+those due before its as-of date; the Area page those due before the week's Monday (section
+12, "Area and inspection pages")."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
 from services.summaries import queries
-from services.summaries.model import Lapse, Scope
-from services.summaries.sections import escalation_of
+from services.summaries.escalation import escalation_of
+from services.summaries.model import Backlog, GroupCount, Lapse, Scope
+from services.summaries.weeks import IsoWeek
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+__all__ = ["LISTED", "Backlog", "GroupCount", "build_backlog"]
+
 LISTED = 200  # the oldest shown; the counts cover every one
-
-
-@dataclass(frozen=True, slots=True)
-class GroupCount:
-    key: str | None  # a unit, or a team's legal manager; None: no unit / no team
-    label: str
-    lapsed: int
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    before: date  # the week's Monday
-    total: int
-    by_unit: Sequence[GroupCount]
-    by_team: Sequence[GroupCount]
-    items: Sequence[Lapse]  # the oldest, at most LISTED
 
 
 async def build_backlog(
@@ -44,16 +31,22 @@ async def build_backlog(
     staff = await queries.staff_of(session=session, ids=[r.owner for r in rows])
     units: Counter[str | None] = Counter()
     teams: Counter[str | None] = Counter()
+    weeks: Counter[str | None] = Counter()
     for row in rows:
         units[row.unit] += row.lapsed
+        weeks[str(IsoWeek.of(row.due))] += row.lapsed
         person = staff.get(row.owner or "")
         teams[person.team(row.owner) if person and row.owner else None] += row.lapsed
     managers = await queries.staff_of(session=session, ids=teams)
     listed = await queries.backlog_items(session=session, scope=scope, before=before, limit=limit)
     alerts = await queries.lapse_alerts(session=session, ids=[r.id for r in listed])
+    by_week = [GroupCount(week, f"due in {week}", n) for week, n in weeks.items() if n]
+    by_week.sort(key=lambda g: g.key or "")
     return Backlog(
         before=before,
+        as_of=as_of,
         total=sum(units.values()),
+        by_week=by_week,
         by_unit=_ordered(units, lambda key: key or "no case unit"),
         by_team=_ordered(
             teams,
@@ -84,7 +77,6 @@ async def build_backlog(
                 ),
             )
             for row in listed
-            for key in [(row.id, row.due)]
         ],
     )
 

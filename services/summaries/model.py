@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
 
 from services.summaries.weeks import IsoWeek
@@ -111,6 +111,9 @@ class Timeliness:
     weeks: Sequence[str]  # the 13 weeks of the trend, oldest first
     rules: Sequence[RuleTimeliness]
     all: RuleTimeliness
+    # Which week a count counts (docs/contract.md section 9, "the weekly call pack"): every
+    # count here is of obligations by the ISO week their due date falls in.
+    counted_by: str = "due-week"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,7 @@ class Breakdown:
     by: str  # "unit" or "team"
     week: str
     groups: Sequence[Group]
+    counted_by: str = "due-week"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,7 @@ class Lapses:
     kind: ClassVar[str] = "lapses"
     week: str
     items: Sequence[Lapse]
+    counted_by: str = "due-week"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +168,26 @@ class PersonLoad:
     name: str | None
     team: str | None
     due_next_14: int
-    open_past_due: int
+    open_past_due: int  # lapsed at the as-of date, whatever week each fell due in
+    open_not_due: int = 0  # open and not yet past due, any due date
+
+    @property
+    def load(self) -> int:
+        return self.open_not_due + self.open_past_due
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """One person who could take cases: in a team, no lapse of their own, and carrying no
+    more open work than the team's median (docs/contract.md section 9, "Capacity")."""
+
+    team: str | None
+    staff_id: str
+    name: str | None
+    unit: str | None
+    load: int  # open + lapsed (always 0 lapsed: a person with a lapse is not listed)
+    lapsed: int
+    team_median: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +197,99 @@ class Workload:
     ends: date
     people: Sequence[PersonLoad]
     teams: Sequence[PersonLoad]  # staff_id/name are the team's manager
+    capacity: Sequence[Capacity] = ()
+    counted_by: str = "as-of"  # open and lapsed as they stand at the as-of date
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    key: str | None  # court type, unit, team's manager or person; None: unknown
+    label: str
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewTimeliness:
+    """`case-review` obligations due in the week, by court type (the stage's first word),
+    case unit, legal manager's team and person (docs/contract.md section 9)."""
+
+    kind: ClassVar[str] = "review"
+    week: str
+    all: Counts
+    by_court: Sequence[ReviewRow]
+    by_unit: Sequence[ReviewRow]
+    by_team: Sequence[ReviewRow]
+    by_person: Sequence[ReviewRow]
+    last_13: Counts = field(default_factory=lambda: ZERO)
+    counted_by: str = "due-week"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCount:
+    key: str | None  # a unit, a team's legal manager or a due week; None: no unit / no team
+    label: str
+    lapsed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Every obligation still open past its due date at the as-of date, whatever week it fell
+    due in: counted by due week, case unit and team, the oldest listed (at most `limit`)."""
+
+    kind: ClassVar[str] = "backlog"
+    before: date  # due before this date: the as-of date (the Area page: the week's Monday)
+    as_of: date
+    total: int
+    by_week: Sequence[GroupCount]
+    by_unit: Sequence[GroupCount]
+    by_team: Sequence[GroupCount]
+    items: Sequence[Lapse]
+    counted_by: str = "due-week"
+
+    @property
+    def more(self) -> int:
+        """How many are counted but not listed."""
+        return self.total - len(self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Reallocation:
+    at: datetime
+    urn: str
+    from_owner: str | None
+    to_owner: str | None
+    reason: str | None
+    moved: int  # obligations moved with the case
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAction:
+    at: datetime
+    alert_id: str
+    obligation_ref: str | None
+    level: str | None
+    rule: str
+    urn: str | None
+    recipient: str | None
+    by: str
+    until: str | None = None  # snoozes only
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What was decided since the last call: case reallocations (audit entries of entity
+    `case`, action `reallocated`) and alert acknowledgements and snoozes (entity `alert`),
+    recorded from `since` (inclusive) until `until` (exclusive), newest last."""
+
+    kind: ClassVar[str] = "changes"
+    since: datetime
+    until: datetime
+    reallocations: Sequence[Reallocation]
+    acknowledgements: Sequence[AlertAction]
+    snoozes: Sequence[AlertAction]
+    counted_by: str = "event-time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +309,7 @@ class Custody:
     starts: date
     ends: date
     items: Sequence[CustodyLimit]
+    counted_by: str = "expiry-date"  # limits expiring starts..ends, as they stand at as-of
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,9 +348,20 @@ class Recommendations:
     counts: Sequence[StatusCount]  # every status, in STATUS_ORDER, zeros included
     total: int
     attention: Sequence[RecommendationItem]
+    counted_by: str = "as-of"  # statuses as they stand at the as-of date
 
 
-Section = Timeliness | Breakdown | Lapses | Workload | Custody | Recommendations
+Section = (
+    ReviewTimeliness
+    | Timeliness
+    | Breakdown
+    | Lapses
+    | Backlog
+    | Workload
+    | Custody
+    | Changes
+    | Recommendations
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +370,9 @@ class Summary:
     week: IsoWeek
     as_of: date
     sections: Sequence[Section]
+    # The as-of date's origin: "given" (--as-of), "week-end" (a past week judged at its
+    # Sunday), "today" or "publication" (a scheduled summary).
+    as_of_from: str = "given"
 
     def section(self, kind: str) -> Section | None:
         return next((s for s in self.sections if s.kind == kind), None)
@@ -261,10 +393,19 @@ def rule_timeliness(
     )
 
 
+# The rules the call reads first in the timeliness table (docs/contract.md section 9, "The
+# weekly call pack"): hearing record sheets and victim letters, then every other rule by name.
+RULES_FIRST = ("hearing-record-sheet", "victim-letter")
+
+
+def rule_order(rules: Iterable[str]) -> list[str]:
+    return sorted(rules, key=lambda r: (RULES_FIRST.index(r) if r in RULES_FIRST else 9, r))
+
+
 def timeliness(
     *, per_rule: dict[str, dict[str, Counts]], week: IsoWeek, weeks: Sequence[str]
 ) -> Timeliness:
-    rules = [rule_timeliness(r, weekly=per_rule[r], weeks=weeks) for r in sorted(per_rule)]
+    rules = [rule_timeliness(r, weekly=per_rule[r], weeks=weeks) for r in rule_order(per_rule)]
     summed: dict[str, Counts] = {}
     for weekly in per_rule.values():
         for name, counts in weekly.items():

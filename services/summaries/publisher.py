@@ -25,7 +25,7 @@ from services.platform.outbox import add_events, flush_outbox
 from services.platform.runtime import Runtime
 from services.rules.calendar import LONDON
 from services.summaries import schedule
-from services.summaries.build import build_summary
+from services.summaries.build import build_summary, call_time
 from services.summaries.chart import on_time_chart
 from services.summaries.model import Summary, Timeliness
 from services.summaries.render_html import summary_html
@@ -135,7 +135,12 @@ class SummaryPublisher:
                 session=session, kind=row.scope_kind, scope_id=row.scope_id, area=row.area
             )
             summary = await build_summary(
-                session=session, scope=audience.scope, week=week, as_of=as_of
+                session=session,
+                scope=audience.scope,
+                week=week,
+                as_of=as_of,
+                call=call_time(settings),
+                as_of_from="publication",
             )
         timeliness = summary.section("timeliness")
         assert isinstance(timeliness, Timeliness)

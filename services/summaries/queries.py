@@ -10,22 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 from sqlmodel import col
 
-from schemas.tables import Alert, Case, Obligation, StaffMember
+from schemas.tables import Alert, AuditEntry, Case, Obligation, StaffMember
 from services.summaries.model import Scope
 
 OB: Any = Obligation.__table__  # type: ignore[attr-defined]
 C: Any = Case.__table__  # type: ignore[attr-defined]
 S: Any = StaffMember.__table__  # type: ignore[attr-defined]
 AL: Any = Alert.__table__  # type: ignore[attr-defined]
+AU: Any = AuditEntry.__table__  # type: ignore[attr-defined]
 CUSTODY_RULE = "custody-time-limit"
+REVIEW_RULE = "case-review"
+# A case review's obligation id is `case-review/URN/STAGE`; its court type is the stage's first
+# word (docs/contract.md section 9, "Review timeliness").
+COURT_TYPES = ("magistrates", "crown")
+# Who could take cases (docs/contract.md section 9, "Capacity").
+CASEWORK_ROLES = ("prosecutor", "paralegal", "advocate")
 
 
 def team_of(staff: Any) -> ColumnElement[Any]:
@@ -121,14 +128,14 @@ def _open_past_due(before: date) -> ColumnElement[bool]:
 
 
 async def backlog_counts(*, session: AsyncSession, scope: Scope, before: date) -> list[Any]:
-    """(unit, owner, lapsed) of obligations still open and due before `before` (the backlog
-    older than the week): one row per case unit and owner, whatever the volume."""
+    """(unit, owner, due, lapsed) of obligations still open and due before `before`: one row
+    per case unit, owner and due date, whatever the volume."""
     statement = _in_scope(
-        select(C.c.unit.label("unit"), OB.c.owner, func.count().label("lapsed"))
+        select(C.c.unit.label("unit"), OB.c.owner, OB.c.due, func.count().label("lapsed"))
         .select_from(OB.outerjoin(C, C.c.urn == OB.c.urn))
         .where(_open_past_due(before)),
         scope,
-    ).group_by(C.c.unit, OB.c.owner)
+    ).group_by(C.c.unit, OB.c.owner, OB.c.due)
     return list((await session.execute(statement)).all())
 
 
@@ -186,14 +193,18 @@ async def lapse_alerts(*, session: AsyncSession, ids: Iterable[str]) -> list[Any
 async def open_load_by_owner(
     *, session: AsyncSession, scope: Scope, starts: date, ends: date, as_of: date
 ) -> list[Any]:
-    """(owner, due_soon, overdue): open obligations due starts..ends, and open past due at
-    as_of, for owners with either."""
+    """(owner, due_soon, overdue, not_due): open obligations due starts..ends, open past due
+    at as_of, and open not yet past due (any due date), for owners with any open."""
     due_soon = func.sum(case((and_(OB.c.due >= starts, OB.c.due <= ends), 1), else_=0))
     overdue = func.sum(case((OB.c.due < as_of, 1), else_=0))
+    not_due = func.sum(case((OB.c.due >= as_of, 1), else_=0))
     statement = _in_scope(
-        select(OB.c.owner, due_soon.label("due_soon"), overdue.label("overdue")).where(
-            OB.c.state == "open", OB.c.due <= ends
-        ),
+        select(
+            OB.c.owner,
+            due_soon.label("due_soon"),
+            overdue.label("overdue"),
+            not_due.label("not_due"),
+        ).where(OB.c.state == "open"),
         scope,
     ).group_by(OB.c.owner)
     return list((await session.execute(statement)).all())
@@ -211,6 +222,95 @@ async def custody_limits_expiring(
         ),
         scope,
     ).order_by(OB.c.due, OB.c.id)
+    return list((await session.execute(statement)).all())
+
+
+def court_of() -> ColumnElement[Any]:
+    """The court type of a `case-review/URN/STAGE` obligation, from its stage's first word."""
+    return case(
+        *((OB.c.id.like(f"{REVIEW_RULE}/%/{court}-%"), court) for court in COURT_TYPES),
+        else_="other",
+    )
+
+
+async def review_counts(
+    *, session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+) -> list[Any]:
+    """(court, unit, owner, met, late, lapsed, open) of `case-review` obligations due
+    first..last: one row per court type, case unit and owner."""
+    court = court_of()
+    statement = _in_scope(
+        select(court.label("court"), C.c.unit.label("unit"), OB.c.owner, *_state_sums(as_of))
+        .select_from(OB.outerjoin(C, C.c.urn == OB.c.urn))
+        .where(OB.c.rule == REVIEW_RULE, _due_between(first, last)),
+        scope,
+    ).group_by(court, C.c.unit, OB.c.owner)
+    return list((await session.execute(statement)).all())
+
+
+async def casework_staff(*, session: AsyncSession, scope: Scope, as_of: date) -> list[Any]:
+    """(staff_id, name, role, unit, line_manager) of the scope's staff who take cases
+    (CASEWORK_ROLES) and have not left by `as_of`."""
+    statement = select(S.c.staff_id, S.c.name, S.c.role, S.c.unit, S.c.line_manager).where(
+        S.c.area == scope.area,
+        S.c.role.in_(CASEWORK_ROLES),
+        or_(S.c.left_date.is_(None), S.c.left_date > as_of),
+    )
+    if scope.unit is not None:
+        statement = statement.where(S.c.unit == scope.unit)
+    if scope.manager is not None:
+        statement = statement.where(S.c.line_manager == scope.manager)
+    return list((await session.execute(statement.order_by(S.c.staff_id))).all())
+
+
+async def reallocations(
+    *, session: AsyncSession, scope: Scope, since: datetime, until: datetime
+) -> list[Any]:
+    """(recorded_at, entity_id, actor, detail) of the audit trail's case reallocations
+    recorded since..until (until excluded) for cases of the scope's Area (and unit), oldest
+    first. A team's are kept by the caller (`from` or `to` in the team)."""
+    cases = select(C.c.urn).where(C.c.area == scope.area)
+    if scope.unit is not None:
+        cases = cases.where(C.c.unit == scope.unit)
+    statement = (
+        select(AU.c.seq, AU.c.recorded_at, AU.c.entity_id, AU.c.actor, AU.c.detail)
+        .where(AU.c.entity == "case", AU.c.action == "reallocated")
+        .where(AU.c.recorded_at >= since, AU.c.recorded_at < until)
+        .where(AU.c.entity_id.in_(cases))
+        .order_by(AU.c.seq)
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def alert_actions(
+    *, session: AsyncSession, scope: Scope, since: datetime, until: datetime
+) -> list[Any]:
+    """The audit trail's alert acknowledgements and snoozes recorded since..until (until
+    excluded) of alerts about the scope's obligations, oldest first: (recorded_at, action,
+    actor, detail, alert_id, obligation_ref, level, rule, urn, recipient)."""
+    statement = _in_scope(
+        select(
+            AU.c.seq,
+            AU.c.recorded_at,
+            AU.c.action,
+            AU.c.actor,
+            AU.c.detail,
+            AU.c.entity_id.label("alert_id"),
+            AL.c.obligation_ref,
+            AL.c.level,
+            AL.c.rule,
+            AL.c.urn,
+            AL.c.recipient,
+        )
+        .select_from(
+            AU.join(AL, cast(AL.c.id, String) == AU.c.entity_id).join(
+                OB, OB.c.id == AL.c.obligation_id
+            )
+        )
+        .where(AU.c.entity == "alert", AU.c.action.in_(("acknowledged", "snoozed")))
+        .where(AU.c.recorded_at >= since, AU.c.recorded_at < until),
+        scope,
+    ).order_by(AU.c.seq)
     return list((await session.execute(statement)).all())
 
 

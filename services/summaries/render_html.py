@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.summaries.chart import on_time_chart
 from services.summaries.model import Summary, Timeliness
-from services.summaries.render_md import pct
+from services.summaries.render_md import AS_OF_FROM, moment_text, pct
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -25,6 +25,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["pct"] = pct
+    environment.filters["moment"] = moment_text
     environment.filters["who"] = lambda staff_id, name: (
         "no owner" if staff_id is None else f"{name} ({staff_id})" if name else staff_id
     )
@@ -51,6 +52,7 @@ def _render(template: str, summary: Summary, chart: bytes | None) -> str:
         .get_template(template)
         .render(
             summary=summary,
+            as_of_from=AS_OF_FROM.get(summary.as_of_from, summary.as_of_from),
             chart=base64.b64encode(chart).decode() if chart else None,
         )
     )

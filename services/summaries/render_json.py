@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.summaries.model import Summary
@@ -20,6 +20,10 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "week_starts": summary.week.monday.isoformat(),
         "week_ends": summary.week.sunday.isoformat(),
         "as_of": summary.as_of.isoformat(),
+        # Added (docs/contract.md section 9, "The weekly call pack"): where the as-of date
+        # came from, and what each section's counts count (also each section's `counted_by`).
+        "as_of_from": summary.as_of_from,
+        "counted_by": {s.kind + getattr(s, "by", ""): s.counted_by for s in summary.sections},
         "sections": [{"kind": s.kind, **_plain(s)} for s in summary.sections],
     }
 
@@ -31,6 +35,6 @@ def _plain(value: Any) -> Any:
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, date):
+    if isinstance(value, date | datetime):
         return value.isoformat()
     return value

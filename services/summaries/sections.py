@@ -1,4 +1,5 @@
-"""One small builder per section: `async (*, session, scope, week, as_of) -> Section`.
+"""One small builder per section: `async (*, session, scope, week, as_of) -> Section`; the
+since-the-last-call section is given the call's time by `functools.partial`.
 
 `sections_for` is the page, in order. A section that depends on another capability (the
 escalation level of each lapse from alerts; recommendation follow-up from the audit
@@ -8,14 +9,25 @@ the others.
 
 from __future__ import annotations
 
+import functools
+import json
+import statistics
 from collections.abc import Awaitable, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from services.rules.calendar import LONDON
 from services.summaries import queries
+from services.summaries.backlog import build_backlog
+from services.summaries.escalation import escalation_of
 from services.summaries.model import (
     ZERO,
+    AlertAction,
+    Backlog,
     Breakdown,
+    Capacity,
+    Changes,
     Counts,
     Custody,
     CustodyLimit,
@@ -23,6 +35,9 @@ from services.summaries.model import (
     Lapse,
     Lapses,
     PersonLoad,
+    Reallocation,
+    ReviewRow,
+    ReviewTimeliness,
     RuleCounts,
     Scope,
     Section,
@@ -40,6 +55,17 @@ if TYPE_CHECKING:
 TREND_WEEKS = 13
 WORKLOAD_DAYS = 14
 CUSTODY_DAYS = 28
+CAPACITY_LISTED = 3  # who could take cases: the fewest loaded of each team
+
+__all__ = ["escalation_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallTime:
+    """When the weekly call's summary is published: FOLLOWUP_SUMMARY_DAY and _TIME."""
+
+    weekday: str
+    at: time
 
 
 class SectionBuilder(Protocol):
@@ -121,6 +147,8 @@ async def build_teams(
 async def build_lapses(
     *, session: AsyncSession, scope: Scope, week: IsoWeek, as_of: date
 ) -> Lapses:
+    """The lapses due in the week alone (the weekly pack lists every lapse instead, in its
+    backlog section; kept for callers that ask for this one)."""
     rows = await queries.lapsed_in(
         session=session, scope=scope, first=week.monday, last=week.sunday, as_of=as_of
     )
@@ -145,19 +173,11 @@ async def build_lapses(
     return Lapses(week=str(week), items=items)
 
 
-def escalation_of(alerts: list[tuple[str, str]]) -> str | None:
-    """ "escalation-3: dccp" from the (level, role) pairs raised: the furthest step, with every
-    role told at that step."""
-    if not alerts:
-        return None
-
-    def step(level: str) -> int:
-        return 0 if level == "lapse" else int(level.removeprefix("escalation-"))
-
-    top = max(step(level) for level, _ in alerts)
-    level = "lapse" if top == 0 else f"escalation-{top}"
-    roles = sorted({role for lvl, role in alerts if step(lvl) == top})
-    return f"{level}: {', '.join(roles)}"
+async def build_pack_backlog(
+    *, session: AsyncSession, scope: Scope, week: IsoWeek, as_of: date
+) -> Backlog:
+    """Every lapse still open at the as-of date, whatever week it fell due in."""
+    return await build_backlog(session=session, scope=scope, before=as_of, as_of=as_of)
 
 
 async def build_workload(
@@ -175,25 +195,210 @@ async def build_workload(
             team=_team(r.owner, staff),
             due_next_14=int(r.due_soon),
             open_past_due=int(r.overdue),
+            open_not_due=int(r.not_due),
         )
         for r in rows
     ]
-    people.sort(key=lambda p: (-p.due_next_14, -p.open_past_due, p.staff_id or ""))
-    return Workload(starts=as_of, ends=ends, people=people, teams=await _teams(session, people))
+    people.sort(key=lambda p: (-p.open_past_due, -p.load, p.staff_id or ""))
+    candidates = await queries.casework_staff(session=session, scope=scope, as_of=as_of)
+    return Workload(
+        starts=as_of,
+        ends=ends,
+        people=people,
+        teams=await _teams(session, people),
+        capacity=capacity(people=people, candidates=candidates),
+    )
+
+
+def capacity(*, people: Sequence[PersonLoad], candidates: Sequence[Any]) -> list[Capacity]:
+    """Who could take cases (docs/contract.md section 9, "Capacity"): in each legal manager's
+    team, the casework staff (CASEWORK_ROLES, not left) with no lapse of their own and an open
+    load (open not yet due + lapsed) at or below the team's median load over those staff, those
+    with no open obligation at all counting 0; fewest first, at most CAPACITY_LISTED a team."""
+    loads = {p.staff_id: p for p in people if p.staff_id is not None}
+    teams: dict[str | None, list[Any]] = {}
+    for row in candidates:
+        teams.setdefault(row.line_manager, []).append(row)
+    found: list[Capacity] = []
+    for team, members in teams.items():
+        load = {m.staff_id: loads[m.staff_id].load if m.staff_id in loads else 0 for m in members}
+        median = statistics.median(load.values())
+        free = [
+            m
+            for m in members
+            if load[m.staff_id] <= median
+            and (loads[m.staff_id].open_past_due if m.staff_id in loads else 0) == 0
+        ]
+        free.sort(key=lambda m: (load[m.staff_id], m.staff_id))
+        found += [
+            Capacity(
+                team=team,
+                staff_id=m.staff_id,
+                name=m.name,
+                unit=m.unit,
+                load=load[m.staff_id],
+                lapsed=0,
+                team_median=float(median),
+            )
+            for m in free[:CAPACITY_LISTED]
+        ]
+    found.sort(key=lambda c: (c.team is None, c.team or "", c.load, c.staff_id))
+    return found
 
 
 async def _teams(session: AsyncSession, people: Sequence[PersonLoad]) -> list[PersonLoad]:
-    sums: dict[str | None, tuple[int, int]] = {}
+    sums: dict[str | None, tuple[int, int, int]] = {}
     for person in people:
-        soon, overdue = sums.get(person.team, (0, 0))
-        sums[person.team] = (soon + person.due_next_14, overdue + person.open_past_due)
+        soon, overdue, later = sums.get(person.team, (0, 0, 0))
+        sums[person.team] = (
+            soon + person.due_next_14,
+            overdue + person.open_past_due,
+            later + person.open_not_due,
+        )
     managers = await queries.staff_of(session=session, ids=sums)
     teams = [
-        PersonLoad(t, managers[t].name if t in managers else None, t, soon, over)
-        for t, (soon, over) in sums.items()
+        PersonLoad(t, managers[t].name if t in managers else None, t, soon, over, later)
+        for t, (soon, over, later) in sums.items()
     ]
-    teams.sort(key=lambda t: (-t.due_next_14, -t.open_past_due, t.staff_id or ""))
+    teams.sort(key=lambda t: (-t.open_past_due, -t.load, t.staff_id or ""))
     return teams
+
+
+async def build_review(
+    *, session: AsyncSession, scope: Scope, week: IsoWeek, as_of: date
+) -> ReviewTimeliness:
+    """`case-review` obligations due in the week by court type, unit, team and person, and
+    the 13 weeks' total (docs/contract.md section 9, "Review timeliness")."""
+    rows = await queries.review_counts(
+        session=session, scope=scope, first=week.monday, last=week.sunday, as_of=as_of
+    )
+    thirteen = await queries.review_counts(
+        session=session,
+        scope=scope,
+        first=week.shifted(-(TREND_WEEKS - 1)).monday,
+        last=week.sunday,
+        as_of=as_of,
+    )
+    staff = await queries.staff_of(session=session, ids=[r.owner for r in rows])
+    courts: dict[str | None, Counts] = dict.fromkeys(queries.COURT_TYPES, ZERO)
+    units: dict[str | None, Counts] = {}
+    teams: dict[str | None, Counts] = {}
+    persons: dict[str | None, Counts] = {}
+    for row in rows:
+        counts = _counts(row)
+        for grouped, key in (
+            (courts, row.court),
+            (units, row.unit),
+            (teams, _team(row.owner, staff)),
+            (persons, row.owner),
+        ):
+            grouped[key] = grouped.get(key, ZERO) + counts
+    managers = await queries.staff_of(session=session, ids=teams)
+
+    def rows_of(grouped: dict[str | None, Counts], label: Any) -> list[ReviewRow]:
+        found = [ReviewRow(key, label(key), counts) for key, counts in grouped.items()]
+        found.sort(key=lambda r: (r.key is None, r.key or ""))
+        return found
+
+    def who(key: str | None) -> str:
+        if key is None:
+            return "no owner"
+        return f"{staff[key].name} ({key})" if key in staff else key
+
+    return ReviewTimeliness(
+        week=str(week),
+        all=total(_counts(row) for row in rows),
+        by_court=rows_of({k: v for k, v in courts.items() if k != "other" or v.due}, _court_label),
+        by_unit=rows_of(units, lambda k: k or "no case unit"),
+        by_team=rows_of(teams, lambda k: _group_label("team", k, managers)),
+        by_person=rows_of(persons, who),
+        last_13=total(_counts(row) for row in thirteen),
+    )
+
+
+def _court_label(court: str | None) -> str:
+    return {"magistrates": "magistrates' court", "crown": "Crown Court"}.get(court or "", "other")
+
+
+async def build_changes(
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    week: IsoWeek,
+    as_of: date,
+    call: CallTime | None = None,
+) -> Changes:
+    """Reallocations, acknowledgements and snoozes recorded since the last call
+    (docs/contract.md section 9, "Since the last call")."""
+    since, until = call_window(week, as_of, call)
+    members = (
+        await queries.team_members(session=session, manager=scope.manager)
+        if scope.manager
+        else None
+    )
+    reallocations = []
+    for row in await queries.reallocations(session=session, scope=scope, since=since, until=until):
+        detail = _detail(row.detail)
+        moved = detail.get("moved", detail.get("obligations", ()))
+        found = Reallocation(
+            at=row.recorded_at,
+            urn=row.entity_id,
+            from_owner=_text(detail.get("from")),
+            to_owner=_text(detail.get("to")),
+            reason=_text(detail.get("reason")),
+            moved=len(moved) if isinstance(moved, list | tuple) else 0,
+            by=row.actor,
+        )
+        if members is None or {found.from_owner, found.to_owner} & members:
+            reallocations.append(found)
+    acknowledgements: list[AlertAction] = []
+    snoozes: list[AlertAction] = []
+    for row in await queries.alert_actions(session=session, scope=scope, since=since, until=until):
+        detail = _detail(row.detail)
+        snoozed = row.action == "snoozed"
+        action = AlertAction(
+            at=row.recorded_at,
+            alert_id=row.alert_id,
+            obligation_ref=row.obligation_ref,
+            level=row.level,
+            rule=row.rule,
+            urn=row.urn,
+            recipient=row.recipient,
+            by=row.actor,
+            until=_text(detail.get("until")) if snoozed else None,
+            reason=_text(detail.get("reason")) if snoozed else None,
+        )
+        (snoozes if snoozed else acknowledgements).append(action)
+    return Changes(
+        since=since,
+        until=until,
+        reallocations=reallocations,
+        acknowledgements=acknowledgements,
+        snoozes=snoozes,
+    )
+
+
+def _detail(text: Any) -> dict[str, Any]:
+    try:
+        found = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def call_window(week: IsoWeek, as_of: date, call: CallTime | None) -> tuple[datetime, datetime]:
+    """Since the last call: from the previous week's publication moment (without a schedule,
+    the previous week's end, this week's Monday 00:00) to this week's publication moment or
+    the end of the as-of date, whichever is first (Europe/London; until excluded)."""
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=LONDON)
+    if call is None:
+        return datetime.combine(week.monday, time(0), tzinfo=LONDON), end_of_day
+    since = week.previous().moment(call.weekday, call.at)
+    return since, min(end_of_day, week.moment(call.weekday, call.at))
 
 
 async def build_custody(
@@ -218,15 +423,24 @@ async def build_custody(
     return Custody(starts=as_of, ends=ends, items=items)
 
 
-def sections_for(scope: Scope) -> list[SectionBuilder]:
-    """The page for a scope: a unit's page has no per-unit table and no recommendations, a
-    team's no per-team table."""
-    builders: list[SectionBuilder] = [build_timeliness]
+def sections_for(scope: Scope, call: CallTime | None = None) -> list[SectionBuilder]:
+    """The weekly call pack for a scope, in the order the call decides (docs/contract.md
+    section 9, "The weekly call pack"): review timeliness; timeliness by rule (hearing record
+    sheets and victim letters first) and its unit and team tables; custody time limits of the
+    next 28 days; the backlog of every lapse; workload against lapses and capacity; what
+    changed since the last call; recommendations. A unit's page has no per-unit table and no
+    recommendations, a team's no per-team table."""
+    builders: list[SectionBuilder] = [build_review, build_timeliness]
     if scope.unit is None and scope.manager is None:
         builders.append(build_units)
     if scope.manager is None:
         builders.append(build_teams)
-    builders += [build_lapses, build_workload, build_custody]
+    builders += [
+        build_custody,
+        build_pack_backlog,
+        build_workload,
+        functools.partial(build_changes, call=call),
+    ]
     if scope.unit is None:
         # Recommendations belong to an Area (or a team, by their action owners), never a unit.
         builders.append(build_recommendations)

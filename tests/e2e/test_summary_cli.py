@@ -56,10 +56,12 @@ def test_summary_formats_agree_with_each_other_and_with_obligations(
             expected[(row["rule"], state)] for state in ("met", "met-late", "lapsed", "open")
         )
     assert timeliness["all"]["week"]["due"] == len(in_week) > 0
-    [lapses] = [s for s in data["sections"] if s["kind"] == "lapses"]
-    assert sorted(i["obligation_id"] for i in lapses["items"]) == sorted(
-        r["id"] for r in in_week if r["state"] == "lapsed"
-    )
+    # The backlog lists every lapse still open on the as-of date, whatever week it fell in.
+    [backlog] = [s for s in data["sections"] if s["kind"] == "backlog"]
+    lapsed = [r["id"] for r in rows if r["area"] == AREA and r["state"] == "lapsed"]
+    assert backlog["total"] == len(lapsed) == len(backlog["items"])
+    assert sorted(i["obligation_id"] for i in backlog["items"]) == sorted(lapsed)
+    assert {r["id"] for r in in_week if r["state"] == "lapsed"} <= set(lapsed)
 
     chart = tmp_path / "chart.png"
     page = tmp_path / "summary.html"
@@ -77,6 +79,13 @@ def test_summary_formats_agree_with_each_other_and_with_obligations(
         f"| all | {all_week['due']} | {all_week['met']} | {all_week['late']} | "
         f"{all_week['lapsed']} | {all_week['open']} | {all_week['on_time_pct']:.1f}% |"
     ) in text
+
+    # Without --as-of a past week is judged as of its Sunday, not today.
+    week_end = followup.json(*ARGS[:5], "--format", "json")
+    assert (week_end["as_of"], week_end["as_of_from"]) == ("2017-07-30", "week-end")
+    [ages] = [s for s in week_end["sections"] if s["kind"] == "backlog"]
+    assert all(0 < i["age_days"] <= 30 for i in ages["items"])
+    assert "judged as of 2017-07-30 (the week's end)" in followup.run(*ARGS[:5]).stdout
 
     team = followup.json(*ARGS, "--manager", "TC-LM1", "--format", "json")
     assert team["scope"] == {"kind": "team", "id": "TC-LM1"}

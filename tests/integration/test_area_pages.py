@@ -182,11 +182,13 @@ async def test_area_page_is_the_area_leaders_own(site: Site) -> None:
     assert page.status_code == 200
     body = page.text
     assert "<h1>Tc</h1>" in body
-    # The backlog holds the lapse due before Monday, not this week's (the summary's own).
-    backlog = body.split('id="summary-heading"')[0]
+    # The page's backlog holds every lapse still open, this week's too; the summary below it
+    # leaves out its own copy, so no lapse is listed twice.
+    backlog, summary = body.split('id="summary-heading"')
     assert obligation_ref("victim-letter/TC1/V-OLD") in backlog
-    assert obligation_ref("victim-letter/TC1/V-NEW") not in backlog
-    assert "victim-letter/TC1/V-NEW" in body.split('id="summary-heading"')[1]
+    assert obligation_ref("victim-letter/TC1/V-NEW") in backlog
+    assert "V-NEW" not in summary and "V-OLD" not in summary
+    assert body.count("Backlog") == 1
     assert "/WM1/" not in body and "WM-P1" not in body  # another Area's casework never shows
     assert 'src="data:image/png;base64,' in body  # the chart, within img-src 'self' data:
     assert "<script" not in body and "style=" not in body and "<style" not in body
@@ -222,8 +224,23 @@ async def test_summaries_within_scope(site: Site) -> None:
     assert got.status_code == 200
     summary = got.json()
     assert (summary["area"], summary["week"]) == ("tc", "2024-W02")
-    lapses = next(s for s in summary["sections"] if s["kind"] == "lapses")
-    assert [i["obligation_id"] for i in lapses["items"]] == ["victim-letter/TC1/V-NEW"]
+    # The call pack's backlog: every lapse still open, whatever week it fell due in.
+    backlog = next(s for s in summary["sections"] if s["kind"] == "backlog")
+    assert [i["obligation_id"] for i in backlog["items"]] == [
+        "victim-letter/TC1/V-OLD",
+        "victim-letter/TC1/V-NEW",
+    ]
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_week"]] == [
+        ("2023-W49", 1),
+        ("2024-W02", 1),
+    ]
+    # A past week is judged as of its Sunday: 8 Dec's letter was 2 days past due then.
+    past = (await site.client.get("/summaries?format=json&week=2023-W49", headers=dccp)).json()
+    assert (past["as_of"], past["as_of_from"]) == ("2023-12-10", "week-end")
+    past_backlog = next(s for s in past["sections"] if s["kind"] == "backlog")
+    assert [(i["obligation_id"], i["age_days"]) for i in past_backlog["items"]] == [
+        ("victim-letter/TC1/V-OLD", 2)
+    ]
     other = await site.client.get("/summaries?format=json&area=wm", headers=dccp)
     assert other.status_code == 404
     team = await site.client.get("/summaries?format=json", headers=manager)
@@ -243,7 +260,14 @@ async def test_summaries_within_scope(site: Site) -> None:
     seen = await site.client.get("/summaries?format=json&area=tc", headers=inspector)
     assert seen.status_code == 200
     kinds = [(s["kind"], s.get("by")) for s in seen.json()["sections"]]
-    assert kinds == [("timeliness", None), ("breakdown", "unit"), ("recommendations", None)]
+    assert kinds == [
+        ("review", None),
+        ("timeliness", None),
+        ("breakdown", "unit"),
+        ("recommendations", None),
+    ]
+    review = seen.json()["sections"][0]
+    assert (review["by_team"], review["by_person"]) == ([], [])
     assert "TC1" not in seen.text and "victim-letter/" not in seen.text
     assert (
         await site.client.get("/summaries?format=json&area=tc&team=TC-LM", headers=inspector)

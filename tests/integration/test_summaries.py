@@ -5,19 +5,29 @@ Week 2018-W20 is Mon 14 to Sun 20 May 2018 (no bank holiday), judged as of Frida
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
-from schemas.tables import Alert
+from events.outbound import obligation_ref
+from schemas.tables import Alert, Obligation, StaffMember
+from services.alerts.actions import acknowledge, snooze
+from services.platform.audit_trail import AuditRecord, append_audit
 from services.platform.settings import Settings
-from services.summaries.build import build_summary
-from services.summaries.model import Counts, Scope
+from services.rules.calendar import LONDON
+from services.summaries.backlog import build_backlog
+from services.summaries.build import build_summary, default_as_of
+from services.summaries.model import Changes, Counts, Scope
+from services.summaries.render_html import summary_html
 from services.summaries.render_json import summary_json
+from services.summaries.render_md import summary_markdown
+from services.summaries.sections import CallTime, call_window
 from services.summaries.weeks import IsoWeek
 from tests.factories import case, event, hearing, letter_due, letter_sent, lines, sheet
 from tests.integration.conftest import Pipeline
+from tests.summary_checks import missing_from_html
 
 pytestmark = pytest.mark.integration
 
@@ -241,7 +251,30 @@ async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
     assert teams["LM1"]["total"] == counts(4, 1, 1, 1, 1, 33.3)
     assert [r["rule"] for r in teams["LM2"]["rules"]] == ["victim-letter"]
 
-    assert page["lapses"]["items"] == [
+    # The backlog: every lapse still open on 18 May, whatever week it fell due in: W20's sheet
+    # of M2/H1 and W19's of M2/H2 (never uploaded), oldest first.
+    backlog = page["backlog"]
+    assert (backlog["as_of"], backlog["total"], backlog["counted_by"]) == (
+        "2018-05-18", 2, "due-week"
+    )  # fmt: skip
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_week"]] == [
+        ("2018-W19", 1),
+        ("2018-W20", 1),
+    ]
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_unit"]] == [("magistrates", 2)]
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_team"]] == [("LM1", 2)]
+    assert backlog["items"] == [
+        {
+            "obligation_id": "hearing-record-sheet/M2/H2",
+            "rule": "hearing-record-sheet",
+            "urn": "M2",
+            "owner": "P1",
+            "owner_name": "Name P1",
+            "manager": "LM1",
+            "due": "2018-05-10",
+            "age_days": 8,
+            "escalation": None,  # no lapse clock ran in this test
+        },
         {
             "obligation_id": "hearing-record-sheet/M2/H1",
             "rule": "hearing-record-sheet",
@@ -251,18 +284,25 @@ async def test_area_summary_counts_rates_and_lists(loaded: Pipeline) -> None:
             "manager": "LM1",
             "due": "2018-05-17",
             "age_days": 1,
-            "escalation": None,  # no lapse clock ran in this test
-        }
+            "escalation": None,
+        },
     ]
 
     workload = page["workload"]
     assert (workload["starts"], workload["ends"]) == ("2018-05-18", "2018-05-31")
-    # P1: due in the window H1 of C1 (18 May) and M1's letter (21 May); past due M2 H1, M2 H2.
-    assert [(p["staff_id"], p["team"], p["due_next_14"], p["open_past_due"])
-            for p in workload["people"]] == [("P1", "LM1", 2, 2)]  # fmt: skip
-    assert [(t["staff_id"], t["due_next_14"], t["open_past_due"]) for t in workload["teams"]] == [
-        ("LM1", 2, 2)
-    ]
+    # P1: open not yet due H1 of C1 (18 May) and M1's letter (21 May), both in the next 14
+    # days; lapsed M2 H1, M2 H2. P2: the custody limit (5 June), beyond the 14 days.
+    assert [
+        (p["staff_id"], p["team"], p["open_not_due"], p["open_past_due"], p["due_next_14"])
+        for p in workload["people"]
+    ] == [("P1", "LM1", 2, 2, 2), ("P2", "LM2", 1, 0, 0)]
+    assert [
+        (t["staff_id"], t["open_not_due"], t["open_past_due"], t["due_next_14"])
+        for t in workload["teams"]
+    ] == [("LM1", 2, 2, 2), ("LM2", 1, 0, 0)]
+    # Capacity: P1 has lapses; P2, alone in LM2's team, is at the team's median.
+    free = [(c["team"], c["staff_id"], c["load"], c["team_median"]) for c in workload["capacity"]]
+    assert free == [("LM2", "P2", 1, 1.0)]
 
     assert page["custody"]["items"] == [
         {
@@ -354,8 +394,9 @@ async def test_lapses_show_how_far_up_the_chain_each_has_gone(loaded: Pipeline) 
             for level, role, who, on in raised
         )  # fmt: skip
     page = await summarise(loaded, Scope(area=AREA))
-    [item] = page["lapses"]["items"]
-    assert item["escalation"] == "escalation-1: unit-head"
+    items = {item["obligation_id"]: item for item in page["backlog"]["items"]}
+    assert items[lapsed]["escalation"] == "escalation-1: unit-head"
+    assert items["hearing-record-sheet/M2/H2"]["escalation"] is None
 
 
 async def test_unit_and_team_scopes(loaded: Pipeline) -> None:
@@ -368,7 +409,7 @@ async def test_unit_and_team_scopes(loaded: Pipeline) -> None:
     assert team["timeliness"]["all"]["week"] == counts(4, 1, 1, 1, 1, 33.3)
     assert team["timeliness"]["all"]["previous"] == counts(2, 0, 1, 1, 0, 0.0)
     assert "breakdownunit" not in team and "breakdownteam" not in team
-    assert [item["urn"] for item in team["lapses"]["items"]] == ["M2"]
+    assert [item["urn"] for item in team["backlog"]["items"]] == ["M2", "M2"]
 
     other = await summarise(loaded, Scope(area="elsewhere"))
     assert other["timeliness"]["all"]["week"] == counts(0, 0, 0, 0, 0, None)
@@ -379,3 +420,225 @@ def test_counts_helper_matches_the_model() -> None:
         k: getattr(Counts.of(met=2, late=1, lapsed=1, open=1), k)
         for k in ("due", "met", "late", "lapsed", "open", "on_time_pct")
     }
+
+
+# The weekly call pack (docs/contract.md section 9, "Added: the weekly call pack").
+
+STAMP = datetime(2018, 5, 1, tzinfo=UTC)
+CALL = CallTime("friday", time(16, 0))  # W20's call: Fri 18 May 16:00; W19's: Fri 11 May
+
+
+def review(urn: str, stage: str, owner: str, due: date, state: str) -> Obligation:
+    """A `case-review` obligation as the case review capability stores it."""
+    oid = f"case-review/{urn}/{stage}"
+    closed = {"met": due, "met-late": due + timedelta(days=2)}.get(state)
+    return Obligation(id=oid, ref=obligation_ref(oid), rule="case-review", key=f"{urn}/{stage}",
+                      urn=urn, owner=owner, area=AREA, opened_by="test", due=due, state=state,
+                      closed_on=closed, explanation="", created_at=STAMP,
+                      updated_at=STAMP)  # fmt: skip
+
+
+async def test_review_timeliness_by_court_unit_team_and_person_comes_first(
+    loaded: Pipeline,
+) -> None:
+    async with loaded.runtime.sessions() as session, session.begin():
+        session.add_all([
+            review("M1", "magistrates-first-hearing", "P1", date(2018, 5, 16), "met"),
+            review("M2", "magistrates-trial", "P1", date(2018, 5, 15), "met-late"),
+            review("C1", "crown-ptph", "P2", date(2018, 5, 17), "open"),  # lapsed on the 18th
+            review("C1", "crown-trial", "P2", date(2018, 5, 18), "open"),  # due today: open
+            review("M2", "magistrates-first-hearing", "P1", date(2018, 5, 9), "met"),  # W19
+        ])  # fmt: skip
+    async with loaded.runtime.sessions() as session:
+        found = await build_summary(session=session, scope=Scope(area=AREA), week=W20, as_of=AS_OF)
+    data = summary_json(found)
+    kinds = [s["kind"] for s in data["sections"]]
+    assert kinds == ["review", "timeliness", "breakdown", "breakdown", "custody", "backlog",
+                     "workload", "changes", "recommendations"]  # fmt: skip
+    page = {s["kind"] + s.get("by", ""): s for s in data["sections"]}
+    section = page["review"]
+    assert section["all"] == counts(4, 1, 1, 1, 1, 33.3)
+    assert section["last_13"] == counts(5, 2, 1, 1, 1, 50.0)
+
+    def rows(name: str) -> list[tuple[Any, ...]]:
+        return [(r["key"], r["label"], r["counts"]) for r in section[name]]
+
+    assert rows("by_court") == [
+        ("crown", "Crown Court", counts(2, 0, 0, 1, 1, 0.0)),
+        ("magistrates", "magistrates' court", counts(2, 1, 1, 0, 0, 50.0)),
+    ]
+    assert rows("by_unit") == [
+        ("crown", "crown", counts(2, 0, 0, 1, 1, 0.0)),
+        ("magistrates", "magistrates", counts(2, 1, 1, 0, 0, 50.0)),
+    ]
+    assert rows("by_team") == [
+        ("LM1", "Name LM1 (LM1)", counts(2, 1, 1, 0, 0, 50.0)),
+        ("LM2", "Name LM2 (LM2)", counts(2, 0, 0, 1, 1, 0.0)),
+    ]
+    assert rows("by_person") == [
+        ("P1", "Name P1 (P1)", counts(2, 1, 1, 0, 0, 50.0)),
+        ("P2", "Name P2 (P2)", counts(2, 0, 0, 1, 1, 0.0)),
+    ]
+    # Then the rules, hearing record sheets and victim letters first.
+    rules = [r["rule"] for r in page["timeliness"]["rules"]]
+    assert rules[:2] == ["hearing-record-sheet", "victim-letter"]
+    # The lapsed review is in the backlog too.
+    assert "case-review/C1/crown-ptph" in [i["obligation_id"] for i in page["backlog"]["items"]]
+    # The page shows every figure the JSON holds (both databases).
+    assert missing_from_html(data, summary_html(found, chart=b"png")) == []
+    text = summary_markdown(found)
+    assert text.index("## Case review timeliness") < text.index("## Timeliness by rule")
+    assert "| magistrates' court | 2 | 1 | 1 | 0 | 0 | 50.0% |" in text
+
+
+async def test_a_later_week_keeps_every_lapse_still_open_and_bounds_its_list(
+    loaded: Pipeline,
+) -> None:
+    w21 = IsoWeek(2018, 21)
+    async with loaded.runtime.sessions() as session:
+        found = await build_summary(
+            session=session, scope=Scope(area=AREA), week=w21, as_of=w21.sunday
+        )
+        short = await build_backlog(
+            session=session, scope=Scope(area=AREA), before=w21.sunday, as_of=w21.sunday, limit=1
+        )
+    page = {s["kind"]: s for s in summary_json(found)["sections"]}
+    # W19's and W20's never-uploaded sheets are still lapses in W21's pack, and M1's letter
+    # (due Mon 21 May, W21) joins them; judged on Sunday 27 May.
+    backlog = page["backlog"]
+    assert [(i["obligation_id"], i["age_days"]) for i in backlog["items"]] == [
+        ("hearing-record-sheet/M2/H2", 17),
+        ("hearing-record-sheet/M2/H1", 10),
+        ("hearing-record-sheet/C1/H1", 9),
+        ("victim-letter/M1/V1", 6),
+    ]
+    assert [(g["key"], g["lapsed"]) for g in backlog["by_week"]] == [
+        ("2018-W19", 1), ("2018-W20", 2), ("2018-W21", 1)
+    ]  # fmt: skip
+    assert (short.total, len(short.items), short.more) == (4, 1, 3)
+    assert short.items[0].obligation_id == "hearing-record-sheet/M2/H2"
+    text = summary_markdown(replace(found, sections=[short]))
+    assert "### Lapses, oldest first (the oldest 1 of 4)" in text
+
+
+async def test_capacity_is_the_least_loaded_without_lapses_in_each_team(
+    loaded: Pipeline,
+) -> None:
+    async with loaded.runtime.sessions() as session, session.begin():
+        session.add_all([
+            StaffMember(staff_id=f"P{n}", name=f"Name P{n}", email=f"p{n}@example.test",
+                        role=role, area=AREA, unit="magistrates", line_manager="LM1",
+                        left_date=left, event_time=STAMP, updated_at=STAMP)
+            for n, role, left in [
+                (3, "prosecutor", None),  # no obligation: load 0
+                (4, "paralegal", None),
+                (5, "prosecutor", date(2018, 5, 1)),  # left: not counted
+                (6, "unit-head", None),  # takes no cases
+            ]
+        ])  # fmt: skip
+        session.add(review("M1", "magistrates-trial", "P4", date(2018, 6, 1), "open"))
+    page = await summarise(loaded, Scope(area=AREA))
+    # LM1's casework staff P1 (load 4, lapsed 2), P3 (0), P4 (1): median 1.
+    free = [(c["team"], c["staff_id"], c["load"], c["lapsed"], c["team_median"])
+            for c in page["workload"]["capacity"]]  # fmt: skip
+    assert free == [("LM1", "P3", 0, 0, 1.0), ("LM1", "P4", 1, 0, 1.0), ("LM2", "P2", 1, 0, 1.0)]
+    team = await summarise(loaded, Scope(area=AREA, manager="LM2"))
+    assert [c["staff_id"] for c in team["workload"]["capacity"]] == ["P2"]
+
+
+def london(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=LONDON)
+
+
+async def test_reallocations_acknowledgements_and_snoozes_since_the_last_call(
+    loaded: Pipeline,
+) -> None:
+    moment = datetime(2018, 5, 14, 9, 0, tzinfo=UTC)
+    async with loaded.runtime.sessions() as session, session.begin():
+        alerts = [
+            Alert(obligation_id=oid, obligation_ref=obligation_ref(oid), due=due, level="lapse",
+                  recipient="P1", role="owner", rule="hearing-record-sheet", urn="M2", area=AREA,
+                  fell_due_at=moment, raised_at=moment, deliver_after=moment)
+            for oid, due in [("hearing-record-sheet/M2/H2", date(2018, 5, 10)),
+                             ("hearing-record-sheet/M2/H1", date(2018, 5, 17))]
+        ]  # fmt: skip
+        session.add_all(alerts)
+    ids = [a.id for a in alerts]
+    assert None not in ids
+
+    def moved(urn: str, old: str, new: str, reason: str, n: int) -> AuditRecord:
+        return AuditRecord("case", urn, "reallocated", "LM1", "test#reallocation",
+                           {"from": old, "to": new, "reason": reason,
+                            "moved": [f"o{i}" for i in range(n)]})  # fmt: skip
+
+    async def record(at: str, *records: AuditRecord) -> None:
+        async with loaded.runtime.sessions() as session, session.begin():
+            await append_audit(session=session, records=records, at=london(at))
+
+    await record("2018-05-11T15:59:00", moved("M1", "P2", "P1", "before the last call", 1))
+    await record("2018-05-14T10:00:00", moved("M2", "P1", "P2", "P1 on leave", 3))
+    await record("2018-05-18T16:01:00", moved("C1", "P2", "P1", "after this call", 1))
+    async with loaded.runtime.sessions() as session, session.begin():
+        await acknowledge(session=session, alert_id=ids[0], by="LM1",
+                          now=london("2018-05-15T09:30:00"))  # fmt: skip
+    async with loaded.runtime.sessions() as session, session.begin():
+        await snooze(session=session, alert_id=ids[1], by="P1", reason="awaiting the court",
+                     until=london("2018-05-25T09:00"), now=london("2018-05-18T11:00"))  # fmt: skip
+
+    async with loaded.runtime.sessions() as session:
+        found = await build_summary(
+            session=session, scope=Scope(area=AREA), week=W20, as_of=AS_OF, call=CALL
+        )
+        lm2 = await build_summary(
+            session=session, scope=Scope(area=AREA, manager="LM2"), week=W20, as_of=AS_OF,
+            call=CALL,
+        )  # fmt: skip
+    data = summary_json(found)
+    changes = next(s for s in data["sections"] if s["kind"] == "changes")
+    assert (changes["since"], changes["until"], changes["counted_by"]) == (
+        "2018-05-11T16:00:00+01:00", "2018-05-18T16:00:00+01:00", "event-time"
+    )  # fmt: skip
+    assert [(r["urn"], r["from_owner"], r["to_owner"], r["reason"], r["moved"], r["by"])
+            for r in changes["reallocations"]] == [
+        ("M2", "P1", "P2", "P1 on leave", 3, "LM1")
+    ]  # fmt: skip
+    assert [(a["alert_id"], a["by"], a["recipient"]) for a in changes["acknowledgements"]] == [
+        (str(ids[0]), "LM1", "P1")
+    ]
+    [snoozed] = changes["snoozes"]
+    assert (snoozed["alert_id"], snoozed["by"], snoozed["reason"]) == (
+        str(ids[1]), "P1", "awaiting the court"
+    )  # fmt: skip
+    assert snoozed["until"].startswith("2018-05-25T09:00:00")
+    # LM2's team: the reallocation to P2 is theirs; the alerts are about P1's obligations.
+    [team_changes] = [s for s in lm2.sections if isinstance(s, Changes)]
+    assert [r.urn for r in team_changes.reallocations] == ["M2"]
+    assert (team_changes.acknowledgements, team_changes.snoozes) == ([], [])
+    assert missing_from_html(data, summary_html(found, chart=b"png")) == []
+    text = summary_markdown(found)
+    assert "## Since the last call: recorded 2018-05-11 16:00 to 2018-05-18 16:00" in text
+    assert "| 2018-05-14 10:00 | M2 | P1 | P2 | P1 on leave | 3 | LM1 |" in text
+    # Without a schedule: from the week's Monday to the end of the as-of date.
+    assert call_window(W20, AS_OF, None) == (london("2018-05-14T00:00"), london("2018-05-19T00:00"))
+
+
+async def test_counts_say_which_week_they_count(loaded: Pipeline) -> None:
+    async with loaded.runtime.sessions() as session:
+        found = await build_summary(
+            session=session, scope=Scope(area=AREA), week=W20, as_of=AS_OF, as_of_from="given"
+        )
+    data = summary_json(found)
+    assert data["as_of_from"] == "given"
+    assert data["counted_by"] == {
+        "review": "due-week", "timeliness": "due-week", "breakdownunit": "due-week",
+        "breakdownteam": "due-week", "custody": "expiry-date", "backlog": "due-week",
+        "workload": "as-of", "changes": "event-time", "recommendations": "as-of",
+    }  # fmt: skip
+    text = summary_markdown(found)
+    assert "## Timeliness by rule: obligations due in week 2018-W20 (counted by due week)" in text
+    assert "## By unit: obligations due in week 2018-W20 (counted by due week)" in text
+    assert "judged as of 2018-05-18 (the date asked for)" in text
+    html = summary_html(found, chart=b"png")
+    assert "reviews due in week 2018-W20 <small>(counted by due week)</small>" in html
+    assert default_as_of(IsoWeek(2018, 19), AS_OF) == date(2018, 5, 13)  # its Sunday
+    assert default_as_of(W20, AS_OF) == AS_OF  # the current week: today

@@ -433,3 +433,52 @@ def test_the_furthest_escalation_step_names_everyone_told_at_it() -> None:
         [("lapse", "owner"), ("escalation-3", "dccp"), ("escalation-3", "ccp"),
          ("escalation-1", "unit-head")]
     ) == "escalation-3: ccp, dccp"  # fmt: skip
+
+
+def _member(staff_id: str, manager: str | None) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(staff_id=staff_id, name=f"N {staff_id}", unit="u", line_manager=manager)
+
+
+def test_capacity_is_the_team_members_without_lapses_at_or_below_the_median_load() -> None:
+    from services.summaries.sections import capacity
+
+    people = [
+        PersonLoad("A", None, "LM", 0, 2, 1),  # load 3, lapsed: never listed
+        PersonLoad("B", None, "LM", 0, 0, 2),  # load 2
+        PersonLoad("C", None, "LM", 0, 0, 5),  # load 5: above the median
+        PersonLoad("E", None, "LM2", 0, 0, 4),
+    ]
+    members = [_member(s, "LM") for s in "ABCD"] + [_member("E", "LM2")]
+    found = capacity(people=people, candidates=members)
+    # LM's loads: A 3, B 2, C 5, D 0 (no open obligation): median 2.5.
+    assert [(c.team, c.staff_id, c.load, c.team_median) for c in found] == [
+        ("LM", "D", 0, 2.5),
+        ("LM", "B", 2, 2.5),
+        ("LM2", "E", 4, 4.0),
+    ]
+    assert capacity(people=people, candidates=[]) == []
+
+
+def test_since_the_last_call_runs_from_the_previous_publication_moment() -> None:
+    from services.summaries.sections import CallTime, call_window
+
+    week, call = IsoWeek(2017, 30), CallTime("friday", time(16, 0))
+    since, until = call_window(week, date(2017, 7, 28), call)
+    assert since == datetime(2017, 7, 21, 16, 0, tzinfo=LONDON)
+    assert until == datetime(2017, 7, 28, 16, 0, tzinfo=LONDON)  # this week's moment
+    # Judged on Wednesday: up to the end of that day.
+    assert call_window(week, date(2017, 7, 26), call)[1] == datetime(
+        2017, 7, 27, 0, 0, tzinfo=LONDON
+    )
+    assert call_window(week, date(2017, 7, 26), None)[0] == datetime(
+        2017, 7, 24, 0, 0, tzinfo=LONDON
+    )
+
+
+def test_a_past_week_is_judged_as_of_its_sunday() -> None:
+    from services.summaries.build import default_as_of
+
+    assert default_as_of(IsoWeek(2017, 30), date(2026, 12, 3)) == date(2017, 7, 30)
+    assert default_as_of(IsoWeek(2026, 49), date(2026, 12, 3)) == date(2026, 12, 3)

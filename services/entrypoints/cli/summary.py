@@ -30,7 +30,10 @@ def summary(
     format_: Annotated[str, typer.Option("--format", help="md, html or json.")] = "md",
     as_of: Annotated[
         str | None,
-        typer.Option(help="Judge lapses as of this date (YYYY-MM-DD); default today in London."),
+        typer.Option(
+            help="Judge lapses as of this date (YYYY-MM-DD); default the week's end (its "
+            "Sunday) for a past week, today in London for the current one."
+        ),
     ] = None,
     output: Annotated[
         Path | None,
@@ -42,7 +45,7 @@ def summary(
 ) -> None:
     """The weekly conference-call summary for an Area, a unit or a legal manager's team."""
     from services.entrypoints.cli.as_of import as_of_day
-    from services.summaries.build import WeekNotBegun, check_week_begun
+    from services.summaries.build import WeekNotBegun, check_week_begun, default_as_of
     from services.summaries.weeks import IsoWeek
 
     if format_ not in ("md", "html", "json"):
@@ -52,13 +55,16 @@ def summary(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--week") from error
     day = as_of_day(as_of)
+    if as_of is None:  # docs/contract.md section 9, "The weekly call pack"
+        day = default_as_of(iso_week, day)
+    as_of_from = "given" if as_of is not None else "today" if day != iso_week.sunday else "week-end"
     try:
         check_week_begun(iso_week, day)
     except WeekNotBegun as error:
         raise typer.BadParameter(str(error), param_hint="--week") from error
     text, png = run_with_runtime(
         lambda runtime: _render(
-            runtime, area, unit, manager, iso_week, day, format_, chart is not None
+            runtime, area, unit, manager, iso_week, day, format_, chart is not None, as_of_from
         ),
         read_only=True,
     )
@@ -81,9 +87,10 @@ async def _render(
     as_of: date,
     format_: str,
     want_chart: bool,
+    as_of_from: str = "given",
 ) -> tuple[str, bytes | None]:
     from services.entrypoints.cli.failures import NotFound
-    from services.summaries.build import WeekNotBegun, build_summary
+    from services.summaries.build import WeekNotBegun, build_summary, call_time
     from services.summaries.model import Scope, Timeliness
     from services.summaries.queries import known_areas
 
@@ -93,7 +100,14 @@ async def _render(
         if areas and area not in areas:  # with nothing recorded yet, every Area is empty
             raise NotFound("Area", area, areas)
         try:
-            found = await build_summary(session=session, scope=scope, week=week, as_of=as_of)
+            found = await build_summary(
+                session=session,
+                scope=scope,
+                week=week,
+                as_of=as_of,
+                call=call_time(runtime.settings),
+                as_of_from=as_of_from,
+            )
         except WeekNotBegun as error:
             raise typer.BadParameter(str(error), param_hint="--week") from error
     png = None

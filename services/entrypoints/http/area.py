@@ -4,6 +4,7 @@ drill-down by unit and team (docs/contract.md section 12, "Area and inspection p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -18,7 +19,7 @@ from services.entrypoints.http.templating import render
 from services.platform.runtime import Runtime
 from services.summaries import queries
 from services.summaries.backlog import build_backlog
-from services.summaries.build import build_summary
+from services.summaries.build import build_summary, call_time
 from services.summaries.model import Scope as SummaryScope
 from services.summaries.weeks import IsoWeek
 
@@ -44,11 +45,23 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             await check_on_record(session=session, scope=scope)
 
             async def made() -> tuple[Any, Any, Any]:
-                summary = await build_summary(session=session, scope=scope, week=week, as_of=today)
-                backlog = await build_backlog(
-                    session=session, scope=scope, before=week.monday, as_of=today
+                summary = await build_summary(
+                    session=session,
+                    scope=scope,
+                    week=week,
+                    as_of=today,
+                    call=call_time(runtime.settings),
+                    as_of_from="today",
                 )
-                return summary, await sections_markup(summary), backlog
+                # The page's own backlog, with links into the service, is every lapse still
+                # open (the call pack's, section 9): the pack's copy is left out below it.
+                backlog = await build_backlog(
+                    session=session, scope=scope, before=today, as_of=today
+                )
+                shown = replace(
+                    summary, sections=[s for s in summary.sections if s.kind != "backlog"]
+                )
+                return summary, await sections_markup(shown), backlog
 
             summary, sections, backlog = await recent_summaries(request).get(
                 ("area", scope, week, today), await queries.data_version(session=session), made

@@ -19,9 +19,9 @@ from services.entrypoints.http.summary_access import INSPECTOR_SECTIONS, summary
 from services.entrypoints.http.templating import render
 from services.platform.runtime import Runtime
 from services.summaries import queries
-from services.summaries.build import WeekNotBegun, build_summary
+from services.summaries.build import WeekNotBegun, build_summary, call_time, default_as_of
+from services.summaries.model import ReviewTimeliness, Summary
 from services.summaries.model import Scope as SummaryScope
-from services.summaries.model import Summary
 from services.summaries.recent import RecentSummaries
 from services.summaries.render_html import summary_sections_html
 from services.summaries.render_json import summary_json
@@ -65,9 +65,10 @@ def week_of(text: str | None, today: date) -> IsoWeek:
 
 
 def area_level(summary: Summary) -> Summary:
-    """Timeliness, the units' table and recommendations: no person, no case."""
+    """Timeliness, review timeliness by court type and unit, the units' table and
+    recommendations: no person, no team, no case."""
     kept = [
-        s
+        dataclasses.replace(s, by_team=[], by_person=[]) if isinstance(s, ReviewTimeliness) else s
         for s in summary.sections
         if s.kind in INSPECTOR_SECTIONS and getattr(s, "by", "unit") == "unit"
     ]
@@ -117,10 +118,21 @@ def add_summary_routes(api: FastAPI, *, runtime: Runtime) -> None:
             await check_on_record(session=session, scope=choice.scope)
             scope = choice.scope
 
-            async def made() -> Summary:
-                return await build_summary(session=session, scope=scope, week=chosen, as_of=today)
+            # A past week is judged as of its Sunday (docs/contract.md section 9).
+            as_of = default_as_of(chosen, today)
+            settings = runtime.settings
 
-            key = ("summary", scope, chosen, today)
+            async def made() -> Summary:
+                return await build_summary(
+                    session=session,
+                    scope=scope,
+                    week=chosen,
+                    as_of=as_of,
+                    call=call_time(settings),
+                    as_of_from="today" if as_of == today else "week-end",
+                )
+
+            key = ("summary", scope, chosen, as_of)
             version = await queries.data_version(session=session)
             summary = await recent_summaries(request).get(key, version, made)
             if choice.area_level_only:

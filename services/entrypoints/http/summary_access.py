@@ -14,7 +14,8 @@ from services.summaries.model import Scope as SummaryScope
 
 # Inspectors read Area-level figures only: no per-person lists, no case references
 # (docs/contract.md section 12: "no casework detail").
-INSPECTOR_SECTIONS = frozenset({"timeliness", "breakdown", "recommendations"})
+# Review timeliness is kept by court type and unit only (summaries.area_level).
+INSPECTOR_SECTIONS = frozenset({"review", "timeliness", "breakdown", "recommendations"})
 
 
 @dataclass(frozen=True, slots=True)
