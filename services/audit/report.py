@@ -237,8 +237,8 @@ def describe(entity: str, action: str, detail: dict[str, Any]) -> str:
     if action == "completed":
         return f"Action completed on {data.get('completed_date')}"
     if entity == "case" and action == "reallocated":  # its detail is not an event's data
-        moved = len(detail.get("obligations") or [])
-        was = ", ".join(detail.get("from") or []) or "-"
+        moved = len(detail.get("moved") or [])
+        was = detail.get("from") or "-"
         return (
             f"Case reallocated on {detail.get('reallocated_date')} from {was} to "
             f"{detail.get('to')} ({moved} obligation{'' if moved == 1 else 's'} moved): "

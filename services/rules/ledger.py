@@ -28,7 +28,7 @@ from services.rules.engine import (
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
 from services.rules.pack import Rule
 from services.rules.reallocation import EVENT as REALLOCATED
-from services.rules.reallocation import moved_by, reallocated
+from services.rules.reallocation import Move, case_owner_before, moved_by, reallocated
 
 TrackKey = tuple[str, str]  # (rule, key)
 LinkKey = tuple[str, str]  # (rule, link value)
@@ -64,9 +64,9 @@ class Ledger:
         # Each case's case-reallocated facts, in time order (reallocation.py).
         self.reallocations: dict[str, tuple[Fact, ...]] = {}
         self.touched_reallocations: set[str] = set()  # cases whose reallocations to save
-        # What each reallocation applied by `apply` moved, by "source#id": (obligation id,
-        # owner before), for its audit entry (reallocation.moved_by).
-        self.moved: dict[str, list[tuple[str, str | None]]] = {}
+        # What each reallocation applied by `apply` moved, by "source#id", for its audit entry
+        # (reallocation.moved_by).
+        self.moved: dict[str, Move] = {}
         self.touched: set[TrackKey] = set()  # tracks to save
         self.touched_links: set[LinkKey] = set()
         # Each fact is routed once per batch: the tracker asks first, to know what to load.
@@ -202,9 +202,10 @@ class Ledger:
             today=today,
         )
 
-    def _moved_by(self, fact: Fact, today: date) -> list[tuple[str, str | None]]:
+    def _moved_by(self, fact: Fact, today: date) -> Move:
         urn = fact.data["urn"]
         every = self.reallocations.get(urn, ())
+        case = self.cases.get(urn)
         found: list[tuple[str, str | None]] = []
         for track in self.tracks.values():
             rule = self._by_id.get(track.rule)
@@ -213,7 +214,7 @@ class Ledger:
             times = {f.id: f.time for f in track.facts}
             drafts = self._derive(rule, track, today).drafts
             found += moved_by(rule, drafts, every, fact, times)
-        return sorted(found)
+        return Move(case_owner_before(fact, every, case.owner if case else None), sorted(found))
 
 
 class _Index:

@@ -9,13 +9,29 @@ one opened later is the new owner's. A function of the set of facts, not of arri
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from services.rules.model import Fact, ObligationDraft
 from services.rules.pack import Rule
 
 EVENT = "case-reallocated"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """What one reallocation moved: the case's owner before it (the latest earlier
+    reallocation's new owner, else the registered owner) and (obligation id, owner before)."""
+
+    case_owner_before: str | None
+    obligations: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def case_owner_before(
+    fact: Fact, reallocations: Sequence[Fact], registered: str | None
+) -> str | None:
+    earlier = [r for r in reallocations if r.order < fact.order]
+    return str(max(earlier, key=lambda f: f.order).data["new_owner"]) if earlier else registered
 
 
 def reallocated(

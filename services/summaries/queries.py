@@ -267,15 +267,17 @@ async def reallocations(
     *, session: AsyncSession, scope: Scope, since: datetime, until: datetime
 ) -> list[Any]:
     """(recorded_at, entity_id, actor, detail) of the audit trail's case reallocations
-    recorded since..until (until excluded) for cases of the scope's Area (and unit), oldest
-    first. A team's are kept by the caller (`from` or `to` in the team)."""
+    recorded since `since` for cases of the scope's Area (and unit), oldest first: the
+    candidates for since..until. The caller keeps those decided in the window (the entry's
+    `at`, else when recorded: an entry is never recorded before its event happened), and a
+    team's (`from` or `to` in the team)."""
     cases = select(C.c.urn).where(C.c.area == scope.area)
     if scope.unit is not None:
         cases = cases.where(C.c.unit == scope.unit)
     statement = (
         select(AU.c.seq, AU.c.recorded_at, AU.c.entity_id, AU.c.actor, AU.c.detail)
         .where(AU.c.entity == "case", AU.c.action == "reallocated")
-        .where(AU.c.recorded_at >= since, AU.c.recorded_at < until)
+        .where(AU.c.recorded_at >= since)
         .where(AU.c.entity_id.in_(cases))
         .order_by(AU.c.seq)
     )

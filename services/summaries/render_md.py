@@ -264,7 +264,7 @@ def _changes(section: Changes) -> list[str]:
     ]
     if section.reallocations:
         out += table(
-            ("recorded", "case", "from", "to", "reason", "obligations moved", "by"),
+            ("decided", "case", "from", "to", "reason", "obligations moved", "by"),
             (
                 [moment_text(r.at), r.urn, r.from_owner or "-", r.to_owner or "-", r.reason or "-",
                  r.moved, r.by]

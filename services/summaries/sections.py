@@ -339,9 +339,12 @@ async def build_changes(
     reallocations = []
     for row in await queries.reallocations(session=session, scope=scope, since=since, until=until):
         detail = _detail(row.detail)
+        decided = _decided(detail, row.recorded_at)
+        if not since <= decided < until:
+            continue
         moved = detail.get("moved", detail.get("obligations", ()))
         found = Reallocation(
-            at=row.recorded_at,
+            at=decided,
             urn=row.entity_id,
             from_owner=_text(detail.get("from")),
             to_owner=_text(detail.get("to")),
@@ -384,6 +387,18 @@ def _detail(text: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def _decided(detail: dict[str, Any], recorded_at: datetime) -> datetime:
+    """When a reallocation was decided: its event's `time` (the entry's `at`), so a replayed
+    or late-delivered one counts in the week it happened; else when it was recorded."""
+    at = detail.get("at")
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at)
+        except ValueError:
+            pass
+    return recorded_at
 
 
 def _text(value: Any) -> str | None:

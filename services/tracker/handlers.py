@@ -110,7 +110,7 @@ async def apply_events(
     )
     projected = await projection.project(session=session, facts=fresh, now=now)
     moves = [
-        store.reallocation_audited(f, ledger.moved.get(f"{f.source}#{f.id}", ()))
+        store.reallocation_audited(f, ledger.moved.get(f"{f.source}#{f.id}"))
         for f in fresh
         if f.type == REALLOCATED
     ]

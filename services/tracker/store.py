@@ -30,6 +30,7 @@ from services.platform.audit_trail import AuditRecord
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
+from services.rules.reallocation import Move
 from services.tracker import cache
 from services.tracker.cache import FactKey
 from services.tracker.conflicts import Conflict, find_conflicts
@@ -329,10 +330,12 @@ async def save_reallocations(
     )
 
 
-def reallocation_audited(fact: Fact, moved: Sequence[tuple[str, str | None]]) -> AuditRecord:
+def reallocation_audited(fact: Fact, move: Move | None) -> AuditRecord:
     """The one audit entry of a case reallocated: entity `case`, action `reallocated`, with the
-    obligations it moved and their owners before (`Ledger.moved`; contract section 2, "Added
-    event types")."""
+    case's owner before, the obligations it moved and their owners before (`Ledger.moved`),
+    and `at`, the event's `time` (when it was decided; contract section 2, "Added event
+    types")."""
+    moved = move.obligations if move else []
     return AuditRecord(
         entity="case",
         entity_id=str(fact.data["urn"]),
@@ -340,11 +343,13 @@ def reallocation_audited(fact: Fact, moved: Sequence[tuple[str, str | None]]) ->
         actor=str(fact.data.get("reallocated_by") or fact.source),
         caused_by=f"{fact.source}#{fact.id}",
         detail={
-            "from": sorted({owner for _, owner in moved if owner}),
+            "from": move.case_owner_before if move else None,
             "to": str(fact.data["new_owner"]),
             "reason": fact.data["reason"],
             "reallocated_date": fact.data["reallocated_date"],
-            "obligations": sorted(obligation for obligation, _ in moved),
+            "at": fact.time.isoformat(),
+            "moved": sorted(obligation for obligation, _ in moved),
+            "owners_before": sorted({owner for _, owner in moved if owner}),
         },
     )
 

@@ -145,17 +145,19 @@ async def test_a_reallocation_moves_the_open_obligations_on_the_audit_trail(
     )  # fmt: skip
     assert first.caused_by == f"{moving['source']}#{moving['id']}"
     assert json.loads(first.detail) == {
-        "from": ["P-1"],
+        "from": "P-1",
         "to": "P-2",
         "reason": "P-1 on leave",
         "reallocated_date": "2017-07-19",
-        "obligations": [f"case-review/{URN}/crown-ptph", f"victim-letter/{URN}/V1"],
+        "at": "2017-07-19T11:00:00+00:00",
+        "moved": [f"case-review/{URN}/crown-ptph", f"victim-letter/{URN}/V1"],
+        "owners_before": ["P-1"],
     }
-    assert json.loads(second.detail) | {"reason": ""} == json.loads(first.detail) | {
-        "from": ["P-1"],
+    assert json.loads(second.detail) == json.loads(first.detail) | {
         "to": "P-9",
-        "reason": "",
+        "reason": "first thought",
         "reallocated_date": "2017-07-18",
+        "at": "2017-07-18T11:00:00+00:00",
     }
     async with pipeline.runtime.sessions() as session:
         query = select(AuditEntry).where(

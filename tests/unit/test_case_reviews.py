@@ -306,7 +306,7 @@ def moves(batches: Iterable[Iterable[Fact]]) -> dict[str, list[tuple[str, str | 
     ledger = Ledger(RULES, CAL)
     for batch in batches:
         ledger.apply(batch, today=TODAY)
-    return ledger.moved
+    return {label: move.obligations for label, move in ledger.moved.items()}
 
 
 def test_what_each_reallocation_moved_depends_on_the_case_known_not_on_batching() -> None:
@@ -338,11 +338,11 @@ def test_what_each_reallocation_moved_depends_on_the_case_known_not_on_batching(
 
 def test_audit_lines_for_a_reallocation_and_an_owner_change_read_plainly() -> None:
     detail = {
-        "from": ["P-1"],
+        "from": "P-1",
         "to": "P-2",
         "reason": "P-1 on leave",
         "reallocated_date": "2017-07-19",
-        "obligations": [f"case-review/{URN}/crown-ptph", f"victim-letter/{URN}/V1"],
+        "moved": [f"case-review/{URN}/crown-ptph", f"victim-letter/{URN}/V1"],
     }
     assert describe("case", "reallocated", detail) == (
         "Case reallocated on 2017-07-19 from P-1 to P-2 (2 obligations moved): P-1 on leave"

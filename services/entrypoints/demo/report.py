@@ -161,9 +161,9 @@ def reallocations_table(result: DemoResult) -> Table:
         table.add_row(
             move["urn"],
             f"{date.fromisoformat(move['reallocated_date']):%-d %b}",
-            ", ".join(move["from"]) or "-",
+            move["from"] or "-",
             move["to"],
-            str(len(move["obligations"])),
+            str(len(move["moved"])),
             move["reason"],
         )
     return table

@@ -38,7 +38,7 @@ class DemoResult:
     inspection_events: int = 0
     inspections: dict[str, dict[str, int]] | None = None
     # The demo's case reallocations as the audit trail has them (entity `case`, action
-    # `reallocated`): urn, date, by, from, to, reason, obligations moved.
+    # `reallocated`): urn, by, and the entry's detail (from, to, reason, moved, ...).
     reallocations: list[dict[str, Any]] = field(default_factory=list)
 
 
