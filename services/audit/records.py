@@ -100,6 +100,7 @@ async def load_follow_up(
                 for a in sorted(by_recommendation[r.recommendation_id], key=_action_order)
             ),
             rating=_standing_rating(ratings[r.recommendation_id]),
+            caused_by=f"{r.event_source}#{r.event_id}",
         )
         for r in sorted(rows, key=_recommendation_order)
     ]
@@ -200,6 +201,7 @@ def _action(
             Completion(c.completed_date, c.completed_by, f"{c.source}#{c.event_id}")
             for c in sorted(done, key=lambda c: (c.completed_date, c.source, c.event_id))
         ),
+        caused_by=f"{row.event_source}#{row.event_id}",
     )
 
 
