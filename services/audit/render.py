@@ -203,10 +203,19 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
     else:
         lines.append("None recorded.")
     lines += ["", "### Lapses", ""]
+    recurring = {g["action_id"] for g in rec["period_history"]}
     if rec["lapses"]:
         lines += [
             f"- {markdown_code(lapse['obligation_id'])} due {markdown_cell(lapse['due'])}"
             for lapse in rec["lapses"]
+            if lapse["action_id"] not in recurring
+        ]
+        # A recurring commitment's lapsed periods: counted here, listed under its periods.
+        lines += [
+            f"- {markdown_code(g['action_id'])}: {markdown_cell(g['sentence'])} "
+            "(listed under its periods)"
+            for g in rec["period_history"]
+            if g["periods_lapsed"]
         ]
     else:
         lines.append("None.")
