@@ -74,46 +74,46 @@ class RowProblem:
 async def check_follow_up_rows(
     *,
     session: AsyncSession,
-    recommendation_ids: Collection[str] | None = None,
-    action_ids: Collection[str] | None = None,
-    inspection_ids: Collection[str] | None = None,
+    inspection_id: str | None = None,
+    recommendation_ids: Collection[str] = (),
+    action_ids: Collection[str] = (),
 ) -> list[RowProblem]:
-    """Compare every follow-up row (all, or those of these ids) with its audit entry; a row
-    missing, extra or different is one problem each."""
-    ids: dict[str, Collection[str] | None] = {
-        "inspection": inspection_ids,
-        "recommendation": recommendation_ids,
-        "action": action_ids,
-    }
-    whole = all(v is None for v in ids.values())
-    entries = await _entries(session, None if whole else ids)
+    """Compare every follow-up row with its audit entry (all, or one inspection's: its
+    recommendations and actions as stored or as the trail records them, so a deleted row is
+    still looked for); a row missing, extra or different is one problem each."""
+    statement = (
+        select(AuditEntry)
+        .where(col(AuditEntry.entity).in_(("inspection", "recommendation", "action")))
+        .order_by(col(AuditEntry.seq))
+    )
+    entries = list((await session.execute(statement)).scalars())
+    ids: dict[str, set[str]] | None = None
+    if inspection_id is not None:
+        ids = _ids_of(entries, inspection_id, set(recommendation_ids), set(action_ids))
+        entries = [e for e in entries if e.entity_id in ids[e.entity]]
     labels = _labels(entries)
     problems: list[RowProblem] = []
     for kind in _KINDS:
-        wanted = None if whole else (ids[kind.entity] or ())
         mine = [e for e in entries if _type(e) == kind.type]
-        rows = await _rows(session, kind, wanted)
+        rows = await _rows(session, kind, None if ids is None else ids[kind.entity])
         problems += _compare(kind, mine, rows, labels)
     return problems
 
 
-async def _entries(
-    session: AsyncSession, ids: Mapping[str, Collection[str] | None] | None
-) -> list[AuditEntry]:
-    statement = select(AuditEntry).order_by(col(AuditEntry.seq))
-    if ids is None:
-        statement = statement.where(
-            col(AuditEntry.entity).in_(("inspection", "recommendation", "action"))
-        )
-        return list((await session.execute(statement)).scalars())
-    found: list[AuditEntry] = []
-    for entity, values in ids.items():
-        if values:
-            query = statement.where(
-                col(AuditEntry.entity) == entity, col(AuditEntry.entity_id).in_(list(values))
-            )
-            found += (await session.execute(query)).scalars()
-    return sorted(found, key=lambda e: e.seq)
+def _ids_of(
+    entries: list[AuditEntry], inspection_id: str, recommendations: set[str], actions: set[str]
+) -> dict[str, set[str]]:
+    for entry in entries:
+        data = _detail(entry).get("data") or {}
+        if _type(entry) == "recommendation-issued" and data.get("inspection_id") == inspection_id:
+            recommendations.add(entry.entity_id)
+    for entry in entries:
+        data = _detail(entry).get("data") or {}
+        if _type(entry) == "response-committed" and data.get("recommendation_id") in (
+            recommendations
+        ):
+            actions.add(entry.entity_id)
+    return {"inspection": {inspection_id}, "recommendation": recommendations, "action": actions}
 
 
 async def _rows(session: AsyncSession, kind: _Kind, wanted: Collection[str] | None) -> list[Any]:

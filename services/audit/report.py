@@ -73,7 +73,7 @@ async def build_report(
     every = await audit_entries_about(session=session, entity_ids=set().union(*about))
     problems = await check_follow_up_rows(
         session=session,
-        inspection_ids=[inspection_id],
+        inspection_id=inspection_id,
         recommendation_ids=[r.recommendation_id for r in found.recommendations],
         action_ids=[a.action_id for r in found.recommendations for a in r.actions],
     )
@@ -231,7 +231,9 @@ def _timeline_and_periods(
             by_period[entry.entity_id].append(entry)
             continue
         when = times.get(entry.caused_by) or _event_time(entry)
-        lines.append((when, entry.seq, _timeline(entry)))
+        line = _timeline(entry) | {"event_time": when}
+        line["happened"] = line["happened"] or when[:10]
+        lines.append((when, entry.seq, line))
     lines.sort(key=lambda line: (line[0], line[1]))
     groups = []
     for action in status.actions:

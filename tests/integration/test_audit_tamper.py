@@ -1,0 +1,350 @@
+"""Tamper evidence on SQLite and PostgreSQL (docs/contract.md section 8, "Added"): altering,
+deleting or adding any stored follow-up row is named against its audit entry; an audit entry
+altered breaks the chain, named with what it was about; a chain recomputed from an edited
+entry onward, or cut off at the end, fails against the signed checkpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from schemas.tables import AuditEntry
+from services.audit.checkpoints import make_checkpoint
+from services.audit.integrity import check_follow_up_rows
+from services.audit.report import build_report
+from services.audit.verification import verify_all
+from services.platform.audit_key import signing_key
+from services.platform.audit_trail import entry_hash
+from tests.factories import event, lines
+from tests.integration.conftest import Pipeline
+
+pytestmark = pytest.mark.integration
+
+SOURCE = "/cps/thames-and-chiltern/assurance"
+NOW = datetime(2018, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def follow_up() -> list[str]:
+    return lines(
+        event(
+            "inspection-published",
+            "2017-07-27T09:00:00+01:00",
+            id_="insp",
+            source="/hmcpsi",
+            inspection_id="I-1",
+            title="Area assurance",
+            kind="area-assurance",
+            area="thames-and-chiltern",
+            published_date="2017-07-27",
+        ),
+        event(
+            "recommendation-issued",
+            "2017-07-27T09:00:00+01:00",
+            id_="rec-7",
+            source="/hmcpsi",
+            inspection_id="I-1",
+            recommendation_id="R-7",
+            number=7,
+            kind="issue-to-address",
+            text="Cases reviewed in a timely manner.",
+        ),
+        event(
+            "response-committed",
+            "2017-07-27T12:00:00+01:00",
+            id_="resp-a",
+            source=SOURCE,
+            recommendation_id="R-7",
+            action_id="R-7-A",
+            response="agreed",
+            text="Weekly conference call on review timeliness.",
+            owner="TC-DCCP1",
+            recurrence="monthly",
+            starts="2017-08-01",
+            ends="2017-10-31",
+            assumed=["owner", "starts", "ends"],
+        ),
+        event(
+            "response-committed",
+            "2017-07-27T12:00:00+01:00",
+            id_="resp-b",
+            source=SOURCE,
+            recommendation_id="R-7",
+            action_id="R-7-B",
+            response="agreed",
+            text="Review the guidance.",
+            owner="TC-CCP1",
+            due_date="2017-12-31",
+        ),
+        event(
+            "action-evidence-recorded",
+            "2017-08-20T10:00:00+01:00",
+            id_="ev-1",
+            source=SOURCE,
+            action_id="R-7-A",
+            evidence="Minutes of the August call",
+            recorded_by="TC-DCCP1",
+            recorded_date="2017-08-20",
+        ),
+        event(
+            "action-completed",
+            "2017-11-01T10:00:00+00:00",
+            id_="done-1",
+            source=SOURCE,
+            action_id="R-7-B",
+            completed_date="2017-11-01",
+            completed_by="TC-CCP1",
+        ),
+        event(
+            "follow-up-assessed",
+            "2018-05-01T10:00:00+01:00",
+            id_="rate-1",
+            source="/hmcpsi",
+            recommendation_id="R-7",
+            rating="partially-achieved",
+            assessed_by="HMI-1",
+            assessed_date="2018-05-01",
+        ),
+    )
+
+
+# Each: a change someone with database access could make, the table and the entity it must
+# name, and words of the problem.
+TAMPERING = [
+    ("UPDATE inspections SET title = 'Nothing to see'", "inspections", "I-1", "title is"),
+    ("DELETE FROM recommendations", "recommendations", "R-7", "missing"),
+    (
+        "UPDATE recommendation_actions SET owner = 'SOMEONE' WHERE action_id = 'R-7-A'",
+        "recommendation_actions",
+        "R-7-A",
+        "owner is 'SOMEONE'",
+    ),
+    ("DELETE FROM action_evidence", "action_evidence", "R-7-A", "missing"),
+    (
+        "UPDATE action_completions SET completed_date = '2017-10-01'",
+        "action_completions",
+        "R-7-B",
+        "completed_date is 2017-10-01",
+    ),
+    ("DELETE FROM follow_up_ratings", "follow_up_ratings", "R-7", "missing"),
+    (
+        "INSERT INTO action_evidence (source, event_id, action_id, evidence, recorded_by, "
+        "recorded_date, event_time) VALUES ('/x', 'forged', 'R-7-A', 'Minutes', 'TC-DCCP1', "
+        "'2017-09-20', '2017-09-20 10:00:00+00:00')",
+        "action_evidence",
+        "R-7-A",
+        "no audit entry",
+    ),
+]
+
+
+@asynccontextmanager
+async def tampered(pipeline: Pipeline) -> AsyncIterator[AsyncSession]:
+    """A session whose changes are rolled back at the end, whatever happened."""
+    async with pipeline.runtime.sessions() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+async def _load(pipeline: Pipeline) -> None:
+    report = await pipeline.publish(follow_up())
+    assert report.rejected_lines == 0
+    await pipeline.settle()
+
+
+async def _unguard(session: AsyncSession) -> None:
+    """What a database superuser could do: switch the append-only guard off."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        for verb in ("update", "delete"):
+            await session.execute(text(f"DROP TRIGGER IF EXISTS audit_entries_no_{verb}"))
+
+
+async def _rehash_from(session: AsyncSession, seq: int) -> None:
+    """Recompute every hash from entry `seq` onward, as a careful forger would."""
+    rows = (await session.execute(select(AuditEntry).order_by(col(AuditEntry.seq)))).scalars().all()
+    prev = rows[seq - 2].hash if seq > 1 else "0" * 64
+    for row in rows[seq - 1 :]:
+        digest = entry_hash(
+            prev_hash=prev,
+            seq=row.seq,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            action=row.action,
+            actor=row.actor,
+            caused_by=row.caused_by,
+            recorded_at=row.recorded_at,
+            detail=row.detail,
+        )
+        await session.execute(
+            text("UPDATE audit_entries SET prev_hash = :p, hash = :h WHERE seq = :s"),
+            {"p": prev, "h": digest, "s": row.seq},
+        )
+        prev = digest
+
+
+async def _entry_of(session: AsyncSession, caused_by: str) -> AuditEntry:
+    statement = select(AuditEntry).where(col(AuditEntry.caused_by) == caused_by)
+    return (await session.execute(statement)).scalars().one()
+
+
+async def test_every_follow_up_row_is_checked_against_its_audit_entry(
+    pipeline: Pipeline,
+) -> None:
+    await _load(pipeline)
+    async with pipeline.runtime.sessions() as session:
+        assert await check_follow_up_rows(session=session) == []
+    for statement, table, entity_id, words in TAMPERING:
+        async with tampered(pipeline) as session:
+            await session.execute(text(statement))
+            problems = await check_follow_up_rows(session=session)
+            named = [p for p in problems if p.table == table and p.entity_id == entity_id]
+            assert named, (statement, problems)
+            assert words in named[0].problem, named[0].sentence()
+            found = await verify_all(session=session, settings=pipeline.runtime.settings)
+            assert not found["ok"]
+            assert found["rows"]["problems"]
+            report = await build_report(session=session, inspection_id="I-1", today=NOW.date())
+            assert not report["integrity"]["ok"], (statement, report["integrity"])
+    # Every follow-up table emptied (what TRUNCATE does): every row is named missing.
+    async with tampered(pipeline) as session:
+        for table in (
+            "inspections",
+            "recommendations",
+            "recommendation_actions",
+            "action_evidence",
+            "action_completions",
+            "follow_up_ratings",
+        ):
+            await session.execute(text(f"DELETE FROM {table}"))
+        problems = await check_follow_up_rows(session=session)
+        assert {p.table for p in problems} == {
+            "inspections",
+            "recommendations",
+            "recommendation_actions",
+            "action_evidence",
+            "action_completions",
+            "follow_up_ratings",
+        }
+        assert all("missing" in p.problem for p in problems)
+
+
+async def test_the_report_counts_lapsed_periods_and_marks_assumptions(
+    pipeline: Pipeline,
+) -> None:
+    await _load(pipeline)
+    async with pipeline.runtime.sessions() as session:
+        report = await build_report(session=session, inspection_id="I-1", today=NOW.date())
+    rec = report["recommendations"][0]
+    # August had evidence, September and October did not: never "completed", and the last
+    # period is over, so overdue (the rating makes it verified: judge without it).
+    assert rec["status"] == "verified"
+    assert rec["periods"] == {
+        "ended": 3,
+        "lapsed": 2,
+        "sentence": "2 of 3 periods lapsed without evidence",
+    }
+    recurring = next(a for a in rec["actions"] if a["action_id"] == "R-7-A")
+    assert recurring["assumed"] == ["owner", "starts", "ends"]
+    assert recurring["state"] == "lapsed"
+    assert [g["action_id"] for g in rec["period_history"]] == ["R-7-A"]
+    assert [p["state"] for p in rec["period_history"][0]["periods"]] == [
+        "met",
+        "lapsed",
+        "lapsed",
+    ]
+    # The timeline is in event order and holds no recurring period's lines.
+    times = [t["event_time"] for t in rec["timeline"]]
+    assert times == sorted(times)
+    assert not any("recurring-commitment/" in t["summary"] for t in rec["timeline"])
+
+
+async def test_an_altered_entry_is_named_and_a_rewritten_or_cut_chain_fails_its_checkpoint(
+    pipeline: Pipeline,
+) -> None:
+    await _load(pipeline)
+    settings = pipeline.runtime.settings
+    key = signing_key(settings)
+    assert (settings.data_dir / "audit-signing.key").stat().st_mode & 0o777 == 0o600
+    async with pipeline.runtime.sessions() as session, session.begin():
+        made = await make_checkpoint(session=session, key=key, actor="test", now=NOW)
+    assert made is not None
+    async with pipeline.runtime.sessions() as session:
+        found = await verify_all(session=session, settings=settings)
+        assert found["ok"], found
+        assert found["checkpoint"]["ok"]
+
+    # Altered in place: the chain breaks there, and says what the entry was about.
+    async with tampered(pipeline) as session:
+        entry = await _entry_of(session, "/hmcpsi#rec-7")
+        await _unguard(session)
+        forged = entry.detail.replace("Cases reviewed", "Nothing needed")
+        await session.execute(
+            text("UPDATE audit_entries SET detail = :d WHERE seq = :s"),
+            {"d": forged, "s": entry.seq},
+        )
+        session.expire_all()  # the ORM holds the entry as it was read
+        found = await verify_all(session=session, settings=settings)
+        assert not found["ok"]
+        assert found["chain"]["first_broken"] == entry.seq
+        assert found["chain"]["entity"] == "recommendation"
+        assert "R-7" in found["chain"]["about"]
+        # Recomputed from there onward: the chain verifies, the checkpoint does not, and
+        # the recommendation row no longer matches its (forged) entry.
+        await _rehash_from(session, entry.seq)
+        session.expire_all()
+        found = await verify_all(session=session, settings=settings)
+        assert found["chain"]["ok"]
+        assert not found["ok"]
+        assert any("rewritten" in p for p in found["checkpoint"]["problems"])
+        assert any(p["entity_id"] == "R-7" for p in found["rows"]["problems"])
+
+    # An obligation's entry altered: named with its rule, due date and action.
+    async with tampered(pipeline) as session:
+        statement = select(AuditEntry).where(
+            col(AuditEntry.entity) == "obligation",
+            col(AuditEntry.entity_id).like("recurring-commitment/R-7-A/%"),
+        )
+        entry = (await session.execute(statement)).scalars().first()
+        assert entry is not None
+        await _unguard(session)
+        await session.execute(
+            text("UPDATE audit_entries SET actor = 'someone' WHERE seq = :s"),
+            {"s": entry.seq},
+        )
+        session.expire_all()
+        found = await verify_all(session=session, settings=settings)
+        assert found["chain"]["first_broken"] == entry.seq
+        assert "recurring-commitment" in found["chain"]["about"]
+        assert "R-7-A" in found["chain"]["about"]
+        assert "Weekly conference call" in found["chain"]["about"]
+
+    # Entries cut off the end: the chain alone verifies; the checkpoint names the cut.
+    async with tampered(pipeline) as session:
+        await _unguard(session)
+        await session.execute(
+            text("DELETE FROM audit_entries WHERE seq > :s"), {"s": made.last_seq - 3}
+        )
+        found = await verify_all(session=session, settings=settings)
+        assert found["chain"]["ok"]
+        assert not found["ok"]
+        assert any("truncated" in p for p in found["checkpoint"]["problems"])
+
+    # A checkpoint whose signature was not made by our key is refused.
+    forged_checkpoint: dict[str, Any] = {**made.to_json(), "entries": made.entries + 1}
+    async with pipeline.runtime.sessions() as session:
+        found = await verify_all(
+            session=session, settings=settings, checkpoint_text=json.dumps(forged_checkpoint)
+        )
+        assert not found["ok"]
+        assert any("signature" in p for p in found["checkpoint"]["problems"])
