@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -137,8 +137,17 @@ def _type(entry: AuditEntry) -> str | None:
     return _detail(entry).get("type")
 
 
+def _time(detail: Mapping[str, Any]) -> datetime | None:
+    """The event's time as the entry records it (None if it is not there or not a time)."""
+    try:
+        found = datetime.fromisoformat(str(detail["time"]))
+    except (KeyError, ValueError):
+        return None
+    return found if found.tzinfo else None
+
+
 def _order(entry: AuditEntry) -> tuple[datetime, str]:
-    return (datetime.fromisoformat(_detail(entry)["time"]), entry.caused_by)
+    return (_time(_detail(entry)) or datetime.min.replace(tzinfo=UTC), entry.caused_by)
 
 
 def _compare(
@@ -219,7 +228,7 @@ def _difference(kind: _Kind, row: Any, entry: AuditEntry) -> str | None:
     for name in names:
         stored, recorded = getattr(row, name), expected[name]
         if name == "event_time":
-            recorded = datetime.fromisoformat(detail["time"])
+            recorded = _time(detail)
             if stored is None or stored != recorded:
                 changed.append(f"{name} is {_show(stored)}, the trail says {_show(recorded)}")
             continue
