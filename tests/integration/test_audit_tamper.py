@@ -16,12 +16,13 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from events.outbound import AuditCheckpointed, parse_outbound
 from schemas.tables import AuditEntry
-from services.audit.checkpoints import make_checkpoint
+from services.audit.checkpoints import latest_checkpoint, make_checkpoint
 from services.audit.integrity import check_follow_up_rows
 from services.audit.report import build_report
 from services.audit.verification import verify_all
-from services.platform.audit_key import signing_key
+from services.platform.audit_key import signature_ok, signing_key
 from services.platform.audit_trail import entry_hash
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
@@ -348,3 +349,25 @@ async def test_an_altered_entry_is_named_and_a_rewritten_or_cut_chain_fails_its_
         )
         assert not found["ok"]
         assert any("signature" in p for p in found["checkpoint"]["problems"])
+
+
+async def test_serve_signs_a_checkpoint_when_the_trail_grew_and_publishes_it(
+    pipeline: Pipeline,
+) -> None:
+    await _load(pipeline)
+    side = pipeline.app.side
+    await side._audit_checkpoint()
+    await side._audit_checkpoint()  # nothing appended since: no second checkpoint
+    async with pipeline.runtime.sessions() as session:
+        latest = await latest_checkpoint(session=session)
+    assert latest is not None and latest.id == 1 and latest.made_by == "serve"
+    stream = await pipeline.redis.xrange(pipeline.runtime.settings.tracking_stream)
+    sent = [parse_outbound(json.loads(f[b"event"])) for _, f in stream]
+    signed = [e for e in sent if e.type == "audit-checkpointed"]
+    assert len(signed) == 1 and signed[0].id == "audit-checkpointed:1"
+    assert signed[0].source == "/followup/audit"
+    public = signing_key(pipeline.runtime.settings).public_key()
+    data = signed[0].data
+    assert isinstance(data, AuditCheckpointed)
+    assert (data.head, data.entries) == (latest.head, latest.entries)
+    assert signature_ok(public, latest.message(), data.signature)

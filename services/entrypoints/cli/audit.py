@@ -190,7 +190,11 @@ def harden(
 
     if not print_sql:
         raise typer.BadParameter("only --print-sql is offered: run its SQL as the tables' owner")
-    typer.echo(hardening_sql(role=role, owner=owner), nl=False)
+    try:
+        sql = hardening_sql(role=role, owner=owner)
+    except ValueError as refused:
+        raise typer.BadParameter(str(refused), param_hint="--role/--owner") from None
+    typer.echo(sql, nl=False)
 
 
 @audit_app.command("report")
