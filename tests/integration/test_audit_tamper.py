@@ -5,10 +5,12 @@ entry onward, or cut off at the end, fails against the signed checkpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from events.outbound import AuditCheckpointed, parse_outbound
-from schemas.tables import AuditEntry
+from schemas.tables import AuditEntry, Obligation
+from services.audit import seeds
 from services.audit.checkpoints import latest_checkpoint, make_checkpoint
 from services.audit.integrity import check_follow_up_rows
 from services.audit.report import build_report
@@ -371,3 +374,47 @@ async def test_serve_signs_a_checkpoint_when_the_trail_grew_and_publishes_it(
     assert isinstance(data, AuditCheckpointed)
     assert (data.head, data.entries) == (latest.head, latest.entries)
     assert signature_ok(public, latest.message(), data.signature)
+
+
+async def test_thames_and_chiltern_issue_7_is_never_completed_with_every_period_lapsed(
+    pipeline: Pipeline,
+) -> None:
+    """The seed's weekly call and monthly review, no evidence recorded: at risk while they
+    run, overdue once the last period is over, never 'completed, awaiting verification'."""
+    seed = Path(seeds.__file__).parent / "thames-and-chiltern-2017.jsonl"
+    await pipeline.publish(seed.read_text().splitlines())
+    await pipeline.settle()
+    await _periods_opened(pipeline, "recurring-commitment/TC-2017-07-A/2018-W13")
+    async with pipeline.runtime.sessions() as session:
+        during = await build_report(
+            session=session, inspection_id="HMCPSI-AAP-TC-2017", today=date(2018, 1, 15)
+        )
+        after = await build_report(
+            session=session, inspection_id="HMCPSI-AAP-TC-2017", today=date(2018, 4, 30)
+        )
+    seven = next(r for r in during["recommendations"] if r["recommendation_id"] == "TC-2017-07")
+    assert seven["status"] == "at-risk"
+    seven = next(r for r in after["recommendations"] if r["recommendation_id"] == "TC-2017-07")
+    assert seven["status"] == "overdue"
+    assert seven["periods"]["sentence"] == "43 of 43 periods lapsed without evidence"
+    assert [(g["action_id"], g["sentence"]) for g in seven["period_history"]] == [
+        ("TC-2017-07-A", "35 of 35 periods lapsed without evidence"),
+        ("TC-2017-07-B", "8 of 8 periods lapsed without evidence"),
+    ]
+    assert {a["action_id"]: a["state"] for a in seven["actions"]} == {
+        "TC-2017-07-A": "lapsed",
+        "TC-2017-07-B": "lapsed",
+    }
+    assert all(a["assumed"] == ["response", "owner", "starts", "ends"] for a in seven["actions"])
+    assert "completed-awaiting-verification" not in {r["status"] for r in after["recommendations"]}
+
+
+async def _periods_opened(pipeline: Pipeline, last: str, within: float = 30.0) -> None:
+    """serve opens recurring periods up to today in the background: wait for the last."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        async with pipeline.runtime.sessions() as session:
+            if await session.get(Obligation, last) is not None:
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{last} was never opened")
