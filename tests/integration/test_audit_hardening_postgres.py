@@ -12,18 +12,17 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from sqlmodel import col
 
-from schemas.tables import AuditEntry
 from services.audit.checkpoints import make_checkpoint
 from services.audit.harden import hardening_sql
 from services.audit.verification import verify_all
 from services.platform.audit_key import signing_key
-from services.platform.audit_trail import AuditRecord, append_audit, entry_hash
+from services.platform.audit_trail import AuditRecord, append_audit
 from services.platform.runtime import open_runtime
+from tests.audit_forgery import rehash_from
 from tests.integration.conftest import settings_for
 
 pytestmark = pytest.mark.integration
@@ -100,30 +99,7 @@ async def test_the_service_role_cannot_rewrite_the_trail_and_a_superuser_rewrite
                 await session.execute(
                     text("UPDATE audit_entries SET detail = :d WHERE seq = 2"), {"d": '{"n":99}'}
                 )
-                rows = (
-                    (await session.execute(select(AuditEntry).order_by(col(AuditEntry.seq))))
-                    .scalars()
-                    .all()
-                )
-                prev = rows[0].hash
-                for row in rows[1:]:
-                    await session.refresh(row)
-                    digest = entry_hash(
-                        prev_hash=prev,
-                        seq=row.seq,
-                        entity=row.entity,
-                        entity_id=row.entity_id,
-                        action=row.action,
-                        actor=row.actor,
-                        caused_by=row.caused_by,
-                        recorded_at=row.recorded_at,
-                        detail=row.detail,
-                    )
-                    await session.execute(
-                        text("UPDATE audit_entries SET prev_hash = :p, hash = :h WHERE seq = :s"),
-                        {"p": prev, "h": digest, "s": row.seq},
-                    )
-                    prev = digest
+                await rehash_from(session, 2)
             async with runtime.sessions() as session:
                 found = await verify_all(session=session, settings=settings, checkpoint_id=made.id)
         assert found["chain"]["ok"]  # the forger recomputed every hash ...

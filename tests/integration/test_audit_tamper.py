@@ -26,7 +26,7 @@ from services.audit.integrity import check_follow_up_rows
 from services.audit.report import build_report
 from services.audit.verification import verify_all
 from services.platform.audit_key import signature_ok, signing_key
-from services.platform.audit_trail import entry_hash
+from tests.audit_forgery import rehash_from
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
 
@@ -174,29 +174,6 @@ async def _unguard(session: AsyncSession) -> None:
             await session.execute(text(f"DROP TRIGGER IF EXISTS audit_entries_no_{verb}"))
 
 
-async def _rehash_from(session: AsyncSession, seq: int) -> None:
-    """Recompute every hash from entry `seq` onward, as a careful forger would."""
-    rows = (await session.execute(select(AuditEntry).order_by(col(AuditEntry.seq)))).scalars().all()
-    prev = rows[seq - 2].hash if seq > 1 else "0" * 64
-    for row in rows[seq - 1 :]:
-        digest = entry_hash(
-            prev_hash=prev,
-            seq=row.seq,
-            entity=row.entity,
-            entity_id=row.entity_id,
-            action=row.action,
-            actor=row.actor,
-            caused_by=row.caused_by,
-            recorded_at=row.recorded_at,
-            detail=row.detail,
-        )
-        await session.execute(
-            text("UPDATE audit_entries SET prev_hash = :p, hash = :h WHERE seq = :s"),
-            {"p": prev, "h": digest, "s": row.seq},
-        )
-        prev = digest
-
-
 async def _entry_of(session: AsyncSession, caused_by: str) -> AuditEntry:
     statement = select(AuditEntry).where(col(AuditEntry.caused_by) == caused_by)
     return (await session.execute(statement)).scalars().one()
@@ -305,7 +282,7 @@ async def test_an_altered_entry_is_named_and_a_rewritten_or_cut_chain_fails_its_
         assert "R-7" in found["chain"]["about"]
         # Recomputed from there onward: the chain verifies, the checkpoint does not, and
         # the recommendation row no longer matches its (forged) entry.
-        await _rehash_from(session, entry.seq)
+        await rehash_from(session, entry.seq)
         session.expire_all()
         found = await verify_all(session=session, settings=settings)
         assert found["chain"]["ok"]
