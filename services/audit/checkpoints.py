@@ -24,14 +24,8 @@ from services.platform.outbox import add_events
 
 
 class ChainNotSigned(RuntimeError):
-    """The chain is broken: no checkpoint is signed over it."""
-
-    def __init__(self, chain: ChainCheck) -> None:
-        super().__init__(
-            f"the audit chain is broken at entry {chain.first_broken} ({chain.reason}); "
-            "no checkpoint was signed"
-        )
-        self.chain = chain
+    """The chain is broken, or no longer what the latest checkpoint signed: nothing is signed
+    over it (a rewritten chain must not get a fresh checkpoint)."""
 
 
 class CheckpointUnreadable(ValueError):
@@ -103,13 +97,23 @@ async def make_checkpoint(
     """Verify the whole chain, then sign and store its head and add the `audit-checkpointed`
     event to the tracking outbox, in the caller's transaction (publish with `flush_outbox`
     after commit). `only_if_grown`: None when the latest checkpoint already signs this head."""
-    chain = await verify_chain(session=session)
+    latest = await latest_checkpoint(session=session)
+    chain = await verify_chain(session=session, after=await _sound_start(session, latest, key))
     if not chain.ok:
-        raise ChainNotSigned(chain)
-    if only_if_grown:
-        latest = await latest_checkpoint(session=session)
-        if latest is not None and latest.last_seq == chain.entries and latest.head == chain.head:
-            return None
+        raise ChainNotSigned(
+            f"the audit chain is broken at entry {chain.first_broken} ({chain.reason}); "
+            "no checkpoint was signed"
+        )
+    if (
+        only_if_grown
+        and latest is not None
+        and (latest.last_seq, latest.head)
+        == (
+            chain.entries,
+            chain.head,
+        )
+    ):
+        return None
     made_at = now.astimezone(UTC)
     message = signed_message(
         entries=chain.entries, last_seq=chain.entries, head=chain.head, made_at=made_at
@@ -143,6 +147,26 @@ async def make_checkpoint(
     )
     await add_events(session=session, events=[event], now=now)
     return found
+
+
+async def _sound_start(
+    session: AsyncSession, latest: Checkpoint | None, key: Ed25519PrivateKey
+) -> tuple[int, str] | None:
+    """Where a new checkpoint's verification may start: after the latest checkpoint's last
+    entry, when that checkpoint is ours and its signature holds (None: the whole chain). If
+    the trail no longer holds what it signed, nothing is signed: ChainNotSigned."""
+    if latest is None or latest.public_key != public_hex(key):
+        return None
+    if not signature_ok(key.public_key(), latest.message(), latest.signature):
+        return None
+    stored = await session.get(AuditEntry, latest.last_seq)
+    if stored is None or stored.hash != latest.head:
+        raise ChainNotSigned(
+            f"the audit trail no longer holds what checkpoint {latest.id} signed (entry "
+            f"{latest.last_seq} {'is gone' if stored is None else 'hashes otherwise'}): "
+            "truncated or rewritten; no checkpoint was signed"
+        )
+    return (latest.last_seq, latest.head)
 
 
 async def latest_checkpoint(*, session: AsyncSession) -> Checkpoint | None:

@@ -21,11 +21,12 @@ from sqlmodel import col
 from events.outbound import AuditCheckpointed, parse_outbound
 from schemas.tables import AuditEntry, Obligation
 from services.audit import seeds
-from services.audit.checkpoints import latest_checkpoint, make_checkpoint
+from services.audit.checkpoints import ChainNotSigned, latest_checkpoint, make_checkpoint
 from services.audit.integrity import check_follow_up_rows
 from services.audit.report import build_report
 from services.audit.verification import verify_all
 from services.platform.audit_key import signature_ok, signing_key
+from services.platform.audit_trail import AuditRecord, append_audit
 from tests.audit_forgery import rehash_from
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
@@ -289,6 +290,9 @@ async def test_an_altered_entry_is_named_and_a_rewritten_or_cut_chain_fails_its_
         assert not found["ok"]
         assert any("rewritten" in p for p in found["checkpoint"]["problems"])
         assert any(p["entity_id"] == "R-7" for p in found["rows"]["problems"])
+        # ... and no fresh checkpoint is signed over the rewritten chain.
+        with pytest.raises(ChainNotSigned, match="no longer holds what checkpoint 1 signed"):
+            await make_checkpoint(session=session, key=key, actor="test", now=NOW)
 
     # An obligation's entry altered: named with its rule, due date and action.
     async with tampered(pipeline) as session:
@@ -320,6 +324,8 @@ async def test_an_altered_entry_is_named_and_a_rewritten_or_cut_chain_fails_its_
         assert found["chain"]["ok"]
         assert not found["ok"]
         assert any("truncated" in p for p in found["checkpoint"]["problems"])
+        with pytest.raises(ChainNotSigned, match="is gone"):
+            await make_checkpoint(session=session, key=key, actor="test", now=NOW)
 
     # A checkpoint whose signature was not made by our key is refused.
     forged_checkpoint: dict[str, Any] = {**made.to_json(), "entries": made.entries + 1}
@@ -351,6 +357,19 @@ async def test_serve_signs_a_checkpoint_when_the_trail_grew_and_publishes_it(
     assert isinstance(data, AuditCheckpointed)
     assert (data.head, data.entries) == (latest.head, latest.entries)
     assert signature_ok(public, latest.message(), data.signature)
+    # The trail grows: the next checkpoint verifies on from the last one and signs the new head.
+    async with pipeline.runtime.sessions() as session, session.begin():
+        await append_audit(
+            session=session,
+            records=[AuditRecord("test", "x", "noted", "test", "test#1")],
+            at=NOW,
+        )
+    await side._audit_checkpoint()
+    async with pipeline.runtime.sessions() as session:
+        grown = await latest_checkpoint(session=session)
+        found = await verify_all(session=session, settings=pipeline.runtime.settings)
+    assert grown is not None and (grown.id, grown.entries) == (2, latest.entries + 1)
+    assert found["ok"] and found["checkpoint"]["checkpoint_id"] == 2
 
 
 async def test_thames_and_chiltern_issue_7_is_never_completed_with_every_period_lapsed(
