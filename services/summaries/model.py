@@ -232,7 +232,22 @@ class Recommendations:
     attention: Sequence[RecommendationItem]
 
 
-Section = Timeliness | Breakdown | Lapses | Workload | Custody | Recommendations
+@dataclass(frozen=True, slots=True)
+class AuditSeal:
+    """The audit trail's latest signed checkpoint, so a printed pack carries the head it was
+    made under (docs/contract.md section 8, "Added: signed checkpoints"); all None before the
+    first."""
+
+    kind: ClassVar[str] = "audit"
+    checkpoint_id: int | None = None
+    entries: int | None = None
+    head: str | None = None
+    made_at: str | None = None  # ISO instant, UTC, as signed
+    public_key: str | None = None
+    signature: str | None = None
+
+
+Section = Timeliness | Breakdown | Lapses | Workload | Custody | Recommendations | AuditSeal
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from services.platform.text_safety import markdown_cell, markdown_text
 from services.summaries.model import (
+    AuditSeal,
     Breakdown,
     Counts,
     Custody,
@@ -159,6 +160,18 @@ def _recommendations(section: Recommendations) -> list[str]:
     return [*out, *table(headers, rows)] if section.attention else [*out, "None."]
 
 
+def _audit(section: AuditSeal) -> list[str]:
+    out = ["## Audit trail", ""]
+    if section.checkpoint_id is None:
+        return [*out, "No signed checkpoint yet (`followup audit checkpoint`)."]
+    return [
+        *out,
+        f"Latest signed checkpoint {section.checkpoint_id}, {section.made_at}: "
+        f"{section.entries} entries, head `{section.head}`. Check it with "
+        f"`followup audit verify --checkpoint {section.checkpoint_id}`.",
+    ]
+
+
 RENDERERS: dict[str, Callable[[Any], list[str]]] = {
     "timeliness": _timeliness,
     "breakdown": _breakdown,
@@ -166,6 +179,7 @@ RENDERERS: dict[str, Callable[[Any], list[str]]] = {
     "workload": _workload,
     "custody": _custody,
     "recommendations": _recommendations,
+    "audit": _audit,
 }
 
 

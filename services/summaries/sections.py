@@ -31,7 +31,7 @@ from services.summaries.model import (
     timeliness,
     total,
 )
-from services.summaries.recommendations import build_recommendations
+from services.summaries.recommendations import build_audit_seal, build_recommendations
 from services.summaries.weeks import IsoWeek
 
 if TYPE_CHECKING:
@@ -230,4 +230,5 @@ def sections_for(scope: Scope) -> list[SectionBuilder]:
     if scope.unit is None:
         # Recommendations belong to an Area (or a team, by their action owners), never a unit.
         builders.append(build_recommendations)
+    builders.append(build_audit_seal)
     return builders

@@ -243,7 +243,13 @@ async def test_summaries_within_scope(site: Site) -> None:
     seen = await site.client.get("/summaries?format=json&area=tc", headers=inspector)
     assert seen.status_code == 200
     kinds = [(s["kind"], s.get("by")) for s in seen.json()["sections"]]
-    assert kinds == [("timeliness", None), ("breakdown", "unit"), ("recommendations", None)]
+    assert kinds == [
+        ("timeliness", None),
+        ("breakdown", "unit"),
+        ("recommendations", None),
+        ("audit", None),  # the audit trail's latest signed checkpoint (none yet here)
+    ]
+    assert seen.json()["sections"][-1]["checkpoint_id"] is None
     assert "TC1" not in seen.text and "victim-letter/" not in seen.text
     assert (
         await site.client.get("/summaries?format=json&area=tc&team=TC-LM", headers=inspector)

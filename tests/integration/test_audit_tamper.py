@@ -6,6 +6,8 @@ entry onward, or cut off at the end, fails against the signed checkpoint."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,10 +25,16 @@ from schemas.tables import AuditEntry, Obligation
 from services.audit import seeds
 from services.audit.checkpoints import ChainNotSigned, latest_checkpoint, make_checkpoint
 from services.audit.integrity import check_follow_up_rows
+from services.audit.render import render
 from services.audit.report import build_report
 from services.audit.verification import verify_all
 from services.platform.audit_key import signature_ok, signing_key
 from services.platform.audit_trail import AuditRecord, append_audit
+from services.summaries.build import build_summary
+from services.summaries.model import Scope
+from services.summaries.render_json import summary_json
+from services.summaries.render_md import summary_markdown
+from services.summaries.weeks import IsoWeek
 from tests.audit_forgery import rehash_from
 from tests.factories import event, lines
 from tests.integration.conftest import Pipeline
@@ -370,6 +378,17 @@ async def test_serve_signs_a_checkpoint_when_the_trail_grew_and_publishes_it(
         found = await verify_all(session=session, settings=pipeline.runtime.settings)
     assert grown is not None and (grown.id, grown.entries) == (2, latest.entries + 1)
     assert found["ok"] and found["checkpoint"]["checkpoint_id"] == 2
+    # The weekly summary carries it, in every format.
+    async with pipeline.runtime.sessions() as session:
+        summary = await build_summary(
+            session=session,
+            scope=Scope(area="thames-and-chiltern"),
+            week=IsoWeek.parse("2018-W22"),
+            as_of=NOW.date(),
+        )
+    seal = summary_json(summary)["sections"][-1]
+    assert (seal["kind"], seal["checkpoint_id"], seal["head"]) == ("audit", 2, grown.head)
+    assert f"head `{grown.head}`" in summary_markdown(summary)
 
 
 async def test_thames_and_chiltern_issue_7_is_never_completed_with_every_period_lapsed(
@@ -403,6 +422,19 @@ async def test_thames_and_chiltern_issue_7_is_never_completed_with_every_period_
     }
     assert all(a["assumed"] == ["response", "owner", "starts", "ends"] for a in seven["actions"])
     assert "completed-awaiting-verification" not in {r["status"] for r in after["recommendations"]}
+    # Every format says it: Markdown, HTML and CSV.
+    md, page = render(after, "md"), render(after, "html")
+    for text_ in (md, page):
+        assert "35 of 35 periods lapsed without evidence" in text_
+        assert "(assumed: response, owner, starts, ends)" in text_
+    assert "#### Periods of `TC-2017-07-A`" in md
+    rows = {r["action_id"]: r for r in csv.DictReader(io.StringIO(render(after, "csv")))}
+    assert (rows["TC-2017-07-B"]["periods_lapsed"], rows["TC-2017-07-B"]["periods_ended"]) == (
+        "8",
+        "8",
+    )
+    assert rows["TC-2017-07-A"]["assumed"] == "response owner starts ends"
+    assert rows["TC-2017-07-A"]["integrity"] == "ok"
 
 
 async def _periods_opened(pipeline: Pipeline, last: str, within: float = 30.0) -> None:

@@ -14,7 +14,7 @@ from services.summaries.model import Scope as SummaryScope
 
 # Inspectors read Area-level figures only: no per-person lists, no case references
 # (docs/contract.md section 12: "no casework detail").
-INSPECTOR_SECTIONS = frozenset({"timeliness", "breakdown", "recommendations"})
+INSPECTOR_SECTIONS = frozenset({"timeliness", "breakdown", "recommendations", "audit"})
 
 
 @dataclass(frozen=True, slots=True)
