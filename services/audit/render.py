@@ -130,7 +130,8 @@ def markdown(report: dict[str, Any]) -> str:
 def _markdown_integrity(problems: list[dict[str, Any]]) -> list[str]:
     if not problems:
         return ["**Stored rows:** every fact printed matches its audit entry.", ""]
-    lines = [f"**Stored rows: {len(problems)} do NOT match the audit trail:**", ""]
+    verb = "does" if len(problems) == 1 else "do"
+    lines = [f"**Stored rows: {len(problems)} {verb} NOT match the audit trail:**", ""]
     lines += [f"- {markdown_cell(p['sentence'])}" for p in problems]
     return [*lines, ""]
 

@@ -125,6 +125,10 @@ def test_follow_up_recorded_from_the_command_line_and_a_checkpoint_that_catches_
     assert altered.returncode == 1
     assert "action_completions row /followup/cli#" in altered.stderr
     assert "completed_date is 2017-10-01" in altered.stderr
+    flagged = followup.run("audit", "report", "--inspection", "I-1", check=False)
+    assert flagged.returncode == 1
+    assert "Stored rows: 1 does NOT match the audit trail" in flagged.stdout
+    assert "does not match the audit trail: action_completions row" in flagged.stderr
 
     with sqlite3.connect(database) as db:
         db.execute("UPDATE action_completions SET completed_date = '2017-11-30'")

@@ -250,6 +250,13 @@ def report(
         err.print(f"wrote {output}", highlight=False)
     else:
         typer.echo(text, nl=False)
+    for problem in found["integrity"]["problems"]:
+        err.print(
+            f"does not match the audit trail: {problem['sentence']}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     if not found["chain"]["ok"]:
         err.print(
             f"audit chain BROKEN at entry {found['chain']['first_broken']}: "
@@ -257,6 +264,7 @@ def report(
             highlight=False,
             markup=False,
         )
+    if not found["chain"]["ok"] or not found["integrity"]["ok"]:
         raise typer.Exit(1)
 
 
