@@ -91,6 +91,8 @@ class RecommendationIssued(EventData):
     text: str
     area: Id | None = None
     due_date: IsoDate | None = None
+    # Added (docs/contract.md section 2): fields that are assumptions, not from the source.
+    assumed: list[Literal["due_date", "area"]] | None = None
 
 
 class ResponseCommitted(EventData):
@@ -107,6 +109,8 @@ class ResponseCommitted(EventData):
     recurrence: Literal["weekly", "monthly", "quarterly"] | None = None
     starts: IsoDate | None = None
     ends: IsoDate | None = None
+    # Added (docs/contract.md section 2): fields that are assumptions, not from the source.
+    assumed: list[Literal["response", "owner", "due_date", "starts", "ends"]] | None = None
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:

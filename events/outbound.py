@@ -21,6 +21,7 @@ from events.envelope import Event, EventData, Id, WireDate, WireTime
 CLOCK_SOURCE = "/followup/lapse-clock"
 ALERTS_SOURCE = "/followup/alerts"
 SUMMARIES_SOURCE = "/followup/summaries"
+AUDIT_SOURCE = "/followup/audit"
 OBLIGATION_REF = re.compile(r"ob-[0-9a-f]{16}")
 
 
@@ -113,6 +114,21 @@ class SummaryPublished(EventData):
     on_time_pct: float | None
 
 
+class AuditCheckpointed(EventData):
+    """The audit chain's head, signed (docs/contract.md section 8, "Added: signed
+    checkpoints"): kept outside the database by whoever reads the tracking stream."""
+
+    type_name = "audit-checkpointed"
+
+    checkpoint_id: int
+    entries: int
+    last_seq: int
+    head: str
+    made_at: str  # ISO 8601 instant, UTC, as signed
+    public_key: str  # hex, raw Ed25519
+    signature: str  # hex, over the canonical JSON of entries, head, last_seq, made_at
+
+
 OUTBOUND_MODELS: tuple[type[EventData], ...] = (
     ObligationWarning,
     ObligationLapsed,
@@ -120,6 +136,7 @@ OUTBOUND_MODELS: tuple[type[EventData], ...] = (
     ObligationMet,
     AlertSent,
     SummaryPublished,
+    AuditCheckpointed,
 )
 OUTBOUND_TYPES: Mapping[tuple[str, int], type[EventData]] = MappingProxyType(
     {(model.type_name, model.version): model for model in OUTBOUND_MODELS}

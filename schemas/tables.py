@@ -200,6 +200,23 @@ class AuditEntry(SQLModel, table=True):
     hash: str
 
 
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed record of the audit chain's head (docs/contract.md section 8, "Added: signed
+    checkpoints"): only ever appended; the signature covers entries, last_seq, head and
+    made_at, and its key lives outside the database."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entries: int
+    last_seq: int
+    head: str
+    made_at: datetime = _stamp()
+    made_by: str
+    public_key: str  # hex of the raw Ed25519 public key
+    signature: str  # hex
+
+
 # Inspection follow-up (services/audit/projection.py): what the inspection events say, kept as
 # read models. The row of a thing is its latest event by (time, source, id); the records of
 # evidence, completion and rating are kept one per event.

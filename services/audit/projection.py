@@ -168,10 +168,15 @@ def _row(table: Any, fact: Fact, now: datetime) -> dict[str, Any]:
 
 
 def _columns(table: Any, fact: Fact) -> dict[str, Any]:
-    """The event's data fields that are columns of `table`, dates as dates."""
+    return columns_of(table, fact.data)
+
+
+def columns_of(table: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's data fields that are columns of `table`, dates as dates (also how the
+    integrity check reads an audit entry's data back into the row it should match)."""
     names = set(table.__table__.c.keys())
     found: dict[str, Any] = {}
-    for name, value in fact.data.items():
+    for name, value in data.items():
         if name not in names or name in ("source", "event_id", "event_time"):
             continue
         if name in _DATES and isinstance(value, str):

@@ -4,8 +4,10 @@ and `today` (docs/contract.md, section 8, "Recommendation status", says what eac
 Precedence, first that holds:
   verified                         a follow-up rating is recorded
   not-started                      no response yet, or every response is not-agreed
-  completed-awaiting-verification  every committed action is completed
-  overdue                          the recommendation's final due date has passed
+  completed-awaiting-verification  every committed action is done, and no recurring period of
+                                   it lapsed without evidence
+  overdue                          the recommendation's final due date has passed (a recurring
+                                   commitment's last period counts towards it)
   at-risk                          a dated milestone lapsed or a recurring period has no evidence
   on-track                         evidence or a completion is recorded, nothing has lapsed
   not-started                      committed, nothing recorded yet, nothing lapsed
@@ -59,18 +61,28 @@ class ActionFacts:
     ends: date | None = None
     evidence: tuple[Evidence, ...] = ()
     completions: tuple[Completion, ...] = ()
+    caused_by: str = ""  # the standing response-committed event, `source#id`
 
     @property
     def committed(self) -> bool:
         return self.response != "not-agreed"
 
     def done_by(self, today: date) -> bool:
-        """Completed; or, for a recurring commitment with an end, its last period is over."""
+        """Completed; or, for a recurring commitment with an end, its last period is over.
+        (A recurring commitment with a lapsed period is never done: `recommendation_status`
+        checks that, as it needs the obligations; docs/contract.md section 8.)"""
         if self.completions:
             return True
         if self.recurrence and self.ends:
             return today > period_of(self.ends, self.recurrence).end
         return False
+
+    @property
+    def last_period_end(self) -> date | None:
+        """The end of a recurring commitment's last period (the one holding `ends`)."""
+        if self.recurrence and self.ends:
+            return period_of(self.ends, self.recurrence).end
+        return None
 
     @property
     def completed_on(self) -> date | None:
@@ -98,6 +110,7 @@ class RecommendationFacts:
     due_date: date | None = None
     actions: tuple[ActionFacts, ...] = ()
     rating: Rating | None = None  # the one that stands: the latest assessment by time
+    caused_by: str = ""  # the standing recommendation-issued event, `source#id`
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +133,10 @@ class ActionStatus:
     lapses: tuple[str, ...]  # obligation ids lapsed today
     next_due: date | None
     flags: tuple[str, ...]
+    # Recurring commitments: periods whose end has passed by `today`, and how many of them
+    # lapsed without evidence (docs/contract.md section 8, "Added: lapsed periods").
+    periods_ended: int = 0
+    periods_lapsed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +155,8 @@ class RecommendationStatus:
     final_due: date | None = None
     lapses: tuple[str, ...] = ()
     actions: tuple[ActionStatus, ...] = field(default=())
+    periods_ended: int = 0  # over its committed recurring actions
+    periods_lapsed: int = 0
 
 
 def action_status(
@@ -156,6 +175,7 @@ def action_status(
         flags.append("evidence-missing" if action.recurrence else "milestone-missed")
     if any(state == "met-late" for _, state in judged) and not action.recurrence:
         flags.append("completed-late")
+    periods = [(o, state) for o, state in judged if action.recurrence and o.due < today]
     return ActionStatus(
         action.action_id,
         _action_state(action, judged, today),
@@ -163,6 +183,8 @@ def action_status(
         lapses,
         next_due,
         tuple(flags),
+        periods_ended=len(periods),
+        periods_lapsed=sum(1 for _, state in periods if state == "lapsed"),
     )
 
 
@@ -173,11 +195,11 @@ def _action_state(
         return "not-agreed"
     states = {state for _, state in judged}
     if action.recurrence:
+        if "lapsed" in states:  # never completed nor ended with a period left without evidence
+            return "lapsed"
         if action.completions:
             return "completed"
-        if action.done_by(today):
-            return "ended"
-        return "lapsed" if "lapsed" in states else "ongoing"
+        return "ended" if action.done_by(today) else "ongoing"
     if action.completions:
         return "completed-late" if "met-late" in states else "completed"
     if judged and states == {"cancelled"}:
@@ -213,6 +235,7 @@ def recommendation_status(
         flags.extend(done.flags)
     final_due = final_due_of(recommendation)
     lapses = tuple(o for _, s in committed for o in s.lapses)
+    recurring = [s for a, s in committed if a.recurrence]
     status = _status(recommendation, committed, final_due, lapses, today)
     people = [a.owner for a, _ in committed] or [a.owner for a in recommendation.actions]
     rating = recommendation.rating
@@ -231,14 +254,18 @@ def recommendation_status(
         final_due=final_due,
         lapses=lapses,
         actions=actions,
+        periods_ended=sum(s.periods_ended for s in recurring),
+        periods_lapsed=sum(s.periods_lapsed for s in recurring),
     )
 
 
 def final_due_of(recommendation: RecommendationFacts) -> date | None:
-    """The recommendation's own due date, else the last dated milestone committed to it."""
+    """The recommendation's own due date, else the last dated milestone committed to it: a
+    one-off action's due date, or the end of a recurring commitment's last period."""
     if recommendation.due_date:
         return recommendation.due_date
     dated = [a.due_date for a in recommendation.actions if a.committed and a.due_date]
+    dated += [end for a in recommendation.actions if a.committed and (end := a.last_period_end)]
     return max(dated, default=None)
 
 
@@ -253,7 +280,7 @@ def _status(
         return VERIFIED
     if not committed:
         return NOT_STARTED
-    if all(a.done_by(today) for a, _ in committed):
+    if all(a.done_by(today) and not s.lapses for a, s in committed):
         return AWAITING_VERIFICATION
     if final_due is not None and today > final_due:
         return OVERDUE

@@ -100,6 +100,7 @@ async def load_follow_up(
                 for a in sorted(by_recommendation[r.recommendation_id], key=_action_order)
             ),
             rating=_standing_rating(ratings[r.recommendation_id]),
+            caused_by=f"{r.event_source}#{r.event_id}",
         )
         for r in sorted(rows, key=_recommendation_order)
     ]
@@ -200,6 +201,7 @@ def _action(
             Completion(c.completed_date, c.completed_by, f"{c.source}#{c.event_id}")
             for c in sorted(done, key=lambda c: (c.completed_date, c.source, c.event_id))
         ),
+        caused_by=f"{row.event_source}#{row.event_id}",
     )
 
 
@@ -219,3 +221,19 @@ def _recommendation_order(row: Recommendation) -> tuple[str, int, str]:
 def _action_order(row: RecommendationAction) -> tuple[str, str]:
     first = row.due_date or row.starts
     return (first.isoformat() if first else "", row.action_id)
+
+
+async def known_follow_up_ids(
+    *, session: AsyncSession, kind: str, ids: Collection[str] | None = None
+) -> set[str]:
+    """Action, recommendation or staff ids recorded (only among `ids` when given): what a
+    command recording follow-up checks its argument against."""
+    column = {
+        "action": col(RecommendationAction.action_id),
+        "recommendation": col(Recommendation.recommendation_id),
+        "staff": col(StaffMember.staff_id),
+    }[kind]
+    statement = select(column)
+    if ids is not None:
+        statement = statement.where(column.in_(list(ids)))
+    return set((await session.scalars(statement)).all())

@@ -36,6 +36,11 @@ CSV_COLUMNS = (
     "lapses",
     "next_due",
     "chain_ok",
+    # Added (docs/contract.md section 8): assumptions, lapsed periods, rows not matching the trail.
+    "assumed",
+    "periods_lapsed",
+    "periods_ended",
+    "integrity",
 )
 
 
@@ -71,6 +76,7 @@ def csv_text(report: dict[str, Any]) -> str:
             "rating": rec["rating"]["rating"] if rec["rating"] else "",
             "response": rec["response"] or "",
             "chain_ok": "yes" if report["chain"]["ok"] else "no",
+            "integrity": " | ".join(p["sentence"] for p in rec["integrity"]) or "ok",
         }
         for action in rec["actions"] or [None]:
             row = dict(common)
@@ -86,6 +92,9 @@ def csv_text(report: dict[str, Any]) -> str:
                     "evidence_count": len(action["evidence"]),
                     "lapses": " ".join(action["lapses"]),
                     "next_due": action["next_due"] or "",
+                    "assumed": " ".join(action["assumed"]),
+                    "periods_lapsed": action["periods_lapsed"] if action["recurrence"] else "",
+                    "periods_ended": action["periods_ended"] if action["recurrence"] else "",
                 }
             writer.writerow(row)
     return out.getvalue()
@@ -112,9 +121,26 @@ def markdown(report: dict[str, Any]) -> str:
         + ", ".join(f"{n} {markdown_cell(status)}" for status, n in report["summary"].items() if n)
     )
     lines += ["", f"**Audit trail:** {chain_sentence(chain)}", ""]
+    lines += _markdown_integrity(report["integrity"]["problems"])
     for rec in report["recommendations"]:
         lines += _markdown_recommendation(rec)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_integrity(problems: list[dict[str, Any]]) -> list[str]:
+    if not problems:
+        return ["**Stored rows:** every fact printed matches its audit entry.", ""]
+    verb = "does" if len(problems) == 1 else "do"
+    lines = [f"**Stored rows: {len(problems)} {verb} NOT match the audit trail:**", ""]
+    lines += [f"- {markdown_cell(p['sentence'])}" for p in problems]
+    return [*lines, ""]
+
+
+def assumed_note(assumed: list[str]) -> str:
+    """'(assumed: owner, due date)': what the data marks as not from the source."""
+    if not assumed:
+        return ""
+    return " (assumed: " + ", ".join(a.replace("_", " ") for a in assumed) + ")"
 
 
 def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
@@ -126,9 +152,17 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
     lines += [
         f"- Response: {markdown_cell(rec['response'] or 'none yet')}",
         f"- Owner(s): {owners}",
-        f"- Due: {markdown_cell(rec['final_due'] or 'no date')}; "
+        f"- Due: {markdown_cell(rec['final_due'] or 'no date')}"
+        f"{markdown_cell(assumed_note(rec['assumed']))}; "
         f"next due: {markdown_cell(rec['next_due'] or '-')}",
     ]
+    if rec["periods"]["sentence"]:
+        lines.append(f"- Recurring periods: {markdown_cell(rec['periods']['sentence'])}")
+    if rec["integrity"]:
+        lines += [
+            f"- **Does not match the audit trail:** {markdown_cell(p['sentence'])}"
+            for p in rec["integrity"]
+        ]
     if rec["flags"]:
         lines.append(f"- Flags: {', '.join(markdown_cell(f) for f in rec['flag_labels'])}")
     rating = rec["rating"]
@@ -147,11 +181,13 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
         lines.append("|---|---|---|---|---|---|")
         for a in rec["actions"]:
             state = a["state"] + (f" ({', '.join(a['flags'])})" if a["flags"] else "")
+            if a["periods_sentence"]:
+                state += f"; {a['periods_sentence']}"
             cells = (
                 markdown_cell(a["text"]),
                 markdown_cell(a["response"]),
                 _person(a["owner"], a["owner_name"]),
-                markdown_cell(a["schedule"]),
+                markdown_cell(a["schedule"] + assumed_note(a["assumed"])),
                 markdown_cell(state),
                 markdown_cell(a["completed_on"] or ""),
             )
@@ -168,10 +204,19 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
     else:
         lines.append("None recorded.")
     lines += ["", "### Lapses", ""]
+    recurring = {g["action_id"] for g in rec["period_history"]}
     if rec["lapses"]:
         lines += [
             f"- {markdown_code(lapse['obligation_id'])} due {markdown_cell(lapse['due'])}"
             for lapse in rec["lapses"]
+            if lapse["action_id"] not in recurring
+        ]
+        # A recurring commitment's lapsed periods: counted here, listed under its periods.
+        lines += [
+            f"- {markdown_code(g['action_id'])}: {markdown_cell(g['sentence'])} "
+            "(listed under its periods)"
+            for g in rec["period_history"]
+            if g["periods_lapsed"]
         ]
     else:
         lines.append("None.")
@@ -179,14 +224,31 @@ def _markdown_recommendation(rec: dict[str, Any]) -> list[str]:
         "",
         "### Timeline",
         "",
-        "| # | Recorded | Who | What | Event |",
-        "|---|---|---|---|---|",
+        "In event order (the event's time, then the trail's).",
+        "",
+        "| # | Event time | Recorded | Who | What | Event |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {t['seq']} | {markdown_cell(t['recorded_at'])} | {markdown_cell(t['actor'])} | "
+        f"| {t['seq']} | {markdown_cell(t['happened'] or '')} | "
+        f"{markdown_cell(t['recorded_at'])} | {markdown_cell(t['actor'])} | "
         f"{markdown_cell(t['summary'])} | {markdown_code(t['caused_by'], in_table=True)} |"
         for t in rec["timeline"]
     ]
+    for group in rec["period_history"]:
+        lines += [
+            "",
+            f"#### Periods of {markdown_code(group['action_id'])}: "
+            f"{markdown_cell(group['sentence'] or 'no period ended yet')}",
+            "",
+            "| Period | Due | State | History |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {markdown_cell(p['period'])} | {markdown_cell(p['due'])} | "
+            f"{markdown_cell(p['state'])} | {markdown_cell('; '.join(p['history']))} |"
+            for p in group["periods"]
+        ]
     lines.append("")
     return lines
 

@@ -5,12 +5,14 @@ and the audit chain's verification. The renderers (render.py) only lay this out.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from datetime import date
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from schemas.tables import AuditEntry
+from services.audit.integrity import RowProblem, check_follow_up_rows
 from services.audit.recommendation_status import (
+    RECURRING_RULE,
     STATUSES,
     ActionFacts,
     ActionStatus,
@@ -69,8 +71,22 @@ async def build_report(
         about.append(ids | {o.id for a in status.actions for o, _ in a.obligations})
     # One read for the whole inspection, shared out (in trail order) by what each entry is about.
     every = await audit_entries_about(session=session, entity_ids=set().union(*about))
+    problems = await check_follow_up_rows(
+        session=session,
+        inspection_id=inspection_id,
+        recommendation_ids=[r.recommendation_id for r in found.recommendations],
+        action_ids=[a.action_id for r in found.recommendations for a in r.actions],
+    )
+    recorded = {e.caused_by: _data(e) for e in every if e.entity != "obligation"}
     recommendations = [
-        _recommendation(facts, status, names, [e for e in every if e.entity_id in ids])
+        _recommendation(
+            facts,
+            status,
+            names,
+            [e for e in every if e.entity_id in ids],
+            recorded,
+            [p for p in problems if p.entity_id in ids],
+        )
         for facts, status, ids in zip(found.recommendations, statuses, about, strict=True)
     ]
     counts = Counter(s.status for s in statuses)
@@ -86,8 +102,39 @@ async def build_report(
         "as_of": today.isoformat(),
         "summary": {s: counts.get(s, 0) for s in STATUSES},
         "chain": chain_json(chain),
+        # Rows that do not match their audit entry (docs/contract.md section 8, "Added").
+        "integrity": {
+            "ok": not problems,
+            "problems": [problem_json(p) for p in problems],
+        },
         "recommendations": recommendations,
     }
+
+
+def problem_json(problem: RowProblem) -> dict[str, Any]:
+    return {
+        "table": problem.table,
+        "entity": problem.entity,
+        "entity_id": problem.entity_id,
+        "row": problem.row,
+        "problem": problem.problem,
+        "about": problem.label,
+        "audit_seq": problem.audit_seq,
+        "sentence": problem.sentence(),
+    }
+
+
+def _data(entry: AuditEntry) -> dict[str, Any]:
+    detail = json.loads(entry.detail)
+    data = detail.get("data") if isinstance(detail, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def assumed_of(data: dict[str, Any]) -> list[str]:
+    """The fields the event marks as assumptions, not from the source (docs/contract.md
+    section 2, "Added: assumed fields")."""
+    found = data.get("assumed")
+    return [str(f) for f in found] if isinstance(found, list) else []
 
 
 def chain_json(chain: ChainCheck) -> dict[str, Any]:
@@ -105,15 +152,22 @@ def _recommendation(
     status: RecommendationStatus,
     names: dict[str, str],
     entries: list[AuditEntry],
+    recorded: dict[str, dict[str, Any]],
+    problems: list[RowProblem],
 ) -> dict[str, Any]:
     rating = facts.rating
-    actions = [_action(a, s, names) for a, s in zip(facts.actions, status.actions, strict=True)]
+    actions = [
+        _action(a, s, names, assumed_of(recorded.get(a.caused_by, {})))
+        for a, s in zip(facts.actions, status.actions, strict=True)
+    ]
+    timeline, periods = _timeline_and_periods(entries, status)
     return {
         "recommendation_id": facts.recommendation_id,
         "number": facts.number,
         "kind": facts.kind,
         "text": facts.text,
         "area": facts.area,
+        "assumed": assumed_of(recorded.get(facts.caused_by, {})),
         "response": _response(facts),
         "owners": [{"staff_id": o, "name": names.get(o)} for o in status.owners],
         "status": status.status,
@@ -142,8 +196,85 @@ def _recommendation(
             for o, state in s.obligations
             if state == "lapsed"
         ],
-        "timeline": [_timeline(e) for e in entries],
+        "periods": {
+            "ended": status.periods_ended,
+            "lapsed": status.periods_lapsed,
+            "sentence": periods_sentence(status.periods_lapsed, status.periods_ended),
+        },
+        "timeline": timeline,
+        "period_history": periods,
+        "integrity": [problem_json(p) for p in problems],
     }
+
+
+def periods_sentence(lapsed: int, ended: int) -> str | None:
+    if not ended:
+        return None
+    return f"{lapsed} of {ended} periods lapsed without evidence"
+
+
+def _timeline_and_periods(
+    entries: list[AuditEntry], status: RecommendationStatus
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The timeline in event order (the event's time, then trail order); a recurring
+    commitment's periods apart, one group per action with a line per period."""
+    times = {e.caused_by: _event_time(e) for e in entries if e.entity != "obligation"}
+    recurring = {
+        o.id: (a.action_id, o, state)
+        for a in status.actions
+        for o, state in a.obligations
+        if o.rule == RECURRING_RULE
+    }
+    lines, by_period = [], defaultdict(list)
+    for entry in entries:
+        if entry.entity == "obligation" and entry.entity_id.startswith(RECURRING_RULE + "/"):
+            by_period[entry.entity_id].append(entry)
+            continue
+        when = times.get(entry.caused_by) or _event_time(entry)
+        line = _timeline(entry) | {"event_time": when}
+        line["happened"] = line["happened"] or when[:10]
+        lines.append((when, entry.seq, line))
+    lines.sort(key=lambda line: (line[0], line[1]))
+    groups = []
+    for action in status.actions:
+        rows = []
+        for obligation, state in action.obligations:
+            if obligation.id not in recurring:
+                continue
+            history = [
+                _describe_obligation(e.action, json.loads(e.detail))
+                for e in by_period[obligation.id]
+            ]
+            rows.append(
+                {
+                    "obligation_id": obligation.id,
+                    "period": obligation.id.rsplit("/", 1)[-1],
+                    "due": obligation.due.isoformat(),
+                    "state": state,
+                    "closed_on": _iso(obligation.closed_on),
+                    "history": history,
+                    "seqs": [e.seq for e in by_period[obligation.id]],
+                }
+            )
+        if rows:
+            groups.append(
+                {
+                    "action_id": action.action_id,
+                    "periods_ended": action.periods_ended,
+                    "periods_lapsed": action.periods_lapsed,
+                    "sentence": periods_sentence(action.periods_lapsed, action.periods_ended),
+                    "periods": rows,
+                }
+            )
+    return [line for _, _, line in lines], groups
+
+
+def _event_time(entry: AuditEntry) -> str:
+    """The event's time in UTC when the entry holds it, else when it was recorded."""
+    detail = json.loads(entry.detail)
+    when = detail.get("time") if isinstance(detail, dict) else None
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else entry.recorded_at
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _response(facts: RecommendationFacts) -> str | None:
@@ -154,9 +285,15 @@ def _response(facts: RecommendationFacts) -> str | None:
     return given[0] if len(given) == 1 else "partly-agreed"
 
 
-def _action(action: ActionFacts, status: ActionStatus, names: dict[str, str]) -> dict[str, Any]:
+def _action(
+    action: ActionFacts, status: ActionStatus, names: dict[str, str], assumed: list[str]
+) -> dict[str, Any]:
     return {
         "action_id": action.action_id,
+        "assumed": assumed,
+        "periods_ended": status.periods_ended,
+        "periods_lapsed": status.periods_lapsed,
+        "periods_sentence": periods_sentence(status.periods_lapsed, status.periods_ended),
         "response": action.response,
         "text": action.text,
         "owner": action.owner,

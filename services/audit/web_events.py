@@ -20,6 +20,7 @@ from events import EventRejected, parse_event
 from services.platform.broker.streams import publish_entries
 
 SOURCE = "/followup/web"
+CLI_SOURCE = "/followup/cli"  # `followup inspections evidence|complete|assess`
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 MAX_TEXT = 4000  # evidence and notes: a paragraph or a link, never a document
 
@@ -63,12 +64,59 @@ def date_field(name: str, value: str | None, *, today: date) -> str:
     return text
 
 
-def envelope(*, type_: str, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def evidence_data(
+    *, action_id: str, evidence: str | None, by: str | None, recorded_date: str | None, today: date
+) -> dict[str, Any]:
+    """`action-evidence-recorded` data from what a person typed (page or command line)."""
+    return {
+        "action_id": action_id,
+        "evidence": text_field("evidence", evidence),
+        "recorded_by": by,
+        "recorded_date": date_field("recorded_date", recorded_date, today=today),
+    }
+
+
+def completion_data(
+    *, action_id: str, by: str | None, completed_date: str | None, today: date
+) -> dict[str, Any]:
+    """`action-completed` data from what a person typed."""
+    return {
+        "action_id": action_id,
+        "completed_date": date_field("completed_date", completed_date, today=today),
+        "completed_by": by,
+    }
+
+
+def assessment_data(
+    *,
+    recommendation_id: str,
+    rating: str | None,
+    by: str | None,
+    assessed_date: str | None,
+    notes: str | None,
+    today: date,
+) -> dict[str, Any]:
+    """`follow-up-assessed` data from what a person typed."""
+    found = {
+        "recommendation_id": recommendation_id,
+        "rating": text_field("rating", rating),
+        "assessed_by": by,
+        "assessed_date": date_field("assessed_date", assessed_date, today=today),
+    }
+    if (text := text_field("notes", notes, required=False)) is not None:
+        found["notes"] = text
+    return found
+
+
+def envelope(
+    *, type_: str, data: Mapping[str, Any], now: datetime, source: str = SOURCE
+) -> dict[str, Any]:
     """A CloudEvent as the contract's section 1 has it, with a fresh id of this source."""
+    prefix = "cli" if source == CLI_SOURCE else "web"
     return {
         "specversion": "1.0",
-        "id": f"web-{uuid.uuid4().hex}",
-        "source": SOURCE,
+        "id": f"{prefix}-{uuid.uuid4().hex}",
+        "source": source,
         "type": type_,
         "time": now.isoformat(),
         "datacontenttype": "application/json",
@@ -84,10 +132,11 @@ async def publish_follow_up(
     data: Mapping[str, Any],
     now: datetime,
     ratings: Sequence[str] | None = None,
+    source: str = SOURCE,
 ) -> Published:
     """Validate the event as the consumer will (FormRefused, naming the field, if it would
     be refused) and publish it, alone, onto the inbound stream."""
-    event = envelope(type_=type_, data=data, now=now)
+    event = envelope(type_=type_, data=data, now=now, source=source)
     text = json.dumps(event, ensure_ascii=False)
     try:
         parse_event(text, ratings=ratings)

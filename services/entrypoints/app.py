@@ -238,6 +238,15 @@ class _SideServices:
                 name="retention",
             ),
         ]
+        if settings.audit_checkpoint_seconds > 0:
+            self.background.append(
+                asyncio.create_task(
+                    self._every(
+                        settings.audit_checkpoint_seconds, self._audit_checkpoint, first=False
+                    ),
+                    name="audit-checkpoints",
+                )
+            )
         if self.runtime.sole_writer:
             self.checkpointer = WalCheckpointer(self.runtime.engine.url.database or "")
             self.background.append(
@@ -382,7 +391,12 @@ class _SideServices:
             await self.serving
         await self.redis.aclose()
 
-    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+    async def _every(
+        self, seconds: float, work: Callable[[], Awaitable[None]], *, first: bool = True
+    ) -> None:
+        """`first`: do the work at once, else only once `seconds` have passed."""
+        if not first:
+            await asyncio.sleep(seconds)
         while True:
             try:
                 await work()
@@ -397,6 +411,32 @@ class _SideServices:
                 else:
                     log.exception("background work failed", extra={"work": work.__name__})
             await asyncio.sleep(seconds)
+
+    async def _audit_checkpoint(self) -> None:
+        """Sign the audit chain's head when it grew (docs/contract.md section 8, "Added:
+        signed checkpoints"); a broken chain is logged, never signed."""
+        from services.audit.checkpoints import ChainNotSigned, make_checkpoint
+        from services.platform.audit_key import signing_key
+        from services.platform.outbox import flush_outbox
+
+        now = self.runtime.now()
+        key = signing_key(self.runtime.settings)
+        try:
+            async with self.runtime.sessions() as session, session.begin():
+                made = await make_checkpoint(
+                    session=session, key=key, actor="serve", now=now, only_if_grown=True
+                )
+        except ChainNotSigned as broken:
+            log.error("audit checkpoint refused", extra={"reason": str(broken)})
+            return
+        if made is not None:
+            await flush_outbox(
+                sessions=self.runtime.sessions,
+                redis=self.redis,
+                settings=self.runtime.settings,
+                now=now,
+            )
+            log.info("audit checkpoint signed", extra={"checkpoint": made.id, "head": made.head})
 
     async def _reclaim(self) -> None:
         taken = await self.consumer.reclaim()

@@ -118,9 +118,16 @@ async def append_audit(
     await bulk.write(session, AuditEntry, rows)
 
 
-async def verify_chain(*, session: AsyncSession, page: int = 5000) -> ChainCheck:
-    """Recompute every hash in order; the first entry that does not match is named."""
+async def verify_chain(
+    *, session: AsyncSession, page: int = 5000, after: tuple[int, str] | None = None
+) -> ChainCheck:
+    """Recompute every hash in order; the first entry that does not match is named.
+    `after` (seq, hash): start after that entry, taking its hash as known good (a signed
+    checkpoint's head, already checked against the stored entry)."""
     prev, expected_seq, count = GENESIS, 1, 0
+    if after is not None:
+        count, prev = after
+        expected_seq = count + 1
     while True:
         rows = (
             (

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Key signing email links; default <data_dir>/secret.key."
     )
+    # Signs audit checkpoints (docs/contract.md section 8, "Added: signed checkpoints"): an
+    # Ed25519 private key kept outside the database, made (0600) on first use.
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key signing audit checkpoints; default <data_dir>/audit-signing.key.",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Seconds between serve's signed audit checkpoints (when it grew); 0: never.",
+    )
     # The Area page and weekly summaries over HTTP serve a summary made this recently again
     # while no obligation or staff row has changed since (services/summaries/recent.py).
     summary_cache_seconds: float = Field(

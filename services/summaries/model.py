@@ -351,6 +351,22 @@ class Recommendations:
     counted_by: str = "as-of"  # statuses as they stand at the as-of date
 
 
+@dataclass(frozen=True, slots=True)
+class AuditSeal:
+    """The audit trail's latest signed checkpoint, so a printed pack carries the head it was
+    made under (docs/contract.md section 8, "Added: signed checkpoints"); all None before the
+    first."""
+
+    kind: ClassVar[str] = "audit"
+    counted_by: str = "latest"  # the latest checkpoint when the pack was made
+    checkpoint_id: int | None = None
+    entries: int | None = None
+    head: str | None = None
+    made_at: str | None = None  # ISO instant, UTC, as signed
+    public_key: str | None = None
+    signature: str | None = None
+
+
 Section = (
     ReviewTimeliness
     | Timeliness
@@ -361,6 +377,7 @@ Section = (
     | Custody
     | Changes
     | Recommendations
+    | AuditSeal
 )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
+from services.audit.checkpoints import latest_checkpoint
 from services.audit.recommendation_status import (
     AT_RISK,
     AWAITING_VERIFICATION,
@@ -18,6 +19,7 @@ from services.audit.recommendation_status import (
 from services.audit.status_queries import RecommendationStatus, recommendation_statuses
 from services.summaries import queries
 from services.summaries.model import (
+    AuditSeal,
     Owner,
     RecommendationItem,
     Recommendations,
@@ -97,4 +99,22 @@ async def build_recommendations(
     staff = await queries.staff_of(session=session, ids={o for s in statuses for o in s.owners})
     return recommendations_section(
         statuses, names={staff_id: person.name for staff_id, person in staff.items()}
+    )
+
+
+async def build_audit_seal(
+    *, session: AsyncSession, scope: Scope, week: IsoWeek, as_of: date
+) -> AuditSeal:
+    """The latest signed checkpoint of the audit trail, whatever the scope."""
+    latest = await latest_checkpoint(session=session)
+    if latest is None:
+        return AuditSeal()
+    signed = latest.to_json()
+    return AuditSeal(
+        checkpoint_id=latest.id,
+        entries=latest.entries,
+        head=latest.head,
+        made_at=signed["made_at"],
+        public_key=latest.public_key,
+        signature=latest.signature,
     )

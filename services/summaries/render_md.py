@@ -12,6 +12,7 @@ from services.platform.text_safety import markdown_cell, markdown_text
 from services.rules.calendar import LONDON
 from services.summaries.model import (
     AlertAction,
+    AuditSeal,
     Backlog,
     Breakdown,
     Changes,
@@ -329,6 +330,18 @@ def _recommendations(section: Recommendations) -> list[str]:
     return [*out, *table(headers, rows)] if section.attention else [*out, "None."]
 
 
+def _audit(section: AuditSeal) -> list[str]:
+    out = ["## Audit trail", ""]
+    if section.checkpoint_id is None:
+        return [*out, "No signed checkpoint yet (`followup audit checkpoint`)."]
+    return [
+        *out,
+        f"Latest signed checkpoint {section.checkpoint_id}, {section.made_at}: "
+        f"{section.entries} entries, head `{section.head}`. Check it with "
+        f"`followup audit verify --checkpoint {section.checkpoint_id}`.",
+    ]
+
+
 RENDERERS: dict[str, Callable[[Any], list[str]]] = {
     "review": _review,
     "backlog": _backlog,
@@ -339,6 +352,7 @@ RENDERERS: dict[str, Callable[[Any], list[str]]] = {
     "workload": _workload,
     "custody": _custody,
     "recommendations": _recommendations,
+    "audit": _audit,
 }
 
 

@@ -46,7 +46,7 @@ from services.summaries.model import (
     timeliness,
     total,
 )
-from services.summaries.recommendations import build_recommendations
+from services.summaries.recommendations import build_audit_seal, build_recommendations
 from services.summaries.weeks import IsoWeek
 
 if TYPE_CHECKING:
@@ -459,4 +459,5 @@ def sections_for(scope: Scope, call: CallTime | None = None) -> list[SectionBuil
     if scope.unit is None:
         # Recommendations belong to an Area (or a team, by their action owners), never a unit.
         builders.append(build_recommendations)
+    builders.append(build_audit_seal)
     return builders

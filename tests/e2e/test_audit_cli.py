@@ -56,7 +56,7 @@ def test_audit_commands_report_verify_and_name_a_tampered_entry(
 
     verified = followup.run("audit", "verify")
     entries = int(verified.stdout.split("audit chain ok: ")[1].split()[0])
-    head = verified.stdout.split("head hash: ")[1].strip()
+    head = verified.stdout.split("head hash: ")[1].split()[0]
     assert entries > 20 and len(head) == 64
 
     page = tmp_path / "report.html"
@@ -97,5 +97,6 @@ def test_audit_commands_report_verify_and_name_a_tampered_entry(
     assert broken.returncode == 1
     assert "audit chain BROKEN at entry 7: its content does not match its hash" in broken.stderr
     assert "6 entries verified before it" in broken.stderr
+    assert "the entry was about " in broken.stderr  # what it recorded, in words
     report = followup.run("audit", "report", "--inspection", INSPECTION, check=False)
     assert report.returncode == 1 and "BROKEN at entry 7" in report.stdout

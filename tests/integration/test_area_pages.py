@@ -265,9 +265,11 @@ async def test_summaries_within_scope(site: Site) -> None:
         ("timeliness", None),
         ("breakdown", "unit"),
         ("recommendations", None),
+        ("audit", None),  # the audit trail's latest signed checkpoint (none yet here)
     ]
     review = seen.json()["sections"][0]
     assert (review["by_team"], review["by_person"]) == ([], [])
+    assert seen.json()["sections"][-1]["checkpoint_id"] is None
     assert "TC1" not in seen.text and "victim-letter/" not in seen.text
     assert (
         await site.client.get("/summaries?format=json&area=tc&team=TC-LM", headers=inspector)

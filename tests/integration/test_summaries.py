@@ -454,7 +454,7 @@ async def test_review_timeliness_by_court_unit_team_and_person_comes_first(
     data = summary_json(found)
     kinds = [s["kind"] for s in data["sections"]]
     assert kinds == ["review", "timeliness", "breakdown", "breakdown", "custody", "backlog",
-                     "workload", "changes", "recommendations"]  # fmt: skip
+                     "workload", "changes", "recommendations", "audit"]  # fmt: skip
     page = {s["kind"] + s.get("by", ""): s for s in data["sections"]}
     section = page["review"]
     assert section["all"] == counts(4, 1, 1, 1, 1, 33.3)
@@ -633,6 +633,7 @@ async def test_counts_say_which_week_they_count(loaded: Pipeline) -> None:
         "review": "due-week", "timeliness": "due-week", "breakdownunit": "due-week",
         "breakdownteam": "due-week", "custody": "expiry-date", "backlog": "due-week",
         "workload": "as-of", "changes": "event-time", "recommendations": "as-of",
+        "audit": "latest",
     }  # fmt: skip
     text = summary_markdown(found)
     assert "## Timeliness by rule: obligations due in week 2018-W20 (counted by due week)" in text

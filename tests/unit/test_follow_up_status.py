@@ -189,3 +189,23 @@ def test_owners_and_next_due_come_from_committed_actions() -> None:
     assert found.owners == ("O-A", "O-B")
     assert found.next_due == D(2018, 4, 30)
     assert found.final_due == D(2018, 5, 31)
+
+
+def test_a_recurring_commitment_with_lapsed_periods_is_never_completed() -> None:
+    """All periods lapsed and the last one over: overdue, with the count of lapsed periods."""
+    lapsed = periods(
+        ("2017-11", D(2017, 11, 30), "lapsed"),
+        ("2017-12", D(2017, 12, 31), "lapsed"),
+        ("2018-01", D(2018, 1, 31), "met"),
+    )
+    found = recommendation_status(rec(monthly(ends=D(2018, 1, 31))), lapsed, TODAY)
+    assert found.status == "overdue"
+    assert found.final_due == D(2018, 1, 31)
+    assert (found.periods_lapsed, found.periods_ended) == (2, 3)
+    assert found.actions[0].state == "lapsed"
+    assert (found.actions[0].periods_lapsed, found.actions[0].periods_ended) == (2, 3)
+    # Completed, but a period lapsed before: still not completed; before its end, at risk.
+    completed = monthly(D(2018, 2, 1), ends=D(2018, 6, 30))
+    found = recommendation_status(rec(completed), lapsed, TODAY)
+    assert found.status == "at-risk"
+    assert found.actions[0].state == "lapsed"

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.inspections import inspections_app
 from services.entrypoints.cli.output import (
     Column,
     FormatOption,
@@ -593,6 +594,7 @@ dead_app = typer.Typer(
 )
 app.add_typer(dead_app, name="dead-letters")
 app.add_typer(audit_app, name="audit")
+app.add_typer(inspections_app, name="inspections")
 
 
 @dead_app.command("list")

@@ -15,7 +15,13 @@ from fastapi.responses import RedirectResponse
 from services.access.follow_up import may_assess, may_record_action
 from services.access.principal import Principal
 from services.audit.records import load_follow_up
-from services.audit.web_events import FormRefused, date_field, publish_follow_up, text_field
+from services.audit.web_events import (
+    FormRefused,
+    assessment_data,
+    completion_data,
+    evidence_data,
+    publish_follow_up,
+)
 from services.entrypoints.http.auth import Staff, check_csrf
 from services.entrypoints.http.inspections import show_inspection
 from services.entrypoints.http.state import state_of
@@ -107,12 +113,13 @@ def add_inspection_form_routes(api: FastAPI, *, runtime: Runtime) -> None:
             caller,
             inspection_id,
             "action-evidence-recorded",
-            lambda: {
-                "action_id": action_id,
-                "evidence": text_field("evidence", evidence),
-                "recorded_by": caller.staff_id,
-                "recorded_date": date_field("recorded_date", recorded_date, today=today),
-            },
+            lambda: evidence_data(
+                action_id=action_id,
+                evidence=evidence,
+                by=caller.staff_id,
+                recorded_date=recorded_date,
+                today=today,
+            ),
         )
 
     @api.post("/inspections/{inspection_id}/actions/{action_id}/completion")
@@ -132,11 +139,12 @@ def add_inspection_form_routes(api: FastAPI, *, runtime: Runtime) -> None:
             caller,
             inspection_id,
             "action-completed",
-            lambda: {
-                "action_id": action_id,
-                "completed_date": date_field("completed_date", completed_date, today=today),
-                "completed_by": caller.staff_id,
-            },
+            lambda: completion_data(
+                action_id=action_id,
+                by=caller.staff_id,
+                completed_date=completed_date,
+                today=today,
+            ),
         )
 
     @api.post("/inspections/{inspection_id}/recommendations/{recommendation_id}/assessment")
@@ -154,15 +162,17 @@ def add_inspection_form_routes(api: FastAPI, *, runtime: Runtime) -> None:
         await _recommendation(caller, inspection_id, recommendation_id)
         today = state_of(request).today()
 
-        def data() -> dict[str, Any]:
-            found = {
-                "recommendation_id": recommendation_id,
-                "rating": text_field("rating", rating),
-                "assessed_by": caller.staff_id,
-                "assessed_date": date_field("assessed_date", assessed_date, today=today),
-            }
-            if (text := text_field("notes", notes, required=False)) is not None:
-                found["notes"] = text
-            return found
-
-        return await _publish(request, caller, inspection_id, "follow-up-assessed", data)
+        return await _publish(
+            request,
+            caller,
+            inspection_id,
+            "follow-up-assessed",
+            lambda: assessment_data(
+                recommendation_id=recommendation_id,
+                rating=rating,
+                by=caller.staff_id,
+                assessed_date=assessed_date,
+                notes=notes,
+                today=today,
+            ),
+        )

@@ -15,7 +15,7 @@ from services.summaries.model import Scope as SummaryScope
 # Inspectors read Area-level figures only: no per-person lists, no case references
 # (docs/contract.md section 12: "no casework detail").
 # Review timeliness is kept by court type and unit only (summaries.area_level).
-INSPECTOR_SECTIONS = frozenset({"review", "timeliness", "breakdown", "recommendations"})
+INSPECTOR_SECTIONS = frozenset({"review", "timeliness", "breakdown", "recommendations", "audit"})
 
 
 @dataclass(frozen=True, slots=True)
