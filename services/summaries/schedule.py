@@ -154,6 +154,9 @@ async def pending(*, session: AsyncSession, now: datetime) -> list[PublishedSumm
         select(PublishedSummary)
         .where(
             PublishedSummary.status == "pending",  # type: ignore[arg-type]
+            # Weekly rows only: a monthly or quarterly pack's row (services/summaries/packs)
+            # names its period, 2017-08 or 2017-Q3, in this column.
+            P.c.week.like("%-W%"),
             or_(P.c.lease_until.is_(None), P.c.lease_until <= now),
         )
         .order_by(P.c.week, P.c.id)
