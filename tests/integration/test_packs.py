@@ -463,3 +463,48 @@ async def test_packs_are_claimed_once_and_emailed_to_ccp_and_abm(
             f"area/{AREA}/2017-Q3",
         ]
         assert (await verify_chain(session=session)).ok
+
+
+async def test_packs_in_the_browser_for_the_areas_leaders(loaded: Pipeline) -> None:
+    """Through the real HTTP app, on 5 September 2017: the CCP's Area page links the packs;
+    the last month's pack is the default, with the same figures in every format."""
+    import httpx
+
+    from services.entrypoints.http.api import build_api
+    from tests.access import bearer
+
+    api = build_api(runtime=loaded.runtime, redis=loaded.redis, today=lambda: date(2017, 9, 5))
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        ccp = await bearer(loaded.runtime, staff_id="CCP1")
+        area = await client.get("/area", headers=ccp)
+        assert area.status_code == 200
+        assert f"/area/packs?area={AREA}&amp;month=2017-08" in area.text
+        assert f"/area/packs?area={AREA}&amp;quarter=2017-Q3" in area.text
+        page = await client.get(f"/area/packs?area={AREA}", headers=ccp)
+        assert page.status_code == 200
+        assert "<h1>Monthly performance review: Thames And Chiltern, 2017-08</h1>" in page.text
+        assert "Victim letters (VCL), 2017-08" in page.text
+        assert 'src="data:image/png;base64,' in page.text
+        assert "<script" not in page.text and "<style" not in page.text
+        found = (await client.get("/area/packs?month=2017-08&format=json", headers=ccp)).json()
+        [letters] = [s for s in found["sections"] if s["kind"] == "victim-letters"]
+        assert letters["total"]["current"] == counts(4, 2, 1, 1, 0, 50.0)
+        assert found["as_of"] == "2017-08-31"
+        quarter = await client.get("/area/packs?quarter=2017-Q3&format=csv", headers=ccp)
+        assert quarter.headers["content-type"].startswith("text/csv")
+        # Judged as of today while the quarter is under way: September's checks not yet due.
+        assert "compliance:assurance,unit,Area,2017-Q3,4,1,0,1,2,50.0," in quarter.text
+        abm = await bearer(loaded.runtime, staff_id="ABM1")
+        markdown = await client.get("/area/packs?quarter=2017-Q3&format=md", headers=abm)
+        assert markdown.status_code == 200 and "# Area Performance Review 2017-Q3" in markdown.text
+        for path, status in (
+            ("/area/packs?month=2017-13", 400),
+            ("/area/packs?quarter=2017-10", 400),
+            ("/area/packs?month=2017-10", 400),
+            ("/area/packs?area=wessex", 404),
+            ("/area/packs?format=pdf", 400),
+        ):
+            assert (await client.get(path, headers=ccp)).status_code == status, path
+        prosecutor = await bearer(loaded.runtime, staff_id="P1")
+        assert (await client.get("/area/packs", headers=prosecutor)).status_code == 403
