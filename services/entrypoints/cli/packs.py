@@ -14,6 +14,8 @@ import typer
 from services.entrypoints.cli.runner import run_with_runtime
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from services.platform.runtime import Runtime
     from services.platform.settings import Settings
     from services.summaries.packs.periods import PackPeriod
@@ -102,25 +104,31 @@ async def render_pack_text(
     return render_pack(pack, format_, chart=png), png
 
 
-def write_demo_packs(settings: Settings, *, area: str, day: date, folder: Path) -> dict[str, Path]:
-    """`followup demo`: the Area's weekly summary of the week holding `day`, and its monthly
-    and quarterly packs of the month and quarter holding it (each as of `day`), as HTML in
-    `folder`; their paths by kind."""
+def write_demo_packs(settings: Settings, *, as_of: date) -> dict[str, Path]:
+    """`followup demo`: the demo Area's weekly summary of the demo week, its monthly pack of
+    the last whole month before the demo's as-of date (2017-07 by default) and its quarterly
+    pack of the quarter holding that date (2017-Q3, under way), as HTML under
+    `<data dir>/demo/`; their paths by kind. A past period is judged as of its last day."""
     from services.entrypoints.cli.summary import _render as weekly
-    from services.platform.private_files import write_user_file
+    from services.entrypoints.demo.week import AREA, WEEK
+    from services.platform.private_files import make_data_dir, write_user_file
     from services.summaries.packs.periods import PackPeriod
     from services.summaries.weeks import IsoWeek
 
-    week = IsoWeek.of(day)
-    month, quarter = PackPeriod.of(day, "monthly"), PackPeriod.of(day, "quarterly")
+    week = IsoWeek.of(WEEK[0])
+    month = PackPeriod.of(as_of, "monthly").previous()
+    quarter = PackPeriod.of(as_of, "quarterly")
 
     async def make(runtime: Runtime) -> dict[str, str]:
-        found = {"weekly": (await weekly(runtime, area, None, None, week, day, "html", False))[0]}
+        found = {"weekly": (await weekly(runtime, AREA, None, None, week, as_of, "html", False))[0]}
         for period in (month, quarter):
-            found[period.every] = (await render_pack_text(runtime, area, period, day, "html"))[0]
+            day = period.judged_on(as_of)
+            found[period.every] = (await render_pack_text(runtime, AREA, period, day, "html"))[0]
         return found
 
     pages = run_with_runtime(make, settings=settings)
+    folder = settings.data_dir / "demo"
+    make_data_dir(folder)
     names = {
         "weekly": f"weekly-{week}.html",
         "monthly": f"monthly-{month}.html",
@@ -131,3 +139,15 @@ def write_demo_packs(settings: Settings, *, area: str, day: date, folder: Path) 
         paths[kind] = folder / names[kind]
         write_user_file(paths[kind], page)
     return paths
+
+
+def print_demo_packs(out: Console, settings: Settings, *, as_of: date) -> None:
+    """The lines `followup demo` prints: where the weekly summary and the packs are."""
+    paths = write_demo_packs(settings, as_of=as_of)
+    titles = {
+        "weekly": "Weekly summary",
+        "monthly": "Monthly performance review pack",
+        "quarterly": "Quarterly Area Performance Review pack",
+    }
+    for kind, path in paths.items():
+        out.print(f"{titles[kind]}: {path}", highlight=False, soft_wrap=True)

@@ -51,6 +51,8 @@ def change(value: float | None) -> str:
 
 def _rows(title: str, rows: Sequence[Row], pack: Pack, first: str) -> list[str]:
     out = [f"### {title}", ""]
+    if not rows:
+        return [*out, "None due.", ""]
     headers = (first, *COUNT_HEADERS, f"on time {pack.previous}", "change (points)")
     out += table(
         headers,
