@@ -202,7 +202,7 @@ class _SideServices:
         )
         self.consumer = StreamConsumer(runtime, self.redis, name, decoder=self.decoder)
         self.summaries = SummaryPublisher(runtime, self.redis)
-        self.packs = PackPublisher(runtime)
+        self.packs = PackPublisher(runtime, self.redis)
         self.retention = Retention(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.

@@ -420,11 +420,11 @@ async def test_packs_are_claimed_once_and_emailed_to_ccp_and_abm(
     inbox, port = smtp
     runtime = with_settings(loaded.runtime, smtp_host="127.0.0.1", smtp_port=port)
     # Went live on 15 September 2017: July's and August's packs are never sent.
-    first = PackPublisher(runtime)
+    first = PackPublisher(runtime, loaded.redis)
     assert await first.publish_due(datetime(2017, 9, 15, 12, tzinfo=LONDON)) == []
     # Mon 2 October 09:00, the first working day after September and Q3; two schedulers race.
     moment = datetime(2017, 10, 2, 9, 0, tzinfo=LONDON)
-    second = PackPublisher(runtime)
+    second = PackPublisher(runtime, loaded.redis)
     claims = await asyncio.gather(first.claim_due(moment), second.claim_due(moment))
     assert sorted(claims) == [0, 2]
     assert await first.claim_due(moment) == 0

@@ -1,22 +1,18 @@
 """Publishing due monthly and quarterly packs: claim each (Area, period) once, email it to
 the Area's CCPs and ABMs with the chart, then an audit entry (entity `summary`, id
-`area/{area}/{period}`, action `published`). Like the weekly publisher
-(services/summaries/publisher.py): a failure leaves the claim pending, retried after its lease
-and skipping recipients who already have it."""
+`area/{area}/{period}`, action `published`). The weekly publisher
+(services/summaries/publisher.py) with its own claims and sending: a failure leaves the claim
+pending, retried after its lease and skipping recipients who already have it."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from schemas.tables import PublishedSummary
-from services.platform import clock
 from services.platform.audit_trail import AuditRecord, append_audit
 from services.platform.mail import AddressRefused, Attachment, Email, send_email
-from services.platform.runtime import Runtime
 from services.rules.calendar import LONDON
 from services.summaries import schedule as weekly
 from services.summaries.packs import schedule
@@ -25,25 +21,11 @@ from services.summaries.packs.chart import pack_chart
 from services.summaries.packs.model import Pack
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.packs.render import pack_html, pack_markdown
-
-log = logging.getLogger("followup.summaries")
-ACTOR = "followup-scheduler"
+from services.summaries.publisher import ACTOR, SummaryPublisher, log
 
 
-class PackPublisher:
-    """One tick claims what is due and delivers what is pending; `now` is injected."""
-
-    def __init__(self, runtime: Runtime, *, now: Callable[[], datetime] = clock.now) -> None:
-        self.runtime, self.now = runtime, now
-
-    async def tick(self) -> None:
-        """What `serve` runs every `summary_check_seconds` (unless the schedule is off)."""
-        if self.runtime.settings.summary_schedule:
-            await self.publish_due(self.now())
-
-    async def publish_due(self, now: datetime) -> list[str]:
-        await self.claim_due(now)
-        return await self.deliver_pending(now)
+class PackPublisher(SummaryPublisher):
+    """One tick claims the packs due and delivers the pending ones; `now` is injected."""
 
     async def claim_due(self, now: datetime) -> int:
         settings = self.runtime.settings
@@ -77,30 +59,12 @@ class PackPublisher:
 
     async def deliver_pending(self, now: datetime) -> list[str]:
         async with self.runtime.sessions() as session:
-            rows = await schedule.pending(session=session, now=now)
-        delivered = []
-        for row in rows:
-            if await self._deliver(row, now):
-                delivered.append(f"{row.scope_kind}/{row.scope_id}/{row.week}")
-        return delivered
-
-    async def _deliver(self, row: PublishedSummary, now: datetime) -> bool:
-        assert row.id is not None
-        lease = timedelta(seconds=self.runtime.settings.summary_retry_seconds)
-        async with self.runtime.sessions() as session, session.begin():
-            if not await weekly.take_lease(session=session, row_id=row.id, now=now, lease=lease):
-                return False
-        try:
-            await self._send(row, now)
-        except Exception as error:
-            log.warning(
-                "pack delivery failed; will retry",
-                extra={"pack": f"{row.scope_id}/{row.week}", "error": repr(error)},
-            )
-            async with self.runtime.sessions() as session, session.begin():
-                await weekly.note_failure(session=session, row_id=row.id, error=repr(error))
-            return False
-        return True
+            rows = await weekly.pending(session=session, now=now, packs=True)
+        return [
+            f"{row.scope_kind}/{row.scope_id}/{row.week}"
+            for row in rows
+            if await self._deliver(row, now)
+        ]
 
     async def _send(self, row: PublishedSummary, now: datetime) -> None:
         assert row.id is not None

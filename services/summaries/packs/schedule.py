@@ -3,8 +3,9 @@ exactly once (docs/contract.md section 9, "Added: monthly and quarterly packs").
 
 A pack is a row of `summaries_published` like a weekly summary: scope kind `area`, scope id
 the Area, and in its `week` column the period (`2017-08`, `2017-Q3`), which never looks like
-an ISO week (`2017-W30`), so the weekly publisher and this one never take each other's rows.
-Leasing, delivery notes and marking sent are the weekly scheduler's own functions.
+an ISO week (`2017-W30`), so the weekly publisher and this one never take each other's rows
+(`services.summaries.schedule.pending`). Leasing, delivery notes and marking sent are the
+weekly scheduler's own functions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import not_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas import bulk
@@ -26,7 +27,6 @@ from services.summaries.schedule import Recipient
 P: Any = PublishedSummary.__table__  # type: ignore[attr-defined]
 S: Any = StaffMember.__table__  # type: ignore[attr-defined]
 ROLES = ("ccp", "abm")
-WEEKLY = "%-W%"  # the `week` of a weekly row
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,17 +115,3 @@ async def claim(*, session: AsyncSession, area: str, due: DuePeriod, now: dateti
     }
     key = ("scope_kind", "scope_id", "week")
     return bool(await bulk.write(session, PublishedSummary, [row], key=key, returning=("id",)))
-
-
-async def pending(*, session: AsyncSession, now: datetime) -> list[PublishedSummary]:
-    """Claimed packs not yet sent whose lease (if any) has run out."""
-    statement = (
-        select(PublishedSummary)
-        .where(
-            PublishedSummary.status == "pending",  # type: ignore[arg-type]
-            not_(P.c.week.like(WEEKLY)),
-            or_(P.c.lease_until.is_(None), P.c.lease_until <= now),
-        )
-        .order_by(P.c.week, P.c.id)
-    )
-    return list((await session.execute(statement)).scalars())
