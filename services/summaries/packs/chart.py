@@ -23,8 +23,13 @@ def bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float 
         heights = [math.nan if v is None else v for v in values]
         axes.bar(positions, heights, width=width, label=name)
     middle = (len(series) - 1) * width / 2
-    axes.set_xticks([p + middle for p in range(len(labels))], [_short(x) for x in labels])
-    axes.tick_params(axis="x", labelrotation=20, labelsize="small")
+    axes.set_xticks(
+        [p + middle for p in range(len(labels))],
+        [_short(x) for x in labels],
+        rotation=20,
+        ha="right",
+        fontsize="small",
+    )
     axes.set_ylim(0, 105)
     axes.set_ylabel("on time (%)")
     axes.set_title(title)

@@ -48,6 +48,7 @@ class Item:
     closed_on: date | None = None
     decision: str | None = None
     enhanced: bool | None = None
+    opened_by: str | None = None  # the id of the event that opened it
 
     def judged(self, as_of: date) -> str:
         """met, late, lapsed or open at the as-of date."""

@@ -47,6 +47,7 @@ async def pack_items(
             OB.c.urn,
             OB.c.owner,
             OB.c.closed_on,
+            OB.c.opened_by,
             C.c.unit,
             team_of(S).label("team"),
         )
@@ -72,6 +73,7 @@ async def pack_items(
             unit=row.unit,
             team=row.team,
             closed_on=row.closed_on,
+            opened_by=row.opened_by,
         )
         for row in (await session.execute(statement)).all()
     ]
@@ -83,7 +85,6 @@ async def with_letters(*, session: AsyncSession, items: Sequence[Item]) -> list[
     letters = [i for i in items if i.rule == VICTIM_LETTER]
     if not letters:
         return list(items)
-    opened = await _opened_by(session, [i.id for i in letters])
     keys = sorted({i.key for i in letters})
     facts: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), CHUNK):
@@ -98,7 +99,7 @@ async def with_letters(*, session: AsyncSession, items: Sequence[Item]) -> list[
                     facts[fact["id"]] = fact.get("data") or {}
     found = []
     for item in items:
-        data = facts.get(opened.get(item.id, "")) if item.rule == VICTIM_LETTER else None
+        data = facts.get(item.opened_by or "") if item.rule == VICTIM_LETTER else None
         if data is None:
             found.append(item)
             continue
@@ -110,16 +111,6 @@ async def with_letters(*, session: AsyncSession, items: Sequence[Item]) -> list[
                 enhanced=bool(enhanced) if enhanced is not None else None,
             )
         )
-    return found
-
-
-async def _opened_by(session: AsyncSession, ids: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.execute(
-            select(OB.c.id, OB.c.opened_by).where(OB.c.id.in_(list(ids[start : start + CHUNK])))
-        )
-        found.update({row.id: row.opened_by for row in rows})
     return found
 
 
