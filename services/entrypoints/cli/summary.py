@@ -34,7 +34,8 @@ def summary(
         str | None,
         typer.Option(
             help="Judge lapses as of this date (YYYY-MM-DD); default the week's end (its "
-            "Sunday) for a past week, today in London for the current one."
+            "Sunday) for a past week, the last day for a past month or quarter, today in "
+            "London for the current one."
         ),
     ] = None,
     output: Annotated[
