@@ -3,20 +3,19 @@ pack (2017-Q3) from a hand-written July to September through the real pipeline, 
 and PostgreSQL; expected figures worked out by hand in the comments. The scheduler claims
 each Area and period once and emails the CCP and ABM.
 
-August 2017: Monday 28 is the summer bank holiday. Case reviews (rule `case-review`, not in
-this pack's rules yet) are stored as obligations directly."""
+August 2017: Monday 28 is the summer bank holiday."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from email.message import Message
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from schemas.tables import AuditEntry, Obligation, PublishedSummary
+from schemas.tables import AuditEntry, PublishedSummary
 from services.entrypoints.cli.packs import render_pack_text
 from services.platform.audit_trail import verify_chain
 from services.platform.settings import Settings
@@ -94,6 +93,43 @@ def checked(urn: str, by: str, day: str) -> dict[str, Any]:
     return event("finalisation-checked", at(day), urn=urn, checked_by=by, checked_date=day)
 
 
+def review(
+    urn: str, stage: str, hearing_day: str, by: str, reviewed: str | None
+) -> list[dict[str, Any]]:
+    court = stage.split("-")[0]
+    made = [
+        case(
+            urn,
+            owner=by,
+            unit="crown" if court == "crown" else "magistrates",
+            time="2017-06-01T09:00:00+01:00",
+        ),
+        event(
+            "hearing-updated",
+            at("2017-07-01"),
+            urn=urn,
+            hearing_id="H1",
+            court=f"Reading {court} court",
+            court_type=court,
+            hearing_date=hearing_day,
+            status="listed",
+        ),
+        event("case-review-due", at("2017-07-01"), urn=urn, stage=stage, hearing_id="H1"),
+    ]
+    if reviewed:
+        made.append(
+            event(
+                "case-reviewed",
+                at(reviewed),
+                urn=urn,
+                stage=stage,
+                reviewed_by=by,
+                reviewed_date=reviewed,
+            )
+        )
+    return made
+
+
 def quarter() -> list[dict[str, Any]]:
     return [
         staff("CCP1", "ccp", None, None),
@@ -111,6 +147,15 @@ def quarter() -> list[dict[str, Any]]:
             case(u, owner="P2", unit="crown", time="2017-06-01T09:00:00+01:00")
             for u in ("C1", "C2")
         ),
+        # Case reviews (1 working day before a first hearing, 5 before PTPH, 10 before trial).
+        # M4 first hearing Fri 4 Aug: due Thu 3, reviewed Wed 2: met.
+        *review("M4", "magistrates-first-hearing", "2017-08-04", "P1", "2017-08-02"),
+        # M5 trial Mon 4 Sep: due Fri 18 Aug (28 August a bank holiday), never: lapsed.
+        *review("M5", "magistrates-trial", "2017-09-04", "P1", None),
+        # C3 PTPH Tue 15 Aug: due Tue 8, reviewed Thu 10: late.
+        *review("C3", "crown-ptph", "2017-08-15", "P2", "2017-08-10"),
+        # C4 trial Thu 3 Aug: due Thu 20 July, reviewed 19 July: met (July).
+        *review("C4", "crown-trial", "2017-08-03", "P2", "2017-07-19"),
         # Victim letters, August. M1 enhanced, due Wed 2, sent 2: met (LM1).
         letter("M1", "V1", "no-charge", "2017-08-01", True),
         sent("M1", "V1", "2017-08-02"),
@@ -257,39 +302,11 @@ def quarter() -> list[dict[str, Any]]:
     ]
 
 
-def review(urn: str, stage: str, due: str, state: str, owner: str) -> Obligation:
-    stamp = datetime(2017, 7, 1, tzinfo=UTC)
-    return Obligation(
-        id=f"case-review/{urn}/{stage}",
-        ref=f"ob-{urn}{stage}"[:19],
-        rule="case-review",
-        key=f"{urn}/{stage}",
-        urn=urn,
-        owner=owner,
-        area=AREA,
-        opened_by="held-back",
-        due=date.fromisoformat(due),
-        state=state,
-        explanation="held back",
-        created_at=stamp,
-        updated_at=stamp,
-    )
-
-
 @pytest.fixture
 async def loaded(pipeline: Pipeline) -> Pipeline:
     report = await pipeline.publish(lines(*quarter()))
     assert not report.rejected
     await pipeline.settle()
-    async with pipeline.runtime.sessions() as session, session.begin():
-        session.add_all(
-            [
-                review("M1", "magistrates-first-hearing", "2017-08-03", "met", "P1"),
-                review("M2", "magistrates-trial", "2017-08-21", "open", "P1"),  # lapsed
-                review("C1", "crown-ptph", "2017-08-08", "met-late", "P2"),
-                review("C2", "crown-trial", "2017-07-20", "met", "P2"),  # July
-            ]
-        )
     return pipeline
 
 
