@@ -28,6 +28,7 @@ from services.platform.heap import settle_heap
 from services.platform.retention import Retention
 from services.platform.runtime import Runtime, consumer_name
 from services.platform.settings import Settings
+from services.summaries.packs.publisher import PackPublisher
 from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer, describe
 from services.tracker.decoding import Decoder
@@ -201,6 +202,7 @@ class _SideServices:
         )
         self.consumer = StreamConsumer(runtime, self.redis, name, decoder=self.decoder)
         self.summaries = SummaryPublisher(runtime, self.redis)
+        self.packs = PackPublisher(runtime, self.redis)
         self.retention = Retention(runtime, self.redis)
         self.server: uvicorn.Server | None = None
         # The lapse clock and alert delivery, unless turned off.
@@ -232,6 +234,9 @@ class _SideServices:
             ),
             asyncio.create_task(
                 self._every(settings.summary_check_seconds, self.summaries.tick), name="summaries"
+            ),
+            asyncio.create_task(
+                self._every(settings.summary_check_seconds, self.packs.tick), name="packs"
             ),
             asyncio.create_task(
                 self._every(settings.retention_check_seconds, self.retention.tick),

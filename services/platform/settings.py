@@ -156,6 +156,14 @@ class Settings(BaseSettings):
         default=4, ge=0, le=52, description="Past weeks published after downtime, at most."
     )
     summary_check_seconds: float = Field(default=60.0, gt=0)
+    # Monthly and quarterly packs (docs/contract.md section 9), on the weekly switch.
+    pack_working_day: int = Field(
+        default=1, ge=1, le=10, description="Packs go on this working day after the period."
+    )
+    pack_time: time = time(9, 0)
+    pack_catch_up_months: int = Field(
+        default=2, ge=0, le=12, description="Past months' packs published after downtime."
+    )
     summary_retry_seconds: float = Field(
         default=300.0, gt=0, description="A failed delivery is tried again after this long."
     )

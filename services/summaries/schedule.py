@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas import bulk
@@ -148,12 +148,18 @@ async def claim(*, session: AsyncSession, audience: Audience, due: DueWeek, now:
     return bool(await bulk.write(session, PublishedSummary, [row], key=key, returning=("id",)))
 
 
-async def pending(*, session: AsyncSession, now: datetime) -> list[PublishedSummary]:
-    """Claimed rows not yet sent whose lease (if any) has run out, oldest week first."""
+async def pending(
+    *, session: AsyncSession, now: datetime, packs: bool = False
+) -> list[PublishedSummary]:
+    """Claimed rows not yet sent whose lease (if any) has run out, oldest week first: weekly
+    summaries' rows, or with `packs` the monthly and quarterly packs' (services/summaries/
+    packs), which name their period, 2017-08 or 2017-Q3, in the `week` column."""
+    weekly = P.c.week.like("%-W%")
     statement = (
         select(PublishedSummary)
         .where(
             PublishedSummary.status == "pending",  # type: ignore[arg-type]
+            not_(weekly) if packs else weekly,
             or_(P.c.lease_until.is_(None), P.c.lease_until <= now),
         )
         .order_by(P.c.week, P.c.id)

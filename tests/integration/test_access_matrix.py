@@ -24,6 +24,7 @@ from services.access.credentials import issue
 from services.entrypoints.http.api import build_api
 from services.platform.settings import Settings
 from tests.integration import matrix_area as area
+from tests.integration import matrix_packs as packs
 from tests.integration import matrix_pages as pages
 from tests.integration.matrix_world import (
     CALLERS,
@@ -287,6 +288,7 @@ ROUTES: dict[tuple[str, str], Check] = {
     # Area, summaries, inspections, dead letters.
     ("GET", "/area"): area.area_page,
     ("GET", "/summaries"): area.summaries,
+    ("GET", "/area/packs"): packs.area_packs,
     ("GET", "/inspections"): area.inspections_list,
     ("GET", "/inspections/report.css"): area.report_css,
     ("GET", INSPECTION): area.inspection_read(""),

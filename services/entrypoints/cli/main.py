@@ -409,6 +409,9 @@ def demo(
         err.print(f"demo failed: {error}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     render(out, result)
+    from services.entrypoints.cli.packs import print_demo_packs
+
+    print_demo_packs(out, settings, as_of=today)
     if summary is not None:
         from services.entrypoints.cli.summary import write_demo_summary
 

@@ -22,17 +22,20 @@ if TYPE_CHECKING:
 
 def summary(
     area: Annotated[str, typer.Option(help="The Area, e.g. thames-and-chiltern.")],
-    week: Annotated[str, typer.Option(help="ISO week YYYY-Www, e.g. 2017-W30.")],
+    week: Annotated[str | None, typer.Option(help="ISO week YYYY-Www, e.g. 2017-W30.")] = None,
     unit: Annotated[str | None, typer.Option(help="Only this unit (the case's unit).")] = None,
     manager: Annotated[
         str | None, typer.Option(help="Only this legal manager's team (staff id).")
     ] = None,
-    format_: Annotated[str, typer.Option("--format", help="md, html or json.")] = "md",
+    format_: Annotated[
+        str, typer.Option("--format", help="md, html or json (a month's or quarter's: or csv).")
+    ] = "md",
     as_of: Annotated[
         str | None,
         typer.Option(
             help="Judge lapses as of this date (YYYY-MM-DD); default the week's end (its "
-            "Sunday) for a past week, today in London for the current one."
+            "Sunday) for a past week, the last day for a past month or quarter, today in "
+            "London for the current one."
         ),
     ] = None,
     output: Annotated[
@@ -42,8 +45,32 @@ def summary(
     chart: Annotated[
         Path | None, typer.Option(help="Also write the on-time chart (PNG) to this file.")
     ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(help="The monthly performance review pack of this month, YYYY-MM."),
+    ] = None,
+    quarter: Annotated[
+        str | None,
+        typer.Option(help="The quarterly Area Performance Review pack, YYYY-Qn (2017-Q3)."),
+    ] = None,
 ) -> None:
-    """The weekly conference-call summary for an Area, a unit or a legal manager's team."""
+    """The weekly conference-call summary for an Area, a unit or a legal manager's team; with
+    --month or --quarter, the Area's monthly or quarterly pack (docs/contract.md section 9)."""
+    if month is not None or quarter is not None or week is None:
+        from services.entrypoints.cli.packs import pack_command
+
+        return pack_command(
+            area=area,
+            week=week,
+            month=month,
+            quarter=quarter,
+            unit=unit,
+            manager=manager,
+            format_=format_,
+            as_of=as_of,
+            output=output,
+            chart=chart,
+        )
     from services.entrypoints.cli.as_of import as_of_day
     from services.summaries.build import WeekNotBegun, check_week_begun, default_as_of
     from services.summaries.weeks import IsoWeek

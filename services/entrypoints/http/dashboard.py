@@ -9,12 +9,14 @@ from services.entrypoints.http.area import add_area_routes
 from services.entrypoints.http.dead_letters import add_dead_letter_routes
 from services.entrypoints.http.inspection_forms import add_inspection_form_routes
 from services.entrypoints.http.inspections import add_inspection_routes
+from services.entrypoints.http.packs import add_pack_routes
 from services.entrypoints.http.summaries import add_summary_routes
 from services.platform.runtime import Runtime
 
 
 def add_dashboard_routes(api: FastAPI, *, runtime: Runtime) -> None:
     add_area_routes(api, runtime=runtime)
+    add_pack_routes(api, runtime=runtime)
     add_summary_routes(api, runtime=runtime)
     add_inspection_routes(api, runtime=runtime)
     add_inspection_form_routes(api, runtime=runtime)

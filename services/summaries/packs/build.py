@@ -1,0 +1,106 @@
+"""Build a monthly or quarterly pack of one Area in one read session."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from services.audit.status_queries import recommendation_statuses
+from services.summaries import queries as weekly
+from services.summaries.packs import model
+from services.summaries.packs import queries as q
+from services.summaries.packs.periods import PackPeriod
+from services.summaries.recommendations import recommendations_section
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class PeriodNotBegun(ValueError):
+    """A pack is for a past or the current period: this one starts after the as-of date."""
+
+
+def check_period_begun(period: PackPeriod, as_of: date) -> None:
+    if period.start > as_of:
+        raise PeriodNotBegun(
+            f"{period.noun} {period} begins on {period.start}, after the as-of date {as_of}"
+        )
+
+
+async def build_pack(
+    *, session: AsyncSession, area: str, period: PackPeriod, as_of: date
+) -> model.Pack:
+    if period.every == "monthly":
+        return await build_monthly(session=session, area=area, month=period, as_of=as_of)
+    return await build_quarterly(session=session, area=area, quarter=period, as_of=as_of)
+
+
+async def build_monthly(
+    *, session: AsyncSession, area: str, month: PackPeriod, as_of: date
+) -> model.Pack:
+    check_period_begun(month, as_of)
+    before = month.previous()
+    items = await q.pack_items(
+        session=session, area=area, rules=model.PACK_RULES, first=before.start, last=month.end
+    )
+    items = await q.with_letters(session=session, items=items)
+    teams = await weekly.legal_managers_of(session=session, area=area)
+    checks = await q.checks_recorded(session=session, area=area, month=month.label)
+    managers = {model.checked_manager(i) for i in items if i.rule == model.ASSURANCE}
+    people = await weekly.staff_of(session=session, ids=managers | set(checks))
+    statuses = await recommendation_statuses(session=session, area=area, today=as_of)
+    owners = await weekly.staff_of(session=session, ids={o for s in statuses for o in s.owners})
+    follow_up = {("recommendation", s.recommendation_id) for s in statuses}
+    follow_up |= {("inspection", s.inspection_id) for s in statuses}
+    follow_up |= {("action", a.action_id) for s in statuses for a in s.actions}
+    actions = await q.follow_up_actions(
+        session=session, ids=follow_up, first=month.start, last=month.end
+    )
+    sections: list[model.Section] = [
+        model.victim_letters(items, month=month, as_of=as_of, teams=teams),
+        model.reviews(items, month=month, as_of=as_of),
+        model.data_quality(items, month=month, as_of=as_of),
+        model.assurance(
+            items,
+            month=month,
+            as_of=as_of,
+            checks=checks,
+            names={m: p.name for m, p in people.items()},
+        ),
+        model.custody(items, month=month, as_of=as_of),
+        recommendations_section(statuses, names={k: p.name for k, p in owners.items()}),
+        model.Actions(items=actions),
+    ]
+    return model.Pack("monthly", area, month, before, as_of, sections)
+
+
+async def build_quarterly(
+    *, session: AsyncSession, area: str, quarter: PackPeriod, as_of: date
+) -> model.Pack:
+    check_period_begun(quarter, as_of)
+    before = quarter.previous()
+    items = await q.pack_items(
+        session=session,
+        area=area,
+        rules=(model.REASON_CODE, model.ASSURANCE),
+        first=before.start,
+        last=quarter.end,
+    )
+    recorded = [
+        sum((await q.checks_recorded(session=session, area=area, month=m.label)).values())
+        for m in quarter.months()
+    ]
+    sections: list[model.Section] = [
+        model.compliance(
+            items, measure="data-quality", rule=model.REASON_CODE, quarter=quarter, as_of=as_of
+        ),
+        model.compliance(
+            items,
+            measure="assurance",
+            rule=model.ASSURANCE,
+            quarter=quarter,
+            as_of=as_of,
+            checks_recorded=recorded,
+        ),
+    ]
+    return model.Pack("quarterly", area, quarter, before, as_of, sections)
