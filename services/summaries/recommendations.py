@@ -106,6 +106,12 @@ async def build_audit_seal(
     *, session: AsyncSession, scope: Scope, week: IsoWeek, as_of: date
 ) -> AuditSeal:
     """The latest signed checkpoint of the audit trail, whatever the scope."""
+    return await audit_seal(session=session)
+
+
+async def audit_seal(*, session: AsyncSession) -> AuditSeal:
+    """The latest signed checkpoint of the audit trail, for the end of every pack (weekly,
+    monthly and quarterly): a printed pack names the head it was made under."""
     latest = await latest_checkpoint(session=session)
     if latest is None:
         return AuditSeal()

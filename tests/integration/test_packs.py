@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from schemas.tables import AuditEntry, PublishedSummary
+from services.audit.checkpoints import make_checkpoint
 from services.entrypoints.cli.packs import render_pack_text
+from services.platform.audit_key import signing_key
 from services.platform.audit_trail import verify_chain
 from services.platform.settings import Settings
 from services.rules.calendar import LONDON
@@ -428,6 +430,26 @@ async def test_quarterly_pack_figures_and_formats(loaded: Pipeline) -> None:
     assert "ended 1 day(s) before expiry" in monthly
     with pytest.raises(PeriodNotBegun, match="after the as-of date"):
         await pack_of(loaded, PackPeriod.parse("2017-10"), date(2017, 9, 30))
+
+
+async def test_packs_end_with_the_audit_trails_latest_signed_checkpoint(loaded: Pipeline) -> None:
+    assert (await pack_of(loaded, AUG, AUG.end))["audit"]["checkpoint_id"] is None
+    key = signing_key(loaded.runtime.settings)
+    async with loaded.runtime.sessions() as session, session.begin():
+        made = await make_checkpoint(
+            session=session, key=key, actor="test", now=datetime(2017, 9, 1, 9, tzinfo=LONDON)
+        )
+    assert made is not None
+    for period in (AUG, Q3):
+        seal = (await pack_of(loaded, period, period.end))["audit"]
+        assert (seal["checkpoint_id"], seal["head"], seal["entries"]) == (
+            made.id,
+            made.head,
+            made.entries,
+        )
+        for fmt in ("md", "html", "csv"):
+            text, _ = await render_pack_text(loaded.runtime, AREA, period, period.end, fmt)
+            assert made.head in text, fmt
 
 
 async def test_packs_are_claimed_once_and_emailed_to_ccp_and_abm(

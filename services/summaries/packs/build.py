@@ -10,7 +10,7 @@ from services.summaries import queries as weekly
 from services.summaries.packs import model
 from services.summaries.packs import queries as q
 from services.summaries.packs.periods import PackPeriod
-from services.summaries.recommendations import recommendations_section
+from services.summaries.recommendations import audit_seal, recommendations_section
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +70,7 @@ async def build_monthly(
         model.custody(items, month=month, as_of=as_of),
         recommendations_section(statuses, names={k: p.name for k, p in owners.items()}),
         model.Actions(items=actions),
+        await audit_seal(session=session),
     ]
     return model.Pack("monthly", area, month, before, as_of, sections)
 
@@ -102,5 +103,6 @@ async def build_quarterly(
             as_of=as_of,
             checks_recorded=recorded,
         ),
+        await audit_seal(session=session),
     ]
     return model.Pack("quarterly", area, quarter, before, as_of, sections)

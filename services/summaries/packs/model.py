@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import ClassVar
 
-from services.summaries.model import Counts, Recommendations
+from services.summaries.model import AuditSeal, Counts, Recommendations
 from services.summaries.packs.periods import PackPeriod
 
 VICTIM_LETTER = "victim-letter"
@@ -485,6 +485,7 @@ Section = (
     | Recommendations
     | Actions
     | Compliance
+    | AuditSeal
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.platform.text_safety import csv_text, markdown_cell
-from services.summaries.model import Counts, Recommendations
+from services.summaries.model import AuditSeal, Counts, Recommendations
 from services.summaries.packs.model import (
     Actions,
     AssuranceChecks,
@@ -212,6 +212,7 @@ MARKDOWN: dict[str, Callable[[Any, Pack], list[str]]] = {
     "recommendations": _recommendations,
     "actions": _actions,
     "compliance": _compliance,
+    "audit": lambda section, _pack: [*RENDERERS["audit"](section), ""],
 }
 
 
@@ -295,6 +296,9 @@ def _csv_rows(pack: Pack) -> Iterator[dict[str, Any]]:
                 yield _line(kind, "status", c.status, str(pack.as_of), count=c.count)
         elif isinstance(section, Actions):
             yield _line(kind, "actions", "all", current, count=len(section.items))
+        elif isinstance(section, AuditSeal):
+            yield _line(kind, "checkpoint", section.head or "none", str(pack.as_of),
+                        count=section.entries or 0)  # fmt: skip
         elif isinstance(section, Compliance):
             for t in [*section.units, section.area]:
                 for month, counts in zip(section.months, t.months, strict=True):
