@@ -13,8 +13,9 @@ figure of the settings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import ClassVar
 
 from services.rules.engine import merge_facts
 from services.rules.model import Fact
@@ -23,6 +24,8 @@ from services.summaries.packs.periods import PackPeriod
 EVENT = "trial-outcome-recorded"
 COURT_TYPES = ("magistrates", "crown")
 DID_NOT_PROCEED = ("cracked", "ineffective")
+# The trend a pack shows: the six months, or the four quarters, ending with its period.
+TREND = {"monthly": 6, "quarterly": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +72,18 @@ def _trial(fact: Fact, case_areas: Mapping[str, str]) -> Trial:
 @dataclass(frozen=True, slots=True)
 class Rate:
     """Counts of trials with an outcome; `prosecution` those that did not proceed for
-    prosecution reasons, of which `cracked` and `ineffective`."""
+    prosecution reasons, of which `cracked` and `ineffective`; `pct` prosecution / trials in
+    per cent, one decimal (None with no trials)."""
 
     trials: int = 0
     prosecution: int = 0
     cracked: int = 0
     ineffective: int = 0
+    pct: float | None = field(init=False, compare=False)
 
-    @property
-    def pct(self) -> float | None:
-        """prosecution / trials in per cent, one decimal; None with no trials."""
-        return round(100 * self.prosecution / self.trials, 1) if self.trials else None
+    def __post_init__(self) -> None:
+        found = round(100 * self.prosecution / self.trials, 1) if self.trials else None
+        object.__setattr__(self, "pct", found)
 
 
 def rate(
@@ -110,40 +114,43 @@ def rate(
 @dataclass(frozen=True, slots=True)
 class CourtLine:
     """One court type: the Area's rate in the period, the rate of every Area Followup holds,
-    the national figure of the settings (None: not set), and the Area's trend."""
+    the national figure of the settings (None: not set), and the Area's trend. `against`: the
+    figure the Area is judged by (the setting, else the measured national rate); `gap_pp` the
+    Area's rate less it in percentage points (positive is worse); `verdict` in words."""
 
     court_type: str
     area: Rate
     national_measured: Rate
     national_figure: float | None
     trend: tuple[tuple[str, Rate], ...]
+    against: float | None = field(init=False)
+    gap_pp: float | None = field(init=False)
+    verdict: str = field(init=False)
 
-    @property
-    def against(self) -> float | None:
-        """The national figure (the setting, else the measured one) the Area is judged by."""
-        return (
-            self.national_figure if self.national_figure is not None else self.national_measured.pct
-        )
-
-    @property
-    def gap_pp(self) -> float | None:
-        """The Area's rate less the national figure, in percentage points (+ is worse)."""
-        if self.area.pct is None or self.against is None:
-            return None
-        return round(self.area.pct - self.against, 1)
-
-    @property
-    def verdict(self) -> str:
-        gap = self.gap_pp
+    def __post_init__(self) -> None:
+        against = self.national_figure
+        if against is None:
+            against = self.national_measured.pct
+        mine = self.area.pct
+        gap = None if mine is None or against is None else round(mine - against, 1)
         if gap is None:
-            return "no trials" if self.area.trials == 0 else "no national figure"
-        return (
-            "worse than national"
-            if gap > 0
-            else "better than national"
-            if gap < 0
-            else "at national"
-        )
+            verdict = "no trials" if self.area.trials == 0 else "no national figure"
+        else:
+            verdict = "worse than national" if gap > 0 else "better than national"
+            verdict = "at national" if gap == 0 else verdict
+        object.__setattr__(self, "against", against)
+        object.__setattr__(self, "gap_pp", gap)
+        object.__setattr__(self, "verdict", verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class TrialsSection:
+    """The packs' and the Area page's section: per court type in `period` (a month or a
+    quarter), with the trend of the periods ending with it."""
+
+    kind: ClassVar[str] = "trials"
+    period: str
+    lines: Sequence[CourtLine]
 
 
 def trend_periods(period: PackPeriod, count: int) -> list[PackPeriod]:
@@ -176,3 +183,18 @@ def court_lines(
         )
         for court in COURT_TYPES
     ]
+
+
+def section(
+    trials: Sequence[Trial],
+    *,
+    area: str,
+    period: PackPeriod,
+    national: Mapping[str, float],
+    trend: int,
+) -> TrialsSection:
+    """The section of `area` for `period`, with a trend of `trend` periods ending with it."""
+    lines = court_lines(
+        trials, area=area, period=period, trend=trend_periods(period, trend), national=national
+    )
+    return TrialsSection(period=period.label, lines=lines)

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from services.summaries.packs.build import build_pack
 from services.summaries.packs.periods import PackPeriod
+from services.summaries.packs.render import render_pack
 from services.summaries.trial_queries import standing_trials
-from services.summaries.trials import Rate, court_lines, rate, trend_periods
+from services.summaries.trials import Rate, TrialsSection, court_lines, rate, trend_periods
 from tests.factories import case, event, lines
 from tests.integration.conftest import Pipeline
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 EE, WX = "east-of-england", "wessex"
 JULY = PackPeriod.parse("2017-07")
+Q3 = PackPeriod.parse("2017-Q3")
 
 
 def trial(
@@ -108,3 +111,41 @@ async def test_held_back_outcomes_give_exactly_the_rates(pipeline: Pipeline) -> 
     assert (crown.area.pct, crown.gap_pp, crown.verdict) == (50.0, 30.0, "worse than national")
     status = await pipeline.status()
     assert status["dead_letters"] == 0
+
+
+async def test_the_monthly_and_quarterly_packs_show_the_rate_against_national(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.publish(lines(*FIRST, *LATE))
+    await pipeline.settle()
+    national = {"magistrates": 25.0}
+    async with pipeline.runtime.sessions() as session:
+        monthly = await build_pack(
+            session=session, area=EE, period=JULY, as_of=JULY.end, national=national
+        )
+        quarterly = await build_pack(
+            session=session, area=EE, period=Q3, as_of=Q3.end, national=national
+        )
+    section = monthly.section("trials")
+    assert isinstance(section, TrialsSection)
+    mags = section.lines[0]
+    # 2 of 6 = 33.3%, 8.3 points worse than the 25.0 set; six months of trend, June's H7 1 of 1.
+    assert (mags.area.pct, mags.gap_pp, mags.verdict) == (33.3, 8.3, "worse than national")
+    assert [label for label, _ in mags.trend] == [f"2017-0{m}" for m in range(2, 8)]
+    assert [r.trials for _, r in mags.trend] == [0, 0, 0, 0, 1, 6]
+    q3 = quarterly.section("trials")
+    assert isinstance(q3, TrialsSection)
+    assert [label for label, _ in q3.lines[0].trend] == ["2016-Q4", "2017-Q1", "2017-Q2", "2017-Q3"]
+    assert [(r.prosecution, r.trials) for _, r in q3.lines[0].trend] == [
+        (0, 0),
+        (0, 0),
+        (1, 1),
+        (2, 6),
+    ]
+    # Every format carries it.
+    assert "Trials not proceeding on the day for prosecution reasons, 2017-07" in render_pack(
+        monthly, "md"
+    )
+    assert "worse than national" in render_pack(monthly, "html")
+    assert '"verdict": "worse than national"' in render_pack(monthly, "json")
+    assert "trials,prosecution,magistrates,2017-07" in render_pack(monthly, "csv")
