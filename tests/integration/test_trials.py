@@ -5,15 +5,19 @@ delivered twice, give exactly the rates worked out by hand in the comments."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 
+from services.entrypoints.http.api import build_api
 from services.summaries.packs.build import build_pack
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.packs.render import render_pack
 from services.summaries.trial_queries import standing_trials
 from services.summaries.trials import Rate, TrialsSection, court_lines, rate, trend_periods
+from tests.access import bearer
 from tests.factories import case, event, lines
 from tests.integration.conftest import Pipeline
 
@@ -149,3 +153,40 @@ async def test_the_monthly_and_quarterly_packs_show_the_rate_against_national(
     assert "worse than national" in render_pack(monthly, "html")
     assert '"verdict": "worse than national"' in render_pack(monthly, "json")
     assert "trials,prosecution,magistrates,2017-07" in render_pack(monthly, "csv")
+
+
+@pytest.mark.parametrize("settings", [{"trials_national_magistrates_pct": 25.0}], indirect=True)
+async def test_the_area_page_shows_last_month_against_the_national_figure(
+    pipeline: Pipeline,
+) -> None:
+    dccp = event(
+        "staff-updated",
+        "2017-06-01T08:00:00+01:00",
+        staff_id="EE-DCCP",
+        name="Dee Cee",
+        email="dccp@example.test",
+        role="dccp",
+        area=EE,
+        unit=None,
+        line_manager=None,
+    )
+    await pipeline.publish(lines(dccp, *FIRST, *LATE))
+    await pipeline.settle()
+    runtime = pipeline.runtime
+    api = build_api(runtime=runtime, redis=pipeline.redis, today=lambda: date(2017, 8, 10))
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        page = await client.get("/area", headers=await bearer(runtime, staff_id="EE-DCCP"))
+        unit = await client.get(
+            "/area?unit=magistrates", headers=await bearer(runtime, staff_id="EE-DCCP")
+        )
+    assert page.status_code == 200, page.text
+    trials = page.text.split("Trials not proceeding on the day for prosecution reasons, 2017-07")
+    assert len(trials) == 2
+    # Magistrates': 2 of 6 = 33.3% against the 25.0% set, 8.3 points worse; Crown Court: 1 of
+    # 2 = 50.0% against the 1 of 2 measured nationally (no figure set).
+    shown = trials[1]
+    assert "33.3%" in shown and "25.0%" in shown and "+8.3" in shown
+    assert "worse than national" in shown and "not set" in shown and "at national" in shown
+    assert "<script" not in shown and "style=" not in shown
+    assert unit.status_code == 200 and "Trials not proceeding" not in unit.text
