@@ -30,6 +30,7 @@ from events.inspection import (
 from events.organisation import StaffUpdated
 from events.parsing import parse_event
 from events.registry import ALL_TYPES, EVENT_TYPES, data_model_for, event_model_for, json_schemas
+from events.trials import TrialOutcomeRecorded
 
 __all__ = [
     "ALL_TYPES",
@@ -58,6 +59,7 @@ __all__ = [
     "ResponseCommitted",
     "SampledCheckReviewed",
     "StaffUpdated",
+    "TrialOutcomeRecorded",
     "VictimLetterDue",
     "VictimLetterSent",
     "data_model_for",

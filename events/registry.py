@@ -39,6 +39,7 @@ from events.inspection import (
     ResponseCommitted,
 )
 from events.organisation import StaffUpdated
+from events.trials import TrialOutcomeRecorded
 
 # Contract order. To add v2 of a type, keep the v1 model here and add the v2 one beside it
 # (`version = 2`) with a static `upcast_v1_v2(data: dict) -> dict`; parse_event should then
@@ -70,6 +71,7 @@ _MODELS: tuple[type[EventData], ...] = (
     CaseReviewDue,
     CaseReviewed,
     CaseReallocated,
+    TrialOutcomeRecorded,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))

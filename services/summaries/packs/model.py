@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from services.summaries.model import AuditSeal, Counts, Recommendations
 from services.summaries.packs.periods import PackPeriod
+from services.summaries.trials import TrialsSection
 
 VICTIM_LETTER = "victim-letter"
 CASE_REVIEW = "case-review"
@@ -485,6 +486,7 @@ Section = (
     | Recommendations
     | Actions
     | Compliance
+    | TrialsSection
     | AuditSeal
 )
 
