@@ -160,15 +160,17 @@ def file_quality(
     as_of: date,
     forces: Mapping[str, str] | None = None,
 ) -> FileQuality:
-    """The pack section of one Area: the files assessed in the period (by `assessed_date`)
-    per force and in all, with the feedback obligations due in the period (`forces`: file id
-    to force for files assessed before the period)."""
-    in_range = [a for a in assessments if period.start <= a.assessed_date <= period.end]
+    """The pack section of one Area: the files assessed in the period (by the `assessed_date`
+    of each file's latest assessment) per force and in all, with the feedback obligations due
+    in the period (`forces`: file id to force for files assessed before the period)."""
+    files = [
+        a for a in latest_per_file(assessments) if period.start <= a.assessed_date <= period.end
+    ]
     feedback = in_period(items, period, FILE_FEEDBACK)
     rows = file_rows(
-        in_range, feedback, by=by_force, as_of=as_of, known=forces, unknown="force not known"
+        files, feedback, by=by_force, as_of=as_of, known=forces, unknown="force not known"
     )
-    total = file_row("all", "Area", latest_per_file(in_range), feedback, as_of)
+    total = file_row("all", "Area", files, feedback, as_of)
     return FileQuality(by_force=rows, total=total)
 
 
