@@ -59,6 +59,7 @@ def recorded(urn: str, stage: str, on: str) -> dict[str, Any]:
 
 
 HISTORY = [
+    staff("CCP-1", "ccp", None),
     staff("LM-1", "legal-manager", "UH-1"),
     staff("LM-2", "legal-manager", "UH-1"),
     staff("P-1", "prosecutor", "LM-1"),
@@ -186,3 +187,21 @@ async def test_the_packs_show_file_quality_per_force_and_disclosure_per_team(
     assert disclosure["total"]["current"] == counts(
         4 if in_quarter else 3, 1, 1, 1, int(in_quarter), 33.3
     )
+
+
+async def test_the_areas_leaders_see_both_sections_in_the_browser(loaded: Pipeline) -> None:
+    """Through the real HTTP app: the CCP's monthly pack page holds both sections."""
+    import httpx
+
+    from services.entrypoints.http.api import build_api
+    from tests.access import bearer
+
+    api = build_api(runtime=loaded.runtime, redis=loaded.redis, today=lambda: JUDGED_ON)
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        ccp = await bearer(loaded.runtime, staff_id="CCP-1")
+        page = await client.get(f"/area/packs?area={EOE}&month=2026-11", headers=ccp)
+        assert page.status_code == 200
+        assert "Police file quality (National File Standard), 2026-11" in page.text
+        assert "Disclosure Record Sheet: decisions recorded on time, 2026-11" in page.text
+        assert "<td>missing-mg6 1, late 1</td>" in page.text

@@ -15,6 +15,7 @@ import pytest
 
 from events.errors import EventRejected
 from events.parsing import parse_event
+from services.alerts.clock.schedule import steps_for
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact, ObligationDraft
@@ -270,3 +271,33 @@ def test_bad_events_are_refused_naming_the_field(
 ) -> None:
     with pytest.raises(EventRejected, match=re.escape(message)):
         parse_event(wire(type_, **data))
+
+
+# --- alert escalation (contract section 7, "Rule pack: escalation and business") --------------
+
+
+def test_file_feedback_escalates_to_the_unit_head_and_copies_the_abm() -> None:
+    rules = {r.id: r for r in RULES}
+    # Due Friday 4 December 2026: warned Wednesday 2; lapses at the midnight ending the 4th;
+    # 3 working days after the due date is Wednesday 9, so the unit head hears at its end.
+    steps = {s.level: (s.day, s.roles) for s in
+             steps_for(rules["file-quality-feedback"], date(2026, 12, 4), CAL)}  # fmt: skip
+    assert steps == {
+        "warning-2": (date(2026, 12, 2), ("owner",)),
+        "lapse": (date(2026, 12, 5), ("owner", "legal-manager", "abm")),  # business: the ABM
+        "escalation-3": (date(2026, 12, 10), ("unit-head",)),
+    }
+
+
+def test_disclosure_record_escalates_up_the_legal_chain_over_the_new_year() -> None:
+    rules = {r.id: r for r in RULES}
+    # Due Wednesday 30 December 2026; New Year's Day 2027 is a bank holiday: +1 working day is
+    # Thursday 31, +3 is Tuesday 5 January.
+    steps = {s.level: (s.day, s.roles) for s in
+             steps_for(rules["disclosure-record"], date(2026, 12, 30), CAL)}  # fmt: skip
+    assert steps == {
+        "warning-1": (date(2026, 12, 29), ("owner",)),
+        "lapse": (date(2026, 12, 31), ("owner", "legal-manager")),  # legal: no ABM
+        "escalation-1": (date(2027, 1, 1), ("unit-head",)),
+        "escalation-3": (date(2027, 1, 6), ("dccp",)),
+    }
