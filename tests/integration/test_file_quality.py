@@ -8,12 +8,19 @@ November 2026 has no bank holiday; judged on Tuesday 1 December 2026."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import random
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services.platform.settings import Settings
 from services.rules.calendar import Calendar
 from services.rules.packfile import load_pack
 from services.summaries.packs.build import build_pack
@@ -95,6 +102,7 @@ EXPECTED = {
     f"disclosure-record/{U3}/initial": ("2026-11-05", "lapsed", "P-1", TC),
 }
 RULES = ("file-quality-feedback", "disclosure-record")
+FOLLOWUP = str(Path(sys.executable).with_name("followup"))
 
 
 @pytest.fixture
@@ -132,6 +140,31 @@ async def test_explain_gives_the_rules_source_and_unconfirmed_interval(loaded: P
             assert found["unconfirmed"] is True
             assert words in found["source"]
             assert found["history"][0]["kind"] == "opened"
+
+
+async def test_followup_explain_on_the_command_line(
+    loaded: Pipeline, settings: Settings, tmp_path: Path, redis_server: str, namespace: str
+) -> None:
+    env = {
+        **os.environ,
+        "FOLLOWUP_DATABASE_URL": settings.sqlalchemy_url(),
+        "FOLLOWUP_DATA_DIR": str(tmp_path),
+        "FOLLOWUP_REDIS_URL": redis_server,
+        "FOLLOWUP_NAMESPACE": namespace,
+    }
+    command = [FOLLOWUP, "explain", "file-quality-feedback/F4", "--json", "--as-of", "2026-12-01"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert (found["id"], found["state"], found["due"], found["unconfirmed"]) == (
+        "file-quality-feedback/F4",
+        "lapsed",
+        "2026-11-30",
+        True,
+    )
+    assert [w["on"] for w in found["warnings"]] == ["2026-11-26"]  # 2 working days before
 
 
 def counts(due: int, met: int, late: int, lapsed: int, open_: int, pct: float | None) -> Any:
