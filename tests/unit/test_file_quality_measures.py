@@ -194,3 +194,27 @@ def test_an_assessment_reads_the_wire_data() -> None:
         ("late",),
         date(2026, 11, 2),
     )
+
+
+def test_the_sections_render_in_every_format() -> None:
+    from services.summaries.packs.model import Pack
+    from services.summaries.packs.render import pack_csv, pack_html, pack_markdown
+
+    files = file_quality(ASSESSMENTS, FEEDBACK[:3], period=NOV, as_of=AS_OF)
+    record = Item(f"{DISCLOSURE}/U1/initial", DISCLOSURE, "U1/initial", date(2026, 11, 5), "met",
+                  team="LM-1")  # fmt: skip
+    disclosure = disclosure_records([record], period=NOV, as_of=AS_OF, teams={})
+    pack = Pack("monthly", EOE, NOV, NOV.previous(), AS_OF, [files, disclosure])
+    markdown = pack_markdown(pack)
+    assert "## Police file quality (National File Standard), 2026-11" in markdown
+    # kent: 3 files, 1 met = 33.3%; feedback F3 late, F4 lapsed.
+    assert "| kent | 3 | 1 | 33.3% | missing-statements 1, missing-mg6 2 | 2 | 0 | 1 | 1 | 0 |" in (
+        markdown
+    )
+    assert "## Disclosure Record Sheet: decisions recorded on time, 2026-11" in markdown
+    csv = pack_csv(pack)
+    assert "file-quality,feedback,kent,2026-11,2,0,1,1,0,0.0,3" in csv
+    assert "file-quality,failing:missing-mg6,Area,2026-11,,,,,,,3" in csv
+    assert "disclosure-records,team,LM-1,2026-11,1,1,0,0,0,100.0," in csv
+    html = pack_html(pack, chart=b"", page=False)
+    assert "<td>missing-statements 1, missing-mg6 2</td>" in html
