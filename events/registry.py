@@ -28,6 +28,7 @@ from events.casework import (
     VrrConcluded,
     VrrRequested,
 )
+from events.disclosure import DisclosureDecisionRecorded, UnusedMaterialServed
 from events.envelope import Event, EventData, coerce_dataversion
 from events.errors import EventRejected
 from events.inspection import (
@@ -39,6 +40,7 @@ from events.inspection import (
     ResponseCommitted,
 )
 from events.organisation import StaffUpdated
+from events.police_files import FileFeedbackSent, FileQualityAssessed
 from events.trials import TrialOutcomeRecorded
 
 # Contract order. To add v2 of a type, keep the v1 model here and add the v2 one beside it
@@ -72,6 +74,11 @@ _MODELS: tuple[type[EventData], ...] = (
     CaseReviewed,
     CaseReallocated,
     TrialOutcomeRecorded,
+    # Added: police file quality and the Disclosure Record Sheet (contract section 2).
+    FileQualityAssessed,
+    FileFeedbackSent,
+    UnusedMaterialServed,
+    DisclosureDecisionRecorded,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))

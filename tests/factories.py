@@ -22,6 +22,9 @@ DEFAULT_RULE_IDS = frozenset(
         "victims-right-to-review",
         "assurance-sample",
         "case-review",
+        # Added: police file quality and the Disclosure Record Sheet.
+        "file-quality-feedback",
+        "disclosure-record",
     }
 )
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events import parse_event
+from services.entrypoints.demo.files import demo_counts
 from services.entrypoints.demo.week import AREA, SOURCE, demo_week
 from services.rules.calendar import Calendar
 
@@ -75,7 +76,8 @@ def expected_obligations(
         state = outcome(key, event["data"]["decision_date"], days, [])
         result[f"victim-letter/{key[0]}/{key[1]}"] = (*state, owners.get(key[0]))
     result |= _reviews(events, as_of, owners)
-    return _reallocated(events, result)
+    files, urns = _files_and_disclosure(events, as_of, owners)
+    return _reallocated(events, result | files, urns)
 
 
 REVIEW_DAYS = {
@@ -132,15 +134,64 @@ def _reviews(
     return result
 
 
+def _files_and_disclosure(
+    events: list[dict[str, Any]], as_of: date, owners: dict[str, str]
+) -> tuple[dict[str, tuple[str, str, str | None, str | None]], dict[str, str]]:
+    """Rules file-quality-feedback and disclosure-record (contract section 4, "Added"): a
+    failed file's feedback due 5 working days after `assessed_date`, owned by the assessor; a
+    disclosure decision due 2 working days after `served_date`, owned by the case owner. Also
+    each file obligation's URN, for the reallocations."""
+    calendar = Calendar()
+    in_order = sorted(events, key=_order)
+    opened: dict[str, tuple[str, date, str | None, str]] = {}  # id -> urn, after, owner, key
+    done: dict[tuple[str, str], list[date]] = defaultdict(list)
+    for e in in_order:
+        data, kind = e["data"], e["type"]
+        if kind == "file-quality-assessed" and not data["standard_met"]:
+            after = date.fromisoformat(data["assessed_date"])
+            opened[f"file-quality-feedback/{data['file_id']}"] = (
+                data["urn"], calendar.add_working_days(after, 5).result, data["assessed_by"],
+                data["file_id"],
+            )  # fmt: skip
+        elif kind == "file-feedback-sent":
+            done[("file", data["file_id"])].append(date.fromisoformat(data["sent_date"]))
+        elif kind == "unused-material-served":
+            after = date.fromisoformat(data["served_date"])
+            key = f"{data['urn']}/{data['stage']}"
+            opened[f"disclosure-record/{key}"] = (
+                data["urn"], calendar.add_working_days(after, 2).result, owners.get(data["urn"]),
+                key,
+            )  # fmt: skip
+        elif kind == "disclosure-decision-recorded":
+            key = f"{data['urn']}/{data['stage']}"
+            done[("disclosure", key)].append(date.fromisoformat(data["recorded_date"]))
+    result: dict[str, tuple[str, str, str | None, str | None]] = {}
+    for obligation_id, (_urn, due, owner, key) in opened.items():
+        kind = "file" if obligation_id.startswith("file-") else "disclosure"
+        closed = min(done[(kind, key)], default=None)
+        if closed:
+            state = "met" if closed <= due else "met-late"
+        else:
+            state = "lapsed" if as_of > due else "open"
+        result[obligation_id] = (state, due.isoformat(), _iso(closed), owner)
+    return result, {i: v[0] for i, v in opened.items()}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _reallocated(
-    events: list[dict[str, Any]], found: dict[str, tuple[str, str, str | None, str | None]]
+    events: list[dict[str, Any]],
+    found: dict[str, tuple[str, str, str | None, str | None]],
+    urns: dict[str, str] | None = None,
 ) -> dict[str, tuple[str, str, str | None, str | None]]:
     """Contract section 2, `case-reallocated`: an obligation of the case not closed before the
     reallocation's date is the new owner's; the latest reallocation by time that applies stands."""
     moves = sorted((e for e in events if e["type"] == "case-reallocated"), key=_order)
     result = dict(found)
     for obligation_id, (state, due, closed, owner) in found.items():
-        urn = obligation_id.split("/")[1]
+        urn = (urns or {}).get(obligation_id) or obligation_id.split("/")[1]
         for move in moves:  # in time order: the latest that applies is left standing
             data = move["data"]
             if data["urn"] == urn and (closed is None or data["reallocated_date"] <= closed):
@@ -265,3 +316,20 @@ def test_reviews_are_met_late_lapsed_and_cancelled_and_two_cases_reallocated(see
         if e["type"] == "hearing-updated" and e["data"]["hearing_id"] == "R1"
     )
     assert 2 in relisted.values()  # one listing moved, and one vacated
+
+
+@pytest.mark.parametrize("seed", [2017, 1, 42])
+def test_files_and_disclosure_are_met_late_and_never_done(seed: int) -> None:
+    events = demo_week(seed)
+    assert demo_counts(events) == {
+        "file-quality-assessed": 8,  # three meet the standard
+        "file-feedback-sent": 4,  # of the five that fail, one never
+        "unused-material-served": 6,
+        "disclosure-decision-recorded": 5,
+    }
+    found = expected_obligations(events, date(2017, 8, 4))
+    for rule in ("file-quality-feedback", "disclosure-record"):
+        states = {state for i, (state, *_) in found.items() if i.startswith(f"{rule}/")}
+        assert {"met", "met-late"} <= states
+        assert states & {"lapsed", "open"}
+    assert sum(i.startswith("file-quality-feedback/") for i in found) == 5

@@ -179,6 +179,35 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "attributable_to": "prosecution",
         "trial_date": "2017-07-26",
     },
+    # Added: police file quality and the Disclosure Record Sheet.
+    "file-quality-assessed": {
+        "file_id": "F1",
+        "urn": "43XX1234524",
+        "force": "thames-valley",
+        "stage": "first-hearing",
+        "standard_met": False,
+        "failings": ["missing-mg6", "late"],
+        "assessed_by": "S1",
+        "assessed_date": "2024-05-01",
+    },
+    "file-feedback-sent": {
+        "file_id": "F1",
+        "force": "thames-valley",
+        "sent_by": "S1",
+        "sent_date": "2024-05-03",
+    },
+    "unused-material-served": {
+        "urn": "43XX1234524",
+        "stage": "initial",
+        "served_date": "2024-05-03",
+        "served_by": "S1",
+    },
+    "disclosure-decision-recorded": {
+        "urn": "43XX1234524",
+        "stage": "initial",
+        "recorded_by": "S1",
+        "recorded_date": "2024-05-03",
+    },
 }
 
 
@@ -213,7 +242,7 @@ def rejection(raw: Any) -> EventRejected:
 
 def test_examples_cover_every_type_in_contract_order() -> None:
     assert tuple(EXAMPLES) == ALL_TYPES
-    assert len(ALL_TYPES) == 26
+    assert len(ALL_TYPES) == 30
     assert set(EVENT_TYPES) == {(name, 1) for name in ALL_TYPES}
 
 

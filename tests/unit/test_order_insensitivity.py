@@ -334,6 +334,53 @@ def case_reallocated(draw: st.DrawFn, day: date) -> Data:
     return data
 
 
+# Added: police file quality and the Disclosure Record Sheet.
+FILES, FORCES = ("F1", "F2"), ("essex", "kent")
+
+
+def file_quality_assessed(draw: st.DrawFn, day: date) -> Data:
+    met = maybe(draw)
+    data = {
+        "file_id": pick(draw, *FILES),
+        "urn": pick(draw, *URNS),
+        "force": pick(draw, *FORCES),
+        "stage": pick(draw, "pre-charge", "first-hearing", "post-plea"),
+        "standard_met": met,
+        "failings": [] if met else [pick(draw, "missing-mg6", "late", "quality")],
+        "assessed_by": pick(draw, *STAFF),
+        "assessed_date": near(draw, day, 3, 0),
+    }
+    if maybe(draw):
+        data["area"] = pick(draw, *AREAS)
+    return data
+
+
+def file_feedback_sent(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "file_id": pick(draw, *FILES),
+        "force": pick(draw, *FORCES),
+        "sent_by": pick(draw, *STAFF),
+        "sent_date": near(draw, day),
+    }
+
+
+def unused_material_served(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "urn": pick(draw, *URNS),
+        "stage": pick(draw, "initial", "continuing"),
+        "served_date": near(draw, day, 3, 0),
+    }
+
+
+def disclosure_decision_recorded(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "urn": pick(draw, *URNS),
+        "stage": pick(draw, "initial", "continuing"),
+        "recorded_by": pick(draw, *STAFF),
+        "recorded_date": near(draw, day),
+    }
+
+
 # Every event type a rule of the default pack reads, with a builder of its wire data given
 # the (London) date of the event's time.
 DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
@@ -360,6 +407,10 @@ DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
     "case-review-due": case_review_due,
     "case-reviewed": case_reviewed,
     "case-reallocated": case_reallocated,
+    "file-quality-assessed": file_quality_assessed,
+    "file-feedback-sent": file_feedback_sent,
+    "unused-material-served": unused_material_served,
+    "disclosure-decision-recorded": disclosure_decision_recorded,
 }
 INSPECTION_TYPES = {
     "response-committed",
@@ -393,6 +444,10 @@ MOST = {
     "case-review-due": 2,
     "case-reviewed": 1,
     "case-reallocated": 2,
+    "file-quality-assessed": 2,
+    "file-feedback-sent": 1,
+    "unused-material-served": 2,
+    "disclosure-decision-recorded": 1,
 }
 _COUNTS = st.tuples(*(st.integers(0, most) for most in MOST.values()))
 _WINDOW_STARTS = st.integers(0, LATEST_WINDOW_START)
@@ -796,6 +851,15 @@ EVERY_RULE = [
        reviewed_date="2025-01-30"),
     ev("case-reallocated", "2025-02-10", urn=U1, new_owner="P-3", reason="P-2 on leave",
        reallocated_date="2025-02-10"),
+    ev("file-quality-assessed", "2025-01-07", file_id="F1", urn=U1, force="essex",
+       stage="first-hearing", standard_met=False, failings=["missing-mg6"], assessed_by="P-1",
+       assessed_date="2025-01-07"),
+    ev("file-feedback-sent", "2025-01-09", file_id="F1", force="essex", sent_by="P-1",
+       sent_date="2025-01-09"),
+    ev("unused-material-served", "2025-01-08", urn=U1, stage="initial",
+       served_date="2025-01-08"),
+    ev("disclosure-decision-recorded", "2025-01-14", urn=U1, stage="initial", recorded_by="P-1",
+       recorded_date="2025-01-14"),
 ]  # fmt: skip
 
 
@@ -804,7 +868,7 @@ def test_hand_written_history_opens_every_rule_in_any_order() -> None:
     assert len({(f.source, f.id) for f in in_order}) == len(in_order)
     found, changes = one_at_a_time(in_order)
     assert {d.rule for d in found} == {rule.id for rule in RULES}
-    assert len(RULES) == 11
+    assert len(RULES) == 13
     assert replay(changes) == found
     states = {d.state for d in found}
     assert states == {"open", "met", "met-late", "cancelled"}

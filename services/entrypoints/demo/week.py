@@ -16,6 +16,7 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from services.entrypoints.demo.files import files_and_disclosure
 from services.rules.calendar import Calendar
 
 SOURCE = "/cms/thames-and-chiltern"
@@ -86,6 +87,7 @@ def demo_week(seed: int = 2017) -> list[dict[str, Any]]:
     decided = week.rng.sample(heard, CHARGED_DECISIONS)
     week.victim_letters([(c, False) for c in decided] + [(c, True) for c in pre_charge])
     week.reviews(week.rng.sample(heard, REVIEWED_CASES))
+    files_and_disclosure(add=week.add, at=week.at, cases=heard, week=WEEK, seed=seed)
     return week.envelopes()
 
 

@@ -7,7 +7,9 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from services.audit.status_queries import recommendation_statuses
+from services.summaries import file_quality as files
 from services.summaries import queries as weekly
+from services.summaries.packs import file_queries as fq
 from services.summaries.packs import model
 from services.summaries.packs import queries as q
 from services.summaries.packs.periods import PackPeriod
@@ -103,6 +105,7 @@ async def build_monthly(
         await trials(session=session, area=area, period=month, national=national),
         recommendations_section(statuses, names={k: p.name for k, p in owners.items()}),
         model.Actions(items=actions),
+        *await _files_and_disclosure(session=session, area=area, period=month, as_of=as_of),
         await audit_seal(session=session),
     ]
     return model.Pack("monthly", area, month, before, as_of, sections)
@@ -142,6 +145,31 @@ async def build_quarterly(
             checks_recorded=recorded,
         ),
         await trials(session=session, area=area, period=quarter, national=national),
+        *await _files_and_disclosure(session=session, area=area, period=quarter, as_of=as_of),
         await audit_seal(session=session),
     ]
     return model.Pack("quarterly", area, quarter, before, as_of, sections)
+
+
+async def _files_and_disclosure(
+    *, session: AsyncSession, area: str, period: PackPeriod, as_of: date
+) -> list[model.Section]:
+    """Police file quality and disclosure recorded on time (contract section 9, "Added: police
+    file quality and disclosure"), for the period against the one before."""
+    before = period.previous()
+    items = await q.pack_items(
+        session=session,
+        area=area,
+        rules=(model.FILE_FEEDBACK, model.DISCLOSURE),
+        first=before.start,
+        last=period.end,
+    )
+    assessments = await fq.file_assessments(session=session, area=area, first=period.start)
+    forces = await fq.feedback_forces(
+        session=session, file_ids={i.key for i in items if i.rule == model.FILE_FEEDBACK}
+    )
+    teams = await weekly.legal_managers_of(session=session, area=area)
+    return [
+        files.file_quality(assessments, items, period=period, as_of=as_of, forces=forces),
+        files.disclosure_records(items, period=period, as_of=as_of, teams=teams),
+    ]

@@ -477,6 +477,48 @@ def compliance(
     )
 
 
+# --- added: police file quality and the Disclosure Record Sheet (contract section 9) --------
+
+FILE_FEEDBACK = "file-quality-feedback"
+DISCLOSURE = "disclosure-record"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    """Police files assessed against the National File Standard, for one force or Area: files
+    (each `file_id` once, its latest assessment standing), how many met the standard and the
+    share in per cent to one decimal (None without files), failings by kind (every kind of the
+    vocabulary, in its order), and the feedback obligations (`file-quality-feedback`) judged
+    met, late, lapsed or open."""
+
+    key: str | None
+    label: str
+    files: int
+    met_standard: int
+    share_met_pct: float | None
+    failings: Mapping[str, int]
+    feedback: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class FileQuality:
+    """Police file quality in the period: per force, and the Area in all."""
+
+    kind: ClassVar[str] = "file-quality"
+    by_force: Sequence[FileRow]
+    total: FileRow
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureRecords:
+    """Disclosure decisions recorded on the Disclosure Record Sheet (rule
+    `disclosure-record`) per team, against the previous period."""
+
+    kind: ClassVar[str] = "disclosure-records"
+    by_team: Sequence[Row]
+    total: Row
+
+
 Section = (
     VictimLetters
     | Reviews
@@ -488,6 +530,8 @@ Section = (
     | Compliance
     | TrialsSection
     | AuditSeal
+    | FileQuality
+    | DisclosureRecords
 )
 
 

@@ -22,6 +22,9 @@ from services.summaries.packs.model import (
     Compliance,
     CustodyLimits,
     DataQuality,
+    DisclosureRecords,
+    FileQuality,
+    FileRow,
     Pack,
     Reviews,
     Row,
@@ -201,6 +204,46 @@ def _trend_cells(trend: Trend) -> list[str]:
     ]
 
 
+def _files(section: FileQuality, pack: Pack) -> list[str]:
+    out = [f"## Police file quality (National File Standard), {pack.period}", ""]
+    out += [FILES_NOTE, ""]
+    headers = ("force", "files", "met standard", "share met", "failings", *COUNT_HEADERS)
+    out += table(headers, (_file_cells(r) for r in [*section.by_force, section.total]))
+    return [*out, ""]
+
+
+def _file_cells(row: FileRow) -> list[Any]:
+    return [
+        row.label,
+        row.files,
+        row.met_standard,
+        pct(row.share_met_pct),
+        failings_text(row),
+        *counts_cells(row.feedback),
+    ]
+
+
+def failings_text(row: FileRow) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in row.failings.items() if n) or "-"
+
+
+def _disclosure(section: DisclosureRecords, pack: Pack) -> list[str]:
+    out = [f"## Disclosure Record Sheet: decisions recorded on time, {pack.period}", ""]
+    out += [DISCLOSURE_NOTE, ""]
+    return out + _rows("Per team", [*section.by_team, section.total], pack, "team")
+
+
+FILES_NOTE = (
+    "Files: police files assessed in the period (each file once, by its latest assessment)."
+    " Share met: files meeting the standard over files. Failings: files naming each failing."
+    " Counts: feedback to the force due in the period (rule file-quality-feedback)."
+)
+DISCLOSURE_NOTE = (
+    "Due: disclosure decisions to be recorded on the Disclosure Record Sheet after unused"
+    " material was served (rule disclosure-record), per team of the case owner."
+)
+
+
 def _who(staff_id: str, name: str | None) -> str:
     return f"{name} ({staff_id})" if name else staff_id
 
@@ -216,6 +259,8 @@ MARKDOWN: dict[str, Callable[[Any, Pack], list[str]]] = {
     "compliance": _compliance,
     "trials": lambda section, _pack: trials_markdown(section),
     "audit": lambda section, _pack: [*RENDERERS["audit"](section), ""],
+    "file-quality": _files,
+    "disclosure-records": _disclosure,
 }
 
 
@@ -310,6 +355,14 @@ def _csv_rows(pack: Pack) -> Iterator[dict[str, Any]]:
                     yield _line(f"{kind}:{section.measure}", "unit", t.label, month, counts)
                 yield _line(f"{kind}:{section.measure}", "unit", t.label, current, t.quarter)
                 yield _line(f"{kind}:{section.measure}", "unit", t.label, previous, t.previous)
+        elif isinstance(section, FileQuality):
+            for f in [*section.by_force, section.total]:
+                yield _line(kind, "feedback", f.label, current, f.feedback, count=f.files)
+                yield _line(kind, "met-standard", f.label, current, count=f.met_standard)
+                for failing, n in f.failings.items():
+                    yield _line(kind, f"failing:{failing}", f.label, current, count=n)
+        elif isinstance(section, DisclosureRecords):
+            tables = [("team", [*section.by_team, section.total])]
         for name, rows in tables:
             for r in rows:
                 yield _line(kind, name, r.label, current, r.current)
@@ -351,6 +404,9 @@ def _environment() -> Environment:
     )
     environment.filters["pct"] = pct
     environment.filters["change"] = change
+    environment.filters["failings"] = failings_text
+    environment.globals["files_note"] = FILES_NOTE
+    environment.globals["disclosure_note"] = DISCLOSURE_NOTE
     environment.filters["who"] = lambda staff_id, name: (
         "no owner" if staff_id is None else f"{name} ({staff_id})" if name else staff_id
     )
