@@ -38,6 +38,7 @@ from events.inspection import (
     RecommendationIssued,
     ResponseCommitted,
 )
+from events.iqa import IqaCompleted, IqaReassessed
 from events.organisation import StaffUpdated
 
 # Contract order. To add v2 of a type, keep the v1 model here and add the v2 one beside it
@@ -70,6 +71,9 @@ _MODELS: tuple[type[EventData], ...] = (
     CaseReviewDue,
     CaseReviewed,
     CaseReallocated,
+    # Added (docs/contract.md section 2, "Added event types: IQA")
+    IqaCompleted,
+    IqaReassessed,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))
