@@ -22,6 +22,9 @@ DEFAULT_RULE_IDS = frozenset(
         "victims-right-to-review",
         "assurance-sample",
         "case-review",
+        # IQA (contract section 4, "Rules iqa-quota and iqa-reassessment")
+        "iqa-quota",
+        "iqa-reassessment",
     }
 )
 
