@@ -210,6 +210,15 @@ class _Track:
         else:
             state = "open"
         data, case = self.standing.data, self.case
+        # With `owner_from`, the owner and (after the event's own area) the Area are the
+        # latest linked staff record's (docs/contract.md section 4, "Rule iqa-quota").
+        owner_from = self.rule.owner_from
+        staff = (
+            max((f for f in self.linked if owner_from.match.accepts(f.type, f.data)), key=_order,
+                default=None)
+            if owner_from
+            else None
+        )  # fmt: skip
         explanation = (
             f"{self.rule.title} [{self.rule.id}]. Due {due.result}: {due.explanation} "
             f"(event {opened_by.source}#{opened_by.id}). Source: {self.rule.source}."
@@ -223,8 +232,11 @@ class _Track:
             rule=self.rule.id,
             key=self.key,
             urn=_text(data.get("urn")),
-            owner=_field_or(data, self.rule.owner_field, case.owner if case else None),
-            area=_field_or(data, self.rule.area_field, case.area if case else None),
+            owner=(_text(staff.data.get(owner_from.field)) if staff and owner_from else None)
+            or _field_or(data, self.rule.owner_field, case.owner if case else None),
+            area=_field_or(data, self.rule.area_field, None)
+            or (_text(staff.data.get("area")) if staff else None)
+            or (case.area if case else None),
             opened_by=self.first.id if opened_by is self.standing else opened_by.id,
             due=due.result,
             state=state,

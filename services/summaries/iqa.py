@@ -150,12 +150,14 @@ def measures(
     facts: Iterable[Fact],
     *,
     staff: Iterable[Fact] = (),
+    places: Mapping[str, tuple[str | None, str | None]] | None = None,
     first: date | None = None,
     last: date | None = None,
 ) -> IqaMeasures:
-    """The leniency measures per assessor, unit, Area and nationally."""
+    """The leniency measures per assessor, unit, Area and nationally. The assessors' units
+    and Areas come from `places` (staff id -> (unit, area)) when given, else `staff`."""
     iqas = iqas_of(facts, first=first, last=last)
-    places = staff_places(staff)
+    places = staff_places(staff) if places is None else places
     by: dict[tuple[Level, str], list[Iqa]] = {}
     for iqa in iqas:
         unit, staff_area = places.get(iqa.assessor, (None, None))

@@ -155,3 +155,15 @@ rules:
     with pytest.raises(RulePackError) as caught:
         parse_pack(pack.replace("COUNT", "0").replace("ITEM", "iqa_id"), origin="p.yaml")
     assert caught.value.problems == ["p.yaml: rule q: quota.count: must be 1 or more, not 0"]
+
+
+def test_quota_area_is_the_assessors_unless_the_iqa_names_one() -> None:
+    found = obligations(
+        [staff("LM-1", "SM-1"), iqa(1), iqa(2, "LM-2", area="thames-and-chiltern")],
+        "iqa-quota",
+        date(2026, 10, 20),
+    )
+    assert [(d.id, d.owner, d.area) for d in found] == [
+        ("iqa-quota/LM-1/2026-10", "LM-1", "wessex"),
+        ("iqa-quota/LM-2/2026-10", "LM-2", "thames-and-chiltern"),
+    ]

@@ -1,0 +1,125 @@
+"""IQA through the real pipeline (Redis, and SQLite and PostgreSQL): the held-back national set
+(tests/iqa_national.py) gives exactly the expected quota and reassessment obligations, and the
+measures read back from the stored facts give exactly the leniency rates and gap per Area."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+from redis.asyncio import Redis
+
+from services.entrypoints.app import build_app
+from services.platform.runtime import open_runtime
+from services.platform.settings import Settings
+from services.summaries.iqa_queries import iqa_measures
+from tests.factories import event
+from tests.integration.conftest import Pipeline
+from tests.iqa_national import (
+    EXPECTED_AREAS,
+    EXPECTED_ASSESSORS,
+    EXPECTED_NATIONAL,
+    IQAS,
+    national_set,
+)
+
+pytestmark = pytest.mark.integration
+
+TODAY = date(2026, 11, 20)
+# LM-T2 did one IQA in October (quota 2) and nobody reassessed it.
+SHORT = [
+    event("staff-updated", "2026-09-01T09:00:00+01:00", id_="staff-LM-T2", staff_id="LM-T2",
+          name="Manager T2", email="lm-t2@example.org", role="legal-manager",
+          area="thames-and-chiltern", unit="magistrates", line_manager="SM-T"),
+    event("iqa-completed", "2026-10-20T15:00:00+01:00", id_="c-IQA-LM-T2-0", iqa_id="IQA-LM-T2-0",
+          urn="43T20000000", stage="case-progression", assessor="LM-T2", prosecutor="P-9",
+          assessed_date="2026-10-20", answers={"disclosure-schedules": "yes"},
+          rating="fully-met"),
+]  # fmt: skip
+# Worked out by hand: quota met on the date of the second IQA (all assessors but LM-T2 did
+# one on the 2nd and one on the 4th); due +5 working days after Saturday 31 October; one IQA
+# of each assessor's month drawn (ceil(10% of 6 or 9) = 1, the smallest SHA-256), owner the
+# line manager, due +10 working days after 31 October, met by the reassessment of 5 November.
+EXPECTED = {
+    **{
+        f"iqa-quota/{who}/2026-10": (who, area, "2026-11-06", "met", "2026-10-04")
+        for who, area in [
+            ("LM-E1", "east-of-england"),
+            ("LM-E2", "east-of-england"),
+            ("LM-T1", "thames-and-chiltern"),
+            ("LM-W1", "wessex"),
+            ("LM-W2", "wessex"),
+        ]
+    },
+    "iqa-quota/LM-T2/2026-10": ("LM-T2", "thames-and-chiltern", "2026-11-06", "lapsed", None),
+    "iqa-reassessment/LM-E1/2026-10/IQA-LM-E1-1": (
+        "SM-E", "east-of-england", "2026-11-13", "met", "2026-11-05"),
+    "iqa-reassessment/LM-E2/2026-10/IQA-LM-E2-0": (
+        "SM-E", "east-of-england", "2026-11-13", "met", "2026-11-05"),
+    "iqa-reassessment/LM-T1/2026-10/IQA-LM-T1-5": (
+        "SM-T", "thames-and-chiltern", "2026-11-13", "met", "2026-11-05"),
+    "iqa-reassessment/LM-T2/2026-10/IQA-LM-T2-0": (
+        "SM-T", "thames-and-chiltern", "2026-11-13", "lapsed", None),
+    "iqa-reassessment/LM-W1/2026-10/IQA-LM-W1-0": (
+        "SM-W", "wessex", "2026-11-13", "met", "2026-11-05"),
+    "iqa-reassessment/LM-W2/2026-10/IQA-LM-W2-3": (
+        "SM-W", "wessex", "2026-11-13", "met", "2026-11-05"),
+}  # fmt: skip
+
+
+@pytest.fixture
+async def pipeline_on_day(settings: Settings) -> AsyncIterator[Pipeline]:
+    assert settings.redis_url
+    async with open_runtime(settings, today=lambda: TODAY) as runtime:
+        redis = Redis.from_url(settings.redis_url)
+        app = build_app(runtime, settings.redis_url, http=False)
+        task = asyncio.create_task(app.run())
+        try:
+            yield Pipeline(runtime, redis, app)
+        finally:
+            app.exit()
+            await asyncio.wait_for(task, 30)
+            await redis.aclose()
+
+
+async def test_national_set_gives_exactly_the_obligations_and_rates(
+    pipeline_on_day: Pipeline,
+) -> None:
+    pipeline = pipeline_on_day
+    lines = [json.dumps(e) for e in national_set() + SHORT]
+    random.Random(19).shuffle(lines)
+    report = await pipeline.publish(lines)
+    assert report.rejected == []
+    await pipeline.publish(lines[::3])  # duplicates change nothing
+    await pipeline.settle()
+
+    rows = {
+        **await pipeline.obligations(TODAY, rule="iqa-quota"),
+        **await pipeline.obligations(TODAY, rule="iqa-reassessment"),
+    }
+    found = {
+        id_: (row["owner"], row["area"], row["due"], row["state"], row["closed_on"])
+        for id_, row in rows.items()
+    }
+    assert found == EXPECTED
+
+    async with pipeline.runtime.sessions() as session:
+        result = await iqa_measures(session=session, first=date(2026, 10, 1), last=TODAY)
+    areas = {a.name: (a.reassessed, a.lenient, a.leniency_pct, a.gap_pp) for a in result.areas}
+    assert areas == EXPECTED_AREAS
+    assessors = {
+        a.name: (a.reassessed, a.lenient, a.leniency_pct, a.gap_pp)
+        for a in result.assessors
+        if a.name != "LM-T2"
+    }
+    assert assessors == EXPECTED_ASSESSORS
+    national = result.national
+    assert (national.reassessed, national.lenient, national.leniency_pct, national.gap_pp) == (
+        EXPECTED_NATIONAL
+    )
+    assert national.iqas == IQAS + 1
+    assert {u.name: u.iqas for u in result.units}["thames-and-chiltern/magistrates"] == 1
