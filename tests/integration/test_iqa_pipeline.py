@@ -17,6 +17,10 @@ from services.entrypoints.app import build_app
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
 from services.summaries.iqa_queries import iqa_measures
+from services.summaries.packs.build import build_pack
+from services.summaries.packs.iqa_section import IqaSection
+from services.summaries.packs.periods import PackPeriod
+from services.summaries.packs.render import render_pack
 from tests.factories import event
 from tests.integration.conftest import Pipeline
 from tests.iqa_national import (
@@ -123,3 +127,48 @@ async def test_national_set_gives_exactly_the_obligations_and_rates(
     )
     assert national.iqas == IQAS + 1
     assert {u.name: u.iqas for u in result.units}["thames-and-chiltern/magistrates"] == 1
+
+
+async def test_monthly_and_quarterly_packs_hold_the_iqa_section(pipeline_on_day: Pipeline) -> None:
+    pipeline = pipeline_on_day
+    await pipeline.publish([json.dumps(e) for e in national_set() + SHORT])
+    await pipeline.settle()
+    async with pipeline.runtime.sessions() as session:
+        monthly = await build_pack(
+            session=session, area="wessex", period=PackPeriod.of(TODAY, "monthly"), as_of=TODAY
+        )
+        quarterly = await build_pack(
+            session=session,
+            area="thames-and-chiltern",
+            period=PackPeriod.of(TODAY, "quarterly"),
+            as_of=TODAY,
+        )
+    section = monthly.section("iqa")
+    assert isinstance(section, IqaSection)
+    assert section.assessed == "2026-10"  # the month whose quota and sample fall due in November
+    rows = {
+        m.manager: (m.iqas, m.quota.met, m.quota.due, m.reassessment.met, m.leniency_pct, m.gap_pp)
+        for m in section.managers
+    }
+    assert rows == {"LM-W1": (6, 1, 1, 1, 50.0, 50.0), "LM-W2": (6, 1, 1, 1, 50.0, 25.0)}
+    assert (section.area.leniency_pct, section.area.gap_pp) == (50.0, 37.5)
+    assert (section.national.leniency_pct, section.national.gap_pp) == (38.1, 28.6)
+    assert [u.name for u in section.units] == ["wessex/crown", "wessex/magistrates"]
+    markdown = render_pack(monthly, "md")
+    assert "## Individual Quality Assessments (IQA), 2026-11" in markdown
+    assert "| wessex | 12 | 8 | 4 | 50.0% | +37.5 |" in markdown
+    assert "| national | 34 | 21 | 8 | 38.1% | +28.6 |" in markdown
+    assert "| disclosure-schedules | no 2, yes 10 | 8 | 1 |" in markdown
+    html = render_pack(monthly, "html")
+    assert "Individual Quality Assessments (IQA), 2026-11" in html and "+37.5" in html
+    csv = render_pack(monthly, "csv")
+    assert "iqa,leniency-tenths,area:wessex,2026-11,,,,,,,500" in csv
+
+    tc = quarterly.section("iqa")
+    assert isinstance(tc, IqaSection)
+    assert {m.manager: (m.iqas, m.quota.lapsed) for m in tc.managers} == {
+        "LM-T1": (9, 0),
+        "LM-T2": (1, 1),
+    }
+    assert (tc.area.reassessed, tc.area.leniency_pct, tc.area.gap_pp) == (6, 16.7, 16.7)
+    assert (tc.reassessment.met, tc.reassessment.lapsed) == (1, 1)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 from services.summaries.model import AuditSeal, Counts, Recommendations
+from services.summaries.packs.iqa_section import IqaSection
 from services.summaries.packs.periods import PackPeriod
 
 VICTIM_LETTER = "victim-letter"
@@ -486,6 +487,7 @@ Section = (
     | Actions
     | Compliance
     | AuditSeal
+    | IqaSection  # Added: IQA (docs/contract.md section 9)
 )
 
 
