@@ -16,6 +16,7 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from services.entrypoints.demo.iqa import demo_iqas
 from services.rules.calendar import Calendar
 
 SOURCE = "/cms/thames-and-chiltern"
@@ -86,6 +87,9 @@ def demo_week(seed: int = 2017) -> list[dict[str, Any]]:
     decided = week.rng.sample(heard, CHARGED_DECISIONS)
     week.victim_letters([(c, False) for c in decided] + [(c, True) for c in pre_charge])
     week.reviews(week.rng.sample(heard, REVIEWED_CASES))
+    # Added: IQAs and their reassessments (fixed, no draws from the week's generator).
+    for when, type_, data in demo_iqas():
+        week.add(type_, when, **data)
     return week.envelopes()
 
 
