@@ -21,6 +21,7 @@ from services.summaries.packs.build import build_pack
 from services.summaries.packs.iqa_section import IqaSection
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.packs.render import render_pack
+from services.tracker.queries import explain_obligation
 from tests.factories import event
 from tests.integration.conftest import Pipeline
 from tests.iqa_national import (
@@ -110,6 +111,30 @@ async def test_national_set_gives_exactly_the_obligations_and_rates(
         for id_, row in rows.items()
     }
     assert found == EXPECTED
+
+    # `followup explain` reads the same: the quota counted, the draw, warnings and history.
+    async with pipeline.runtime.sessions() as session:
+        quota = await explain_obligation(
+            session=session,
+            obligation_id="iqa-quota/LM-T2/2026-10",
+            today=TODAY,
+            rules=pipeline.runtime.rules,
+            calendar=pipeline.runtime.calendar,
+        )
+        drawn = await explain_obligation(
+            session=session,
+            obligation_id="iqa-reassessment/LM-T2/2026-10/IQA-LM-T2-0",
+            today=TODAY,
+            rules=pipeline.runtime.rules,
+            calendar=pipeline.runtime.calendar,
+        )
+    assert quota is not None and drawn is not None
+    assert "1 of the quota of 2 recorded" in quota["explanation"]
+    assert quota["unconfirmed"] is True
+    assert quota["warnings"] == [{"working_days_before": 3, "on": "2026-11-03"}]
+    assert [h["kind"] for h in quota["history"]] == ["opened"]
+    assert "drawn for 2026-10: 1 of 1" in drawn["explanation"]
+    assert drawn["state"] == "lapsed" and drawn["owner"] == "SM-T"
 
     async with pipeline.runtime.sessions() as session:
         result = await iqa_measures(session=session, first=date(2026, 10, 1), last=TODAY)

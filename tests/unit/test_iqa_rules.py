@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
+from services.alerts.clock.schedule import steps_for
 from services.rules.calendar import Calendar
 from services.rules.ledger import Ledger
 from services.rules.model import Fact, ObligationDraft
@@ -167,3 +168,24 @@ def test_quota_area_is_the_assessors_unless_the_iqa_names_one() -> None:
         ("iqa-quota/LM-1/2026-10", "LM-1", "wessex"),
         ("iqa-quota/LM-2/2026-10", "LM-2", "thames-and-chiltern"),
     ]
+
+
+def test_escalation_policies_of_the_iqa_rules() -> None:
+    rules = {r.id: r for r in RULES}
+    quota = {
+        s.level: (s.day, s.roles) for s in steps_for(rules["iqa-quota"], date(2026, 11, 6), CAL)
+    }
+    # Due Friday 6 November: warned Tuesday 3rd; lapse at midnight ending the 6th (a business
+    # lapse: the ABM copied); unit head 5 working days after (Friday 13th, at its midnight).
+    assert quota == {
+        "warning-3": (date(2026, 11, 3), ("owner",)),
+        "lapse": (date(2026, 11, 7), ("owner", "legal-manager", "abm")),
+        "escalation-5": (date(2026, 11, 14), ("unit-head",)),
+    }
+    again = rules["iqa-reassessment"]
+    steps = {s.level: (s.day, s.roles) for s in steps_for(again, date(2026, 11, 13), CAL)}
+    assert steps == {
+        "warning-3": (date(2026, 11, 10), ("owner",)),
+        "lapse": (date(2026, 11, 14), ("owner", "legal-manager", "abm")),
+        "escalation-5": (date(2026, 11, 21), ("dccp",)),
+    }
