@@ -10,10 +10,12 @@ import random
 from collections.abc import AsyncIterator
 from datetime import date
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from services.entrypoints.app import build_app
+from services.entrypoints.http.api import build_api
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
 from services.summaries.iqa_queries import iqa_measures
@@ -22,6 +24,7 @@ from services.summaries.packs.iqa_section import IqaSection
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.packs.render import render_pack
 from services.tracker.queries import explain_obligation
+from tests.access import bearer
 from tests.factories import event
 from tests.integration.conftest import Pipeline
 from tests.iqa_national import (
@@ -156,7 +159,10 @@ async def test_national_set_gives_exactly_the_obligations_and_rates(
 
 async def test_monthly_and_quarterly_packs_hold_the_iqa_section(pipeline_on_day: Pipeline) -> None:
     pipeline = pipeline_on_day
-    await pipeline.publish([json.dumps(e) for e in national_set() + SHORT])
+    ccp = event("staff-updated", "2026-09-01T09:00:00+01:00", id_="staff-CCP-W",
+                staff_id="CCP-W", name="Chief W", email="ccp-w@example.org", role="ccp",
+                area="wessex")  # fmt: skip
+    await pipeline.publish([json.dumps(e) for e in [*national_set(), *SHORT, ccp]])
     await pipeline.settle()
     async with pipeline.runtime.sessions() as session:
         monthly = await build_pack(
@@ -197,3 +203,13 @@ async def test_monthly_and_quarterly_packs_hold_the_iqa_section(pipeline_on_day:
     }
     assert (tc.area.reassessed, tc.area.leniency_pct, tc.area.gap_pp) == (6, 16.7, 16.7)
     assert (tc.reassessment.met, tc.reassessment.lapsed) == (1, 1)
+
+    # In the browser: the Area's CCP sees the section on the pack page (/area/packs).
+    api = build_api(runtime=pipeline.runtime, redis=pipeline.redis, today=lambda: TODAY)
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        ccp = await bearer(pipeline.runtime, staff_id="CCP-W")
+        page = await client.get("/area/packs?area=wessex&month=2026-11", headers=ccp)
+        assert page.status_code == 200
+        assert "Individual Quality Assessments (IQA), 2026-11" in page.text
+        assert '<td>wessex</td><td class="n">12</td>' in page.text and "+37.5" in page.text
