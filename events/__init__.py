@@ -31,6 +31,7 @@ from events.iqa import IqaCompleted, IqaReassessed
 from events.organisation import StaffUpdated
 from events.parsing import parse_event
 from events.registry import ALL_TYPES, EVENT_TYPES, data_model_for, event_model_for, json_schemas
+from events.trials import TrialOutcomeRecorded
 
 __all__ = [
     "ALL_TYPES",
@@ -61,6 +62,7 @@ __all__ = [
     "ResponseCommitted",
     "SampledCheckReviewed",
     "StaffUpdated",
+    "TrialOutcomeRecorded",
     "VictimLetterDue",
     "VictimLetterSent",
     "data_model_for",

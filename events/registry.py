@@ -40,6 +40,7 @@ from events.inspection import (
 )
 from events.iqa import IqaCompleted, IqaReassessed
 from events.organisation import StaffUpdated
+from events.trials import TrialOutcomeRecorded
 
 # Contract order. To add v2 of a type, keep the v1 model here and add the v2 one beside it
 # (`version = 2`) with a static `upcast_v1_v2(data: dict) -> dict`; parse_event should then
@@ -71,6 +72,7 @@ _MODELS: tuple[type[EventData], ...] = (
     CaseReviewDue,
     CaseReviewed,
     CaseReallocated,
+    TrialOutcomeRecorded,
     # Added (docs/contract.md section 2, "Added event types: IQA")
     IqaCompleted,
     IqaReassessed,

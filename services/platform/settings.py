@@ -167,6 +167,16 @@ class Settings(BaseSettings):
     summary_retry_seconds: float = Field(
         default=300.0, gt=0, description="A failed delivery is tried again after this long."
     )
+    # Trials that did not proceed for prosecution reasons (docs/contract.md section 9, "Added:
+    # trials not proceeding"): the published national rates, in per cent, that an Area's is
+    # judged against. Unconfirmed: no figure in the seed reports; unset, the rate measured over
+    # every Area Followup holds stands in.
+    trials_national_magistrates_pct: float | None = Field(
+        default=None, ge=0, le=100, description="National magistrates' rate, per cent."
+    )
+    trials_national_crown_pct: float | None = Field(
+        default=None, ge=0, le=100, description="National Crown Court rate, per cent."
+    )
 
     # Follow-up rating words (a convention, not a published scale): comma-separated in the
     # environment; an assessment with any other word is refused with the list in the reason.
@@ -310,6 +320,15 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """The public URL people open, without a trailing slash."""
         return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @property
+    def trials_national(self) -> dict[str, float]:
+        """The national trials figures set, by court type."""
+        figures = {
+            "magistrates": self.trials_national_magistrates_pct,
+            "crown": self.trials_national_crown_pct,
+        }
+        return {court: pct for court, pct in figures.items() if pct is not None}
 
     @property
     def events_stream(self) -> str:

@@ -106,11 +106,20 @@ class Followup:
         finally:
             server.send_signal(signal.SIGTERM)
             try:
-                code = server.wait(timeout=30)
+                code: int | None = server.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                code = None
             finally:
                 server.kill()
                 log.close()
-            assert code == 0, (self.cwd / "serve.log").read_text()[-3000:]
+            said = (self.cwd / "serve.log").read_text()[-3000:]
+            assert code is not None, f"serve still running {STOP_SECONDS} s after SIGTERM:\n{said}"
+            assert code == 0, said
+
+
+# How long `serve` may take to stop on SIGTERM: it finishes its batch first, and the suite's
+# processes share two cores.
+STOP_SECONDS = 60
 
 
 def _wait_for_port(port: int, server: subprocess.Popen[str], within: float = 60.0) -> None:

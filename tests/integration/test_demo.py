@@ -9,9 +9,13 @@ import pytest
 from redis.asyncio import Redis
 
 from services.entrypoints.demo.run import run_demo
-from services.entrypoints.demo.week import demo_week
+from services.entrypoints.demo.trials import demo_trials
+from services.entrypoints.demo.week import AREA, demo_week
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
+from services.summaries.packs.build import build_pack
+from services.summaries.packs.periods import PackPeriod
+from services.summaries.trials import TrialsSection
 from services.tracker.metrics import read_status
 from tests.unit.test_demo_week import expected_obligations
 
@@ -82,3 +86,26 @@ async def test_demo_outcome_follows_from_its_events_and_repeats(settings: Settin
 
     # The same events again are duplicates: nothing changes.
     assert again == first
+
+
+async def test_demo_trials_put_the_area_worse_than_national(settings: Settings) -> None:
+    """July 2017 (docs/contract.md section 9, "Added: trials not proceeding"): by design, 3 of
+    the demo Area's 18 magistrates' trials and 2 of its 7 Crown Court trials did not proceed
+    for prosecution reasons, 2 of 18 and 1 of 7 in each of three other Areas: nationally 9 of
+    72 (12.5%) and 5 of 28 (17.9%)."""
+    assert settings.redis_url
+    async with open_runtime(settings) as runtime:
+        result = await run_demo(runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF)
+        async with runtime.sessions() as session:
+            pack = await build_pack(
+                session=session, area=AREA, period=PackPeriod.parse("2017-07"), as_of=AS_OF
+            )
+    assert result.trial_events == len(demo_trials())
+    section = pack.section("trials")
+    assert isinstance(section, TrialsSection)
+    found = [
+        (line.area.prosecution, line.area.trials, line.area.pct, line.national_measured.pct)
+        for line in section.lines
+    ]
+    assert found == [(3, 18, 16.7, 12.5), (2, 7, 28.6, 17.9)]
+    assert {line.verdict for line in section.lines} == {"worse than national"}

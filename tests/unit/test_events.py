@@ -170,6 +170,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "reallocated_by": "DCCP-1",
         "reallocated_date": "2017-07-24",
     },
+    "trial-outcome-recorded": {
+        "urn": "43XX1234524",
+        "hearing_id": "H-9",
+        "court_type": "crown",
+        "outcome": "ineffective",
+        "reason": "prosecution witness absent",
+        "attributable_to": "prosecution",
+        "trial_date": "2017-07-26",
+    },
     "iqa-completed": {
         "iqa_id": "IQA-1",
         "urn": "43XX1234524",
@@ -223,7 +232,7 @@ def rejection(raw: Any) -> EventRejected:
 
 def test_examples_cover_every_type_in_contract_order() -> None:
     assert tuple(EXAMPLES) == ALL_TYPES
-    assert len(ALL_TYPES) == 27
+    assert len(ALL_TYPES) == 28
     assert set(EVENT_TYPES) == {(name, 1) for name in ALL_TYPES}
 
 

@@ -99,7 +99,13 @@ async def render_pack_text(
         areas = await known_areas(session=session)
         if areas and area not in areas:
             raise NotFound("Area", area, areas)
-        pack = await build_pack(session=session, area=area, period=period, as_of=as_of)
+        pack = await build_pack(
+            session=session,
+            area=area,
+            period=period,
+            as_of=as_of,
+            national=runtime.settings.trials_national,
+        )
     png = pack_chart(pack)
     return render_pack(pack, format_, chart=png), png
 

@@ -56,6 +56,14 @@ def render(console: Console, result: DemoResult) -> None:
         console.print(reallocations_table(result))
     if result.inspections:
         render_inspections(console, result.inspections, result.as_of)
+    if result.trial_events:
+        console.print(
+            f"Trial outcomes: {result.trial_events} published (February to July 2017, the demo"
+            " Area and three others); the packs and the Area page show the rate of trials not"
+            " proceeding for prosecution reasons against the national one.",
+            highlight=False,
+            soft_wrap=True,
+        )
     _in_a_browser(console, result)
 
 

@@ -18,6 +18,7 @@ from schemas.tables import AuditEntry, StaffMember
 from services.audit.seeds import seed_lines
 from services.entrypoints.app import build_app
 from services.entrypoints.demo.inspections import inspection_statuses, seed_inspection_ids
+from services.entrypoints.demo.trials import demo_trials
 from services.entrypoints.demo.week import AREA, demo_week
 from services.platform.runtime import Runtime
 from services.rules.model import STATES
@@ -40,6 +41,8 @@ class DemoResult:
     # The demo's case reallocations as the audit trail has them (entity `case`, action
     # `reallocated`): urn, by, and the entry's detail (from, to, reason, moved, ...).
     reallocations: list[dict[str, Any]] = field(default_factory=list)
+    # Trial outcomes published (services/entrypoints/demo/trials.py), for the trials section.
+    trial_events: int = 0
 
 
 class DemoFailed(RuntimeError):
@@ -75,6 +78,11 @@ async def run_demo(
         seeded = await publish_lines(runtime=runtime, redis=redis, lines=inspection_lines)
         if seeded.rejected:
             raise DemoFailed(f"a seed inspection event was rejected: {seeded.rejected[0].reason}")
+        trials = [json.dumps(event) for event in demo_trials()]
+        on_progress(f"publishing {len(trials)} trial outcomes")
+        tried = await publish_lines(runtime=runtime, redis=redis, lines=trials)
+        if tried.rejected:
+            raise DemoFailed(f"a demo trial outcome was rejected: {tried.rejected[0].reason}")
         await _settle(runtime, redis, consumer, within, on_progress)
     finally:
         # The broker and client must be closed before the embedded Redis is asked to stop.
@@ -112,6 +120,7 @@ async def run_demo(
         inspection_events=seeded.published,
         inspections=inspections,
         reallocations=reallocations,
+        trial_events=tried.published,
     )
 
 

@@ -5,10 +5,12 @@ drill-down by unit and team (docs/contract.md section 12, "Area and inspection p
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from events.outbound import obligation_ref
 from services.entrypoints.http.auth import Caller
@@ -22,8 +24,13 @@ from services.summaries.backlog import build_backlog
 from services.summaries.build import build_summary, call_time
 from services.summaries.iqa_queries import iqa_measures
 from services.summaries.model import Scope as SummaryScope
+from services.summaries.packs.build import trials
 from services.summaries.packs.periods import PackPeriod
+from services.summaries.packs.render import trials_html
 from services.summaries.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
@@ -68,6 +75,9 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             summary, sections, backlog = await recent_summaries(request).get(
                 ("area", scope, week, today), await queries.data_version(session=session), made
             )
+            shown_trials = None
+            if scope.unit is None and scope.manager is None:
+                shown_trials = await _trials_markup(runtime, session, area=chosen, today=today)
             units = await queries.units_of(session=session, area=chosen)
             teams = await queries.legal_managers_of(session=session, area=chosen)
             # IQA leniency of the last whole month (docs/contract.md section 12, "Added: IQA
@@ -88,8 +98,22 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             team_names=teams,
             titles={r.id: r.title for r in runtime.rules},
             ref=obligation_ref,
+            trials=shown_trials,
             iqa_month=iqa_month,
             iqa_area=next((g for g in iqa.areas if g.name == chosen), None),
             iqa_national=iqa.national,
             **page,
         )
+
+
+async def _trials_markup(
+    runtime: Runtime, session: AsyncSession, *, area: str, today: date
+) -> Markup:
+    """The Area's trials not proceeding for prosecution reasons in the last whole month,
+    against the national figure, with six months' trend (docs/contract.md section 9)."""
+    month = PackPeriod.of(today, "monthly").previous()
+    section = await trials(
+        session=session, area=area, period=month, national=runtime.settings.trials_national
+    )
+    # Rendered by the packs' Jinja2 environment, which escapes every value.
+    return Markup(trials_html(section))

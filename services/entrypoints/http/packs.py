@@ -72,7 +72,11 @@ def add_pack_routes(api: FastAPI, *, runtime: Runtime) -> None:
                 )
             await check_on_record(session=session, scope=SummaryScope(chosen))
             pack = await build_pack(
-                session=session, area=chosen, period=period, as_of=period.judged_on(today)
+                session=session,
+                area=chosen,
+                period=period,
+                as_of=period.judged_on(today),
+                national=runtime.settings.trials_national,
             )
         if format != "html":
             text = await asyncio.to_thread(render_pack, pack, format)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,9 @@ from services.summaries.packs import queries as q
 from services.summaries.packs.iqa_build import IQA_RULES, iqa_section
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.recommendations import audit_seal, recommendations_section
+from services.summaries.trial_queries import standing_trials
+from services.summaries.trials import TREND, TrialsSection
+from services.summaries.trials import section as trials_section
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,15 +34,43 @@ def check_period_begun(period: PackPeriod, as_of: date) -> None:
 
 
 async def build_pack(
-    *, session: AsyncSession, area: str, period: PackPeriod, as_of: date
+    *,
+    session: AsyncSession,
+    area: str,
+    period: PackPeriod,
+    as_of: date,
+    national: Mapping[str, float] | None = None,
 ) -> model.Pack:
+    """`national`: the national trials figures by court type (Settings.trials_national)."""
     if period.every == "monthly":
-        return await build_monthly(session=session, area=area, month=period, as_of=as_of)
-    return await build_quarterly(session=session, area=area, quarter=period, as_of=as_of)
+        return await build_monthly(
+            session=session, area=area, month=period, as_of=as_of, national=national
+        )
+    return await build_quarterly(
+        session=session, area=area, quarter=period, as_of=as_of, national=national
+    )
+
+
+async def trials(
+    *, session: AsyncSession, area: str, period: PackPeriod, national: Mapping[str, float] | None
+) -> TrialsSection:
+    """Trials not proceeding for prosecution reasons (docs/contract.md section 9)."""
+    return trials_section(
+        await standing_trials(session=session),
+        area=area,
+        period=period,
+        national=national or {},
+        trend=TREND[period.every],
+    )
 
 
 async def build_monthly(
-    *, session: AsyncSession, area: str, month: PackPeriod, as_of: date
+    *,
+    session: AsyncSession,
+    area: str,
+    month: PackPeriod,
+    as_of: date,
+    national: Mapping[str, float] | None = None,
 ) -> model.Pack:
     check_period_begun(month, as_of)
     before = month.previous()
@@ -70,6 +102,7 @@ async def build_monthly(
             names={m: p.name for m, p in people.items()},
         ),
         model.custody(items, month=month, as_of=as_of),
+        await trials(session=session, area=area, period=month, national=national),
         await _iqa(session=session, area=area, period=month, as_of=as_of),
         recommendations_section(statuses, names={k: p.name for k, p in owners.items()}),
         model.Actions(items=actions),
@@ -79,7 +112,12 @@ async def build_monthly(
 
 
 async def build_quarterly(
-    *, session: AsyncSession, area: str, quarter: PackPeriod, as_of: date
+    *,
+    session: AsyncSession,
+    area: str,
+    quarter: PackPeriod,
+    as_of: date,
+    national: Mapping[str, float] | None = None,
 ) -> model.Pack:
     check_period_begun(quarter, as_of)
     before = quarter.previous()
@@ -106,6 +144,7 @@ async def build_quarterly(
             as_of=as_of,
             checks_recorded=recorded,
         ),
+        await trials(session=session, area=area, period=quarter, national=national),
         await _iqa(session=session, area=area, period=quarter, as_of=as_of),
         await audit_seal(session=session),
     ]

@@ -17,6 +17,7 @@ from typing import ClassVar
 from services.summaries.model import AuditSeal, Counts, Recommendations
 from services.summaries.packs.iqa_section import IqaSection
 from services.summaries.packs.periods import PackPeriod
+from services.summaries.trials import TrialsSection
 
 VICTIM_LETTER = "victim-letter"
 CASE_REVIEW = "case-review"
@@ -486,6 +487,7 @@ Section = (
     | Recommendations
     | Actions
     | Compliance
+    | TrialsSection
     | AuditSeal
     | IqaSection  # Added: IQA (docs/contract.md section 9)
 )

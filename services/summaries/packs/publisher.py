@@ -73,7 +73,13 @@ class PackPublisher(SummaryPublisher):
         as_of = period.end
         async with self.runtime.sessions() as session:
             recipients = await schedule.recipients_of(session=session, area=row.area)
-            pack = await build_pack(session=session, area=row.area, period=period, as_of=as_of)
+            pack = await build_pack(
+                session=session,
+                area=row.area,
+                period=period,
+                as_of=as_of,
+                national=self.runtime.settings.trials_national,
+            )
         chart, html, text = await asyncio.to_thread(_render, pack)
         picture = Attachment(f"{pack.kind}-{period}.png", chart, "image", "png")
         done = list(row.delivered)

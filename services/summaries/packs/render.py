@@ -30,8 +30,10 @@ from services.summaries.packs.model import (
     Trend,
     VictimLetters,
 )
+from services.summaries.packs.trials_render import trials_csv, trials_markdown
 from services.summaries.render_html import TEMPLATES as WEEKLY_TEMPLATES
 from services.summaries.render_md import COUNT_HEADERS, RENDERERS, counts_cells, pct, table
+from services.summaries.trials import TrialsSection
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("md", "html", "json", "csv")
@@ -269,6 +271,7 @@ MARKDOWN: dict[str, Callable[[Any, Pack], list[str]]] = {
     "recommendations": _recommendations,
     "actions": _actions,
     "compliance": _compliance,
+    "trials": lambda section, _pack: trials_markdown(section),
     "iqa": _iqa,
     "audit": lambda section, _pack: [*RENDERERS["audit"](section), ""],
 }
@@ -357,6 +360,8 @@ def _csv_rows(pack: Pack) -> Iterator[dict[str, Any]]:
         elif isinstance(section, AuditSeal):
             yield _line(kind, "checkpoint", section.head or "none", str(pack.as_of),
                         count=section.entries or 0)  # fmt: skip
+        elif isinstance(section, TrialsSection):
+            yield from trials_csv(section)
         elif isinstance(section, IqaSection):
             yield from _iqa_lines(section, current)
         elif isinstance(section, Compliance):
@@ -446,6 +451,11 @@ def pack_html(pack: Pack, *, chart: bytes | None = None, page: bool = True) -> s
         .get_template("pack.html" if page else "pack_sections.html")
         .render(pack=pack, chart=base64.b64encode(chart).decode())
     )
+
+
+def trials_html(section: TrialsSection) -> str:
+    """The trials section alone, as the packs draw it, for a page of the service's own."""
+    return _environment().get_template("sections/trials.html").render(section=section)
 
 
 def render_pack(pack: Pack, format_: str, *, chart: bytes | None = None) -> str:
