@@ -4,7 +4,6 @@ measures read back from the stored facts give exactly the leniency rates and gap
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
@@ -12,11 +11,8 @@ from datetime import date
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from services.entrypoints.app import build_app
 from services.entrypoints.http.api import build_api
-from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
 from services.summaries.iqa_queries import iqa_measures
 from services.summaries.packs.build import build_pack
@@ -26,7 +22,7 @@ from services.summaries.packs.render import render_pack
 from services.tracker.queries import explain_obligation
 from tests.access import bearer
 from tests.factories import event
-from tests.integration.conftest import Pipeline
+from tests.integration.conftest import Pipeline, running_pipeline
 from tests.iqa_national import (
     EXPECTED_AREAS,
     EXPECTED_ASSESSORS,
@@ -81,17 +77,8 @@ EXPECTED = {
 
 @pytest.fixture
 async def pipeline_on_day(settings: Settings) -> AsyncIterator[Pipeline]:
-    assert settings.redis_url
-    async with open_runtime(settings, today=lambda: TODAY) as runtime:
-        redis = Redis.from_url(settings.redis_url)
-        app = build_app(runtime, settings.redis_url, http=False)
-        task = asyncio.create_task(app.run())
-        try:
-            yield Pipeline(runtime, redis, app)
-        finally:
-            app.exit()
-            await asyncio.wait_for(task, 30)
-            await redis.aclose()
+    async with running_pipeline(settings, today=lambda: TODAY) as running:
+        yield running
 
 
 async def test_national_set_gives_exactly_the_obligations_and_rates(
