@@ -27,6 +27,7 @@ from events.inspection import (
     RecommendationIssued,
     ResponseCommitted,
 )
+from events.iqa import IqaCompleted, IqaReassessed
 from events.organisation import StaffUpdated
 from events.parsing import parse_event
 from events.registry import ALL_TYPES, EVENT_TYPES, data_model_for, event_model_for, json_schemas
@@ -55,6 +56,8 @@ __all__ = [
     "HearingRecordSheetUploaded",
     "HearingUpdated",
     "InspectionPublished",
+    "IqaCompleted",
+    "IqaReassessed",
     "RecommendationIssued",
     "ResponseCommitted",
     "SampledCheckReviewed",

@@ -39,6 +39,7 @@ from events.inspection import (
     RecommendationIssued,
     ResponseCommitted,
 )
+from events.iqa import IqaCompleted, IqaReassessed
 from events.organisation import StaffUpdated
 from events.police_files import FileFeedbackSent, FileQualityAssessed
 from events.trials import TrialOutcomeRecorded
@@ -79,6 +80,9 @@ _MODELS: tuple[type[EventData], ...] = (
     FileFeedbackSent,
     UnusedMaterialServed,
     DisclosureDecisionRecorded,
+    # Added (docs/contract.md section 2, "Added event types: IQA")
+    IqaCompleted,
+    IqaReassessed,
 )
 
 ALL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(model.type_name for model in _MODELS))

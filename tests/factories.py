@@ -25,6 +25,9 @@ DEFAULT_RULE_IDS = frozenset(
         # Added: police file quality and the Disclosure Record Sheet.
         "file-quality-feedback",
         "disclosure-record",
+        # IQA (contract section 4, "Rules iqa-quota and iqa-reassessment")
+        "iqa-quota",
+        "iqa-reassessment",
     }
 )
 

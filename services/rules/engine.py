@@ -210,6 +210,15 @@ class _Track:
         else:
             state = "open"
         data, case = self.standing.data, self.case
+        # With `owner_from`, the owner and (after the event's own area) the Area are the
+        # latest linked staff record's (docs/contract.md section 4, "Rule iqa-quota").
+        owner_from = self.rule.owner_from
+        staff = (
+            max((f for f in self.linked if owner_from.match.accepts(f.type, f.data)), key=_order,
+                default=None)
+            if owner_from
+            else None
+        )  # fmt: skip
         explanation = (
             f"{self.rule.title} [{self.rule.id}]. Due {due.result}: {due.explanation} "
             f"(event {opened_by.source}#{opened_by.id}). Source: {self.rule.source}."
@@ -223,8 +232,11 @@ class _Track:
             rule=self.rule.id,
             key=self.key,
             urn=_text(data.get("urn")),
-            owner=_field_or(data, self.rule.owner_field, case.owner if case else None),
-            area=_field_or(data, self.rule.area_field, case.area if case else None),
+            owner=(_text(staff.data.get(owner_from.field)) if staff and owner_from else None)
+            or _field_or(data, self.rule.owner_field, case.owner if case else None),
+            area=_field_or(data, self.rule.area_field, None)
+            or (_text(staff.data.get("area")) if staff else None)
+            or (case.area if case else None),
             opened_by=self.first.id if opened_by is self.standing else opened_by.id,
             due=due.result,
             state=state,
@@ -295,6 +307,8 @@ def _chain(track: _Track) -> list[ObligationDraft]:
             f"{computed.explanation} ({latest.type} {latest.source}#{latest.id})",
         )
     segments = [_Segment(f"{rule.id}/{track.key}", standing, first_due)]
+    if rule.quota is not None:
+        return [_quota(track, segments[0])]
     steps: list[tuple[Fact, Match, Renewal | None]] = [
         (f, m, None) for m in rule.closes for f in track.matching(m)
     ]
@@ -321,6 +335,27 @@ def _chain(track: _Track) -> list[ObligationDraft]:
         )
         for s in segments
     ]
+
+
+def _quota(track: _Track, segment: _Segment) -> ObligationDraft:
+    """Met on the date of the `count`-th distinct item (by date, then item) of the closing
+    events, if so many have arrived (docs/contract.md section 4, "Rule pack format": quota)."""
+    spec = track.rule.quota
+    assert spec is not None
+    items: dict[str, tuple[Fact, Match]] = {}
+    for match in track.rule.closes:
+        for fact in sorted(track.matching(match), key=_order):
+            parts = [_text(fact.data.get(name)) for name in spec.item_fields]
+            if all(parts):
+                items.setdefault("/".join(str(p) for p in parts), (fact, match))
+    dated = sorted((track.done_on(m, f), item) for item, (f, m) in items.items())
+    closed = dated[spec.count - 1][0] if len(dated) >= spec.count else None
+    due = Computation(
+        segment.due.result,
+        f"{segment.due.explanation}; {len(dated)} of the quota of {spec.count} recorded",
+    )
+    cancel = min((on for _, on, _ in track.cancels()), default=None)
+    return track.draft(segment.id, segment.opened_by, due, closed, cancel)
 
 
 def _recurring(track: _Track, today: date) -> tuple[list[ObligationDraft], date | None]:

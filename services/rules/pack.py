@@ -139,6 +139,16 @@ class SampleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaSpec:
+    """The obligation is met only when `count` distinct items (by `item_fields`) of its closing
+    events have arrived, on the date of the `count`-th by date (a legal manager's IQAs in a
+    month). Order-insensitive: a duplicate item counts once, and the dates decide."""
+
+    count: int
+    item_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OwnerFrom:
     """The owner is a field of the latest linked event (the line manager in staff-updated)."""
 
@@ -172,6 +182,7 @@ class Rule:
     # instead of the opening event (a review due before the hearing it names); no obligation
     # until one arrives.
     due_from: Match | None = None
+    quota: QuotaSpec | None = None  # Added (docs/contract.md section 4, "Rule pack format")
 
     def matches(self) -> tuple[Match, ...]:
         described: tuple[Match, ...] = (self.owner_from.match,) if self.owner_from else ()

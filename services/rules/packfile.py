@@ -33,6 +33,7 @@ from services.rules.pack import (
     Match,
     OwnerFrom,
     Present,
+    QuotaSpec,
     RecurrenceSpec,
     Renewal,
     Rule,
@@ -160,6 +161,11 @@ class SampleFields(_Strict):
     item: list[str] = Field(min_length=1)
 
 
+class QuotaFields(_Strict):
+    count: int | str  # a number, or a pack setting named as {name}
+    item: list[str] = Field(min_length=1)
+
+
 class OwnerFromSpec(MatchSpec):
     field: str
 
@@ -176,6 +182,7 @@ class RuleSpec(_HasDue):
     renews: list[RenewSpec] = Field(default_factory=list)
     recurrence: RecurrenceFields | None = None
     sample: SampleFields | None = None
+    quota: QuotaFields | None = None
     owner: str | None = None
     owner_from: OwnerFromSpec | None = None
     due_from: MatchSpec | None = None
@@ -312,6 +319,7 @@ def build_rule(spec: RuleSpec, settings: Mapping[str, SettingSpec]) -> Rule:
             OwnerFrom(spec.owner_from.build(), spec.owner_from.field) if spec.owner_from else None
         ),
         due_from=spec.due_from.build() if spec.due_from else None,
+        quota=_quota(spec.quota, settings),
         warnings=tuple(spec.warn),
         escalation=(
             tuple(step.build() for step in spec.escalation)
@@ -334,6 +342,18 @@ def _sample(found: SampleFields | None, settings: Mapping[str, SettingSpec]) -> 
     if not 0 < percent <= 100:
         raise _FieldProblem("sample.percent", f"must be 1 to 100, not {percent}")
     return SampleSpec(percent, found.month, tuple(found.item))
+
+
+def _quota(found: QuotaFields | None, settings: Mapping[str, SettingSpec]) -> QuotaSpec | None:
+    if found is None:
+        return None
+    try:
+        count = _number(str(found.count), settings)
+    except ValueError as error:
+        raise _FieldProblem("quota.count", str(error)) from None
+    if count < 1:
+        raise _FieldProblem("quota.count", f"must be 1 or more, not {count}")
+    return QuotaSpec(count, tuple(found.item))
 
 
 def check_fields(spec: RuleSpec) -> list[str]:
@@ -400,6 +420,12 @@ def check_fields(spec: RuleSpec) -> list[str]:
             need(opening, name, "sample.item")
         if spec.recurrence or spec.renews:
             problems.append("sample: a sampled rule cannot also recur or renew")
+    if spec.quota:
+        for i, match in enumerate(spec.closes):
+            for name in spec.quota.item:
+                need(match.event, name, f"closes.{i}: quota.item")
+        if spec.recurrence or spec.renews or spec.sample:
+            problems.append("quota: a rule with a quota cannot also recur, renew or sample")
     need(opening, spec.owner, "owner")
     need(opening, spec.area, "area")
     periodic = spec.due.strip() == "end of recurrence period"

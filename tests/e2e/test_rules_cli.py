@@ -22,7 +22,7 @@ def followup_in(tmp_path: Path, **env: str) -> Followup:
 def test_rules_check_accepts_the_shipped_pack_and_names_each_error(tmp_path: Path) -> None:
     followup = followup_in(tmp_path)
     good = followup.run("rules", "check", str(SHIPPED))
-    assert "11 rules, no errors" in good.stdout
+    assert "15 rules, no errors" in good.stdout
     assert "custody-time-limit" in good.stdout
 
     bad = tmp_path / "area.yaml"

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -73,10 +74,15 @@ class Pipeline:
         return {row["id"]: row for row in rows}
 
 
-@pytest.fixture
-async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+@asynccontextmanager
+async def running_pipeline(
+    settings: Settings, *, today: Callable[[], date] | None = None
+) -> AsyncIterator[Pipeline]:
+    """The real app consuming in-process; `today` fixes its clock (recurring periods, monthly
+    samples) where a test needs it."""
     assert settings.redis_url
-    async with open_runtime(settings) as runtime:
+    clock: dict[str, Any] = {} if today is None else {"today": today}
+    async with open_runtime(settings, **clock) as runtime:
         redis = Redis.from_url(settings.redis_url)
         app = build_app(runtime, settings.redis_url, http=False)
         task = asyncio.create_task(app.run())
@@ -86,3 +92,9 @@ async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
             app.exit()
             await asyncio.wait_for(task, 30)
             await redis.aclose()
+
+
+@pytest.fixture
+async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    async with running_pipeline(settings) as running:
+        yield running

@@ -4,23 +4,19 @@ the same draw whatever order the checks arrived in."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 
 import pytest
-from redis.asyncio import Redis
 
-from services.entrypoints.app import build_app
-from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
 from services.rules.ledger import Ledger
 from services.rules.model import Fact
 from services.tracker.handlers import refresh_tracks
 from tests.factories import event
-from tests.integration.conftest import Pipeline
+from tests.integration.conftest import Pipeline, running_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -29,17 +25,8 @@ CLOCK = {"today": date(2017, 7, 31)}
 
 @pytest.fixture
 async def pipeline_with_clock(settings: Settings) -> AsyncIterator[Pipeline]:
-    assert settings.redis_url
-    async with open_runtime(settings, today=lambda: CLOCK["today"]) as runtime:
-        redis = Redis.from_url(settings.redis_url)
-        app = build_app(runtime, settings.redis_url, http=False)
-        task = asyncio.create_task(app.run())
-        try:
-            yield Pipeline(runtime, redis, app)
-        finally:
-            app.exit()
-            await asyncio.wait_for(task, 30)
-            await redis.aclose()
+    async with running_pipeline(settings, today=lambda: CLOCK["today"]) as running:
+        yield running
 
 
 def _events(seed: int) -> list[str]:

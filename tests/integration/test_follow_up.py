@@ -4,23 +4,19 @@ hand-worked statuses and a report whose chain verifies; altering a stored audit 
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import select, text
 
 from schemas.tables import AuditEntry, Recommendation
 from services.audit.render import render
 from services.audit.report import build_report
 from services.audit.status_queries import recommendation_statuses
-from services.entrypoints.app import build_app
 from services.platform.audit_trail import verify_chain
-from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
 from tests.factories import lines
 from tests.follow_up_history import (
@@ -30,7 +26,7 @@ from tests.follow_up_history import (
     TODAY,
     shuffled_with_duplicates,
 )
-from tests.integration.conftest import Pipeline
+from tests.integration.conftest import Pipeline, running_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -38,17 +34,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def pipeline_on_today(settings: Settings) -> AsyncIterator[Pipeline]:
     """The real app, with the clock fixed at TODAY so recurring periods open up to it."""
-    assert settings.redis_url
-    async with open_runtime(settings, today=lambda: TODAY) as runtime:
-        redis = Redis.from_url(settings.redis_url)
-        app = build_app(runtime, settings.redis_url, http=False)
-        task = asyncio.create_task(app.run())
-        try:
-            yield Pipeline(runtime, redis, app)
-        finally:
-            app.exit()
-            await asyncio.wait_for(task, 30)
-            await redis.aclose()
+    async with running_pipeline(settings, today=lambda: TODAY) as running:
+        yield running
 
 
 async def _statuses(pipeline: Pipeline) -> dict[str, tuple[object, ...]]:

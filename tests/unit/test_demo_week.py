@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,7 +79,55 @@ def expected_obligations(
         result[f"victim-letter/{key[0]}/{key[1]}"] = (*state, owners.get(key[0]))
     result |= _reviews(events, as_of, owners)
     files, urns = _files_and_disclosure(events, as_of, owners)
-    return _reallocated(events, result | files, urns)
+    return _reallocated(events, result | files, urns) | _iqas(events, as_of)
+
+
+def _iqas(
+    events: list[dict[str, Any]], as_of: date
+) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """Rules iqa-quota and iqa-reassessment (contract section 4, "Rules iqa-quota and
+    iqa-reassessment"): quota 2 a month met on the second IQA's date, due +5 working days after
+    the month; ceil(10%) of each manager's month drawn by SHA-256 of (rule, key, iqa_id), owner
+    the line manager, due +10 working days after the month, met by the reassessment."""
+    calendar = Calendar()
+    line = {e["data"]["staff_id"]: e["data"]["line_manager"] for e in events
+            if e["type"] == "staff-updated"}  # fmt: skip
+    months: dict[str, dict[str, str]] = defaultdict(dict)
+    again: dict[str, str] = {}
+    for e in events:
+        data = e["data"]
+        if e["type"] == "iqa-completed":
+            months[f"{data['assessor']}/{data['assessed_date'][:7]}"][data["iqa_id"]] = data[
+                "assessed_date"
+            ]
+        elif e["type"] == "iqa-reassessed":
+            again[data["iqa_id"]] = data["reassessed_date"]
+    result: dict[str, tuple[str, str, str | None, str | None]] = {}
+
+    def state(due: date, closed: str | None) -> str:
+        if closed:
+            return "met" if date.fromisoformat(closed) <= due else "met-late"
+        return "lapsed" if as_of > due else "open"
+
+    for key, iqas in months.items():
+        manager, month = key.split("/")
+        year, number = map(int, month.split("-"))
+        end = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+        due = calendar.add_working_days(end, 5).result
+        dates = sorted(iqas.values())
+        closed = dates[1] if len(dates) >= 2 else None
+        result[f"iqa-quota/{key}"] = (state(due, closed), due.isoformat(), closed, manager)
+        if as_of <= end:
+            continue
+        due = calendar.add_working_days(end, 10).result
+        ranked = sorted(iqas, key=lambda i: hashlib.sha256(
+            f"iqa-reassessment\n{key}\n{i}".encode()).hexdigest())  # fmt: skip
+        for iqa_id in ranked[: math.ceil(len(iqas) / 10)]:
+            closed = again.get(iqa_id)
+            result[f"iqa-reassessment/{key}/{iqa_id}"] = (
+                state(due, closed), due.isoformat(), closed, line[manager]
+            )  # fmt: skip
+    return result
 
 
 REVIEW_DAYS = {

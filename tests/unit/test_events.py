@@ -208,6 +208,25 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "recorded_by": "S1",
         "recorded_date": "2024-05-03",
     },
+    "iqa-completed": {
+        "iqa_id": "IQA-1",
+        "urn": "43XX1234524",
+        "stage": "charging-and-review",
+        "assessor": "LM-1",
+        "prosecutor": "P-2",
+        "assessed_date": "2025-03-20",
+        "answers": {"review-quality": "yes", "disclosure-schedules": "no"},
+        "rating": "partially-met",
+    },
+    "iqa-reassessed": {
+        "iqa_id": "IQA-1",
+        "assessor": "LM-1",
+        "assessed_date": "2025-03-20",
+        "reassessed_by": "SM-1",
+        "role": "senior-manager",
+        "reassessed_date": "2025-04-08",
+        "rating": "not-met",
+    },
 }
 
 
@@ -242,7 +261,7 @@ def rejection(raw: Any) -> EventRejected:
 
 def test_examples_cover_every_type_in_contract_order() -> None:
     assert tuple(EXAMPLES) == ALL_TYPES
-    assert len(ALL_TYPES) == 30
+    assert len(ALL_TYPES) == 32
     assert set(EVENT_TYPES) == {(name, 1) for name in ALL_TYPES}
 
 

@@ -174,12 +174,14 @@ async def test_very_deep_nesting_is_refused() -> None:
 
 
 async def test_after_the_rate_limit_a_caller_gets_429_with_retry_after() -> None:
-    async for client in _client(_api(http_rate_limit="3/minute")):
+    # An hour's window: the sliding-window counter weighs the window before, so four requests
+    # that straddle a minute's boundary on loaded cores could be let through.
+    async for client in _client(_api(http_rate_limit="3/hour")):
         answers = [await client.get("/openapi.json") for _ in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
         refused = answers[-1]
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert "3 per 1 minute" in refused.json()["detail"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+        assert "3 per 1 hour" in refused.json()["detail"]
         assert "FOLLOWUP_HTTP_RATE_LIMIT" in refused.json()["detail"]
         assert refused.headers["x-frame-options"] == "DENY"
         # Another caller has a count of its own; the liveness probe is never counted.
@@ -189,7 +191,7 @@ async def test_after_the_rate_limit_a_caller_gets_429_with_retry_after() -> None
 
 
 async def test_callers_are_told_apart_by_token_then_session_then_address() -> None:
-    async for client in _client(_api(http_rate_limit="2/minute")):
+    async for client in _client(_api(http_rate_limit="2/hour")):
         for _ in range(2):
             await client.get("/openapi.json", headers={"Authorization": "Bearer one"})
         token = await client.get("/openapi.json", headers={"Authorization": "Bearer one"})

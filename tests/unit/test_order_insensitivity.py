@@ -302,6 +302,38 @@ def sampled_check_reviewed(draw: st.DrawFn, day: date) -> Data:
     }
 
 
+IQAS = ("IQA-1", "IQA-2", "IQA-3")
+RATINGS = ("fully-met", "partially-met", "not-met")
+
+
+def iqa_completed(draw: st.DrawFn, day: date) -> Data:
+    data = {
+        "iqa_id": pick(draw, *IQAS),
+        "urn": pick(draw, *CHECKED),
+        "stage": pick(draw, "advice", "charging-and-review", "case-progression"),
+        "assessor": pick(draw, *MANAGERS),
+        "prosecutor": pick(draw, *STAFF),
+        "assessed_date": near(draw, day, 7, 0),
+        "answers": {"disclosure-1": pick(draw, "yes", "no")},
+        "rating": pick(draw, *RATINGS),
+    }
+    if maybe(draw):
+        data["area"] = pick(draw, *AREAS)
+    return data
+
+
+def iqa_reassessed(draw: st.DrawFn, day: date) -> Data:
+    return {
+        "iqa_id": pick(draw, *IQAS),
+        "assessor": pick(draw, *MANAGERS),
+        "assessed_date": near(draw, day, 45, 0),
+        "reassessed_by": pick(draw, *SENIOR),
+        "role": pick(draw, "senior-manager", "inspector"),
+        "reassessed_date": near(draw, day, 0, 3),
+        "rating": pick(draw, *RATINGS),
+    }
+
+
 REVIEW_STAGES = ("magistrates-first-hearing", "crown-ptph", "magistrates-trial", "crown-trial")
 
 
@@ -411,6 +443,8 @@ DATA: dict[str, Callable[[st.DrawFn, date], Data]] = {
     "file-feedback-sent": file_feedback_sent,
     "unused-material-served": unused_material_served,
     "disclosure-decision-recorded": disclosure_decision_recorded,
+    "iqa-completed": iqa_completed,
+    "iqa-reassessed": iqa_reassessed,
 }
 INSPECTION_TYPES = {
     "response-committed",
@@ -448,6 +482,8 @@ MOST = {
     "file-feedback-sent": 1,
     "unused-material-served": 2,
     "disclosure-decision-recorded": 1,
+    "iqa-completed": 4,
+    "iqa-reassessed": 2,
 }
 _COUNTS = st.tuples(*(st.integers(0, most) for most in MOST.values()))
 _WINDOW_STARTS = st.integers(0, LATEST_WINDOW_START)
@@ -860,6 +896,18 @@ EVERY_RULE = [
        served_date="2025-01-08"),
     ev("disclosure-decision-recorded", "2025-01-14", urn=U1, stage="initial", recorded_by="P-1",
        recorded_date="2025-01-14"),
+    *(
+        ev("iqa-completed", f"2025-01-2{n}", iqa_id=f"IQA-{n}", urn=urn, stage="advice",
+           assessor="LM-1", prosecutor="P-1", assessed_date=f"2025-01-2{n}",
+           answers={"disclosure-1": "yes"}, rating="fully-met")
+        for n, urn in enumerate(URNS)
+    ),
+    *(
+        ev("iqa-reassessed", "2025-02-06", iqa_id=f"IQA-{n}", assessor="LM-1",
+           assessed_date=f"2025-01-2{n}", reassessed_by="SM-1", role="senior-manager",
+           reassessed_date="2025-02-06", rating="partially-met")
+        for n in range(2)
+    ),
 ]  # fmt: skip
 
 
@@ -868,7 +916,7 @@ def test_hand_written_history_opens_every_rule_in_any_order() -> None:
     assert len({(f.source, f.id) for f in in_order}) == len(in_order)
     found, changes = one_at_a_time(in_order)
     assert {d.rule for d in found} == {rule.id for rule in RULES}
-    assert len(RULES) == 13
+    assert len(RULES) == 15
     assert replay(changes) == found
     states = {d.state for d in found}
     assert states == {"open", "met", "met-late", "cancelled"}

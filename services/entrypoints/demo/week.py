@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from services.entrypoints.demo.files import files_and_disclosure
+from services.entrypoints.demo.iqa import demo_iqas
 from services.rules.calendar import Calendar
 
 SOURCE = "/cms/thames-and-chiltern"
@@ -88,6 +89,9 @@ def demo_week(seed: int = 2017) -> list[dict[str, Any]]:
     week.victim_letters([(c, False) for c in decided] + [(c, True) for c in pre_charge])
     week.reviews(week.rng.sample(heard, REVIEWED_CASES))
     files_and_disclosure(add=week.add, at=week.at, cases=heard, week=WEEK, seed=seed)
+    # Added: IQAs and their reassessments (fixed, no draws from the week's generator).
+    for when, type_, data in demo_iqas():
+        week.add(type_, when, **data)
     return week.envelopes()
 
 

@@ -22,6 +22,7 @@ from services.platform.runtime import Runtime
 from services.summaries import queries
 from services.summaries.backlog import build_backlog
 from services.summaries.build import build_summary, call_time
+from services.summaries.iqa_queries import iqa_measures
 from services.summaries.model import Scope as SummaryScope
 from services.summaries.packs.build import trials
 from services.summaries.packs.periods import PackPeriod
@@ -79,6 +80,10 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
                 shown_trials = await _trials_markup(runtime, session, area=chosen, today=today)
             units = await queries.units_of(session=session, area=chosen)
             teams = await queries.legal_managers_of(session=session, area=chosen)
+            # IQA leniency of the last whole month (docs/contract.md section 12, "Added: IQA
+            # on the Area page").
+            iqa_month = PackPeriod.of(today, "monthly").previous()
+            iqa = await iqa_measures(session=session, first=iqa_month.start, last=iqa_month.end)
         return render(
             request,
             "area.html",
@@ -94,6 +99,9 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             titles={r.id: r.title for r in runtime.rules},
             ref=obligation_ref,
             trials=shown_trials,
+            iqa_month=iqa_month,
+            iqa_area=next((g for g in iqa.areas if g.name == chosen), None),
+            iqa_national=iqa.national,
             **page,
         )
 

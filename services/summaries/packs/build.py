@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 from services.audit.status_queries import recommendation_statuses
 from services.summaries import file_quality as files
 from services.summaries import queries as weekly
+from services.summaries.iqa_queries import iqa_measures
 from services.summaries.packs import file_queries as fq
 from services.summaries.packs import model
 from services.summaries.packs import queries as q
+from services.summaries.packs.iqa_build import IQA_RULES, iqa_section
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.recommendations import audit_seal, recommendations_section
 from services.summaries.trial_queries import standing_trials
@@ -103,6 +105,7 @@ async def build_monthly(
         ),
         model.custody(items, month=month, as_of=as_of),
         await trials(session=session, area=area, period=month, national=national),
+        await _iqa(session=session, area=area, period=month, as_of=as_of),
         recommendations_section(statuses, names={k: p.name for k, p in owners.items()}),
         model.Actions(items=actions),
         *await _files_and_disclosure(session=session, area=area, period=month, as_of=as_of),
@@ -146,6 +149,7 @@ async def build_quarterly(
         ),
         await trials(session=session, area=area, period=quarter, national=national),
         *await _files_and_disclosure(session=session, area=area, period=quarter, as_of=as_of),
+        await _iqa(session=session, area=area, period=quarter, as_of=as_of),
         await audit_seal(session=session),
     ]
     return model.Pack("quarterly", area, quarter, before, as_of, sections)
@@ -173,3 +177,27 @@ async def _files_and_disclosure(
         files.file_quality(assessments, items, period=period, as_of=as_of, forces=forces),
         files.disclosure_records(items, period=period, as_of=as_of, teams=teams),
     ]
+
+
+async def _iqa(
+    *, session: AsyncSession, area: str, period: PackPeriod, as_of: date
+) -> model.Section:
+    """The IQA section (docs/contract.md section 9, "Added: IQA in the monthly and quarterly
+    packs"): obligations due in the period; measures over the IQAs assessed in the previous
+    month for a monthly pack (the month whose quota and sample fall due in this one), in the
+    quarter for a quarterly pack."""
+    assessed = period.previous() if period.every == "monthly" else period
+    items = await q.pack_items(
+        session=session, area=area, rules=IQA_RULES, first=period.start, last=period.end
+    )
+    return iqa_section(
+        items,
+        period=period,
+        assessed=assessed,
+        as_of=as_of,
+        area=area,
+        measures=await iqa_measures(
+            session=session, first=assessed.start, last=min(assessed.end, as_of)
+        ),
+        managers=await weekly.legal_managers_of(session=session, area=area),
+    )

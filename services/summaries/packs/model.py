@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 from services.summaries.model import AuditSeal, Counts, Recommendations
+from services.summaries.packs.iqa_section import IqaSection
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.trials import TrialsSection
 
@@ -532,6 +533,7 @@ Section = (
     | AuditSeal
     | FileQuality
     | DisclosureRecords
+    | IqaSection  # Added: IQA (docs/contract.md section 9)
 )
 
 

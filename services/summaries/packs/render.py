@@ -15,7 +15,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.platform.text_safety import csv_text, markdown_cell
+from services.summaries.iqa import IqaGroup
 from services.summaries.model import AuditSeal, Counts, Recommendations
+from services.summaries.packs.iqa_section import IqaSection
 from services.summaries.packs.model import (
     Actions,
     AssuranceChecks,
@@ -248,6 +250,61 @@ def _who(staff_id: str, name: str | None) -> str:
     return f"{name} ({staff_id})" if name else staff_id
 
 
+# --- IQA (docs/contract.md section 9, "Added: IQA in the monthly and quarterly packs") ------
+
+IQA_NOTE = (
+    "Quota and reassessment: obligations due in the period (a month's IQAs fall due the month"
+    " after). Leniency: reassessed IQAs the manager rated more favourably than the"
+    " reassessor, over all reassessed. Gap: the share the managers rated as meeting the"
+    " standard (fully-met) minus the share the reassessors did, in points."
+)
+
+
+def _points(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}"
+
+
+def _group_cells(g: IqaGroup) -> list[Any]:
+    return [g.name, g.iqas, g.reassessed, g.lenient, pct(g.leniency_pct), _points(g.gap_pp)]
+
+
+def _iqa(section: IqaSection, pack: Pack) -> list[str]:
+    out = [f"## Individual Quality Assessments (IQA), {pack.period}", "", IQA_NOTE, ""]
+    out += [f"Leniency, gap and disclosure: the IQAs assessed in {section.assessed}.", ""]
+    out += ["### Per manager", ""]
+    if section.managers:
+        out += table(
+            ("manager", "IQAs", "quota on time (due)", "reassessments on time (due)",
+             "reassessed", "lenient", "leniency", "gap (points)"),
+            (
+                [_who(m.manager, m.name), m.iqas,
+                 f"{pct(m.quota.on_time_pct)} ({m.quota.due})",
+                 f"{pct(m.reassessment.on_time_pct)} ({m.reassessment.due})",
+                 m.reassessed, m.lenient, pct(m.leniency_pct), _points(m.gap_pp)]
+                for m in section.managers
+            ),
+        )  # fmt: skip
+    else:
+        out.append("None.")
+    out += ["", "### Leniency and gap: units, Area and national", ""]
+    out += table(
+        ("group", "IQAs", "reassessed", "lenient", "leniency", "gap (points)"),
+        (_group_cells(g) for g in [*section.units, section.area, section.national]),
+    )
+    out += ["", "### Disclosure questions (the Area's IQAs)", ""]
+    if section.disclosure:
+        out += table(
+            ("question", "answers", "compared with reassessor", "agreed"),
+            (
+                [d.question, ", ".join(f"{v} {n}" for v, n in d.answers), d.compared, d.agreed]
+                for d in section.disclosure
+            ),
+        )
+    else:
+        out.append("None.")
+    return [*out, ""]
+
+
 MARKDOWN: dict[str, Callable[[Any, Pack], list[str]]] = {
     "victim-letters": _letters,
     "reviews": _reviews,
@@ -258,6 +315,7 @@ MARKDOWN: dict[str, Callable[[Any, Pack], list[str]]] = {
     "actions": _actions,
     "compliance": _compliance,
     "trials": lambda section, _pack: trials_markdown(section),
+    "iqa": _iqa,
     "audit": lambda section, _pack: [*RENDERERS["audit"](section), ""],
     "file-quality": _files,
     "disclosure-records": _disclosure,
@@ -349,6 +407,8 @@ def _csv_rows(pack: Pack) -> Iterator[dict[str, Any]]:
                         count=section.entries or 0)  # fmt: skip
         elif isinstance(section, TrialsSection):
             yield from trials_csv(section)
+        elif isinstance(section, IqaSection):
+            yield from _iqa_lines(section, current)
         elif isinstance(section, Compliance):
             for t in [*section.units, section.area]:
                 for month, counts in zip(section.months, t.months, strict=True):
@@ -367,6 +427,28 @@ def _csv_rows(pack: Pack) -> Iterator[dict[str, Any]]:
             for r in rows:
                 yield _line(kind, name, r.label, current, r.current)
                 yield _line(kind, name, r.label, previous, r.previous)
+
+
+def _iqa_lines(section: IqaSection, current: str) -> Iterator[dict[str, Any]]:
+    """IQA: quota and reassessment counts per manager and the Area; per group, `count` the
+    reassessed IQAs (table `reassessed`), the lenient ones (`lenient`), the leniency rate and
+    gap in tenths (`leniency-tenths`, `gap-tenths`: 42.9% is 429); disclosure answers."""
+    for m in section.managers:
+        yield _line("iqa", "quota", m.manager, current, m.quota, count=m.iqas)
+        yield _line("iqa", "reassessment", m.manager, current, m.reassessment)
+    yield _line("iqa", "quota", "all", current, section.quota)
+    yield _line("iqa", "reassessment", "all", current, section.reassessment)
+    for g in [*section.units, section.area, section.national]:
+        name = f"{g.level}:{g.name}"
+        yield _line("iqa", "reassessed", name, current, count=g.reassessed)
+        yield _line("iqa", "lenient", name, current, count=g.lenient)
+        for table_name, value in (("leniency-tenths", g.leniency_pct), ("gap-tenths", g.gap_pp)):
+            if value is not None:
+                yield _line("iqa", table_name, name, current, count=round(value * 10))
+    for d in section.disclosure:
+        for answer, n in d.answers:
+            yield _line("iqa", f"{d.question}:{answer}", "area", current, count=n)
+        yield _line("iqa", f"{d.question}:agreed", "area", current, count=d.agreed)
 
 
 def _line(
