@@ -53,7 +53,7 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
             scope = SummaryScope(chosen, unit or None, team or None)
             await check_on_record(session=session, scope=scope)
 
-            async def made() -> tuple[Any, Any, Any]:
+            async def made() -> tuple[Any, ...]:
                 summary = await build_summary(
                     session=session,
                     scope=scope,
@@ -70,20 +70,22 @@ def add_area_routes(api: FastAPI, *, runtime: Runtime) -> None:
                 shown = replace(
                     summary, sections=[s for s in summary.sections if s.kind != "backlog"]
                 )
-                return summary, await sections_markup(shown), backlog
+                # Trials and IQA measures read every Area's events of the month: kept with
+                # the summary, until the data changes (services/summaries/recent.py).
+                shown_trials = None
+                if scope.unit is None and scope.manager is None:
+                    shown_trials = await _trials_markup(runtime, session, area=chosen, today=today)
+                iqa = await iqa_measures(session=session, first=iqa_month.start, last=iqa_month.end)
+                return summary, await sections_markup(shown), backlog, shown_trials, iqa
 
-            summary, sections, backlog = await recent_summaries(request).get(
-                ("area", scope, week, today), await queries.data_version(session=session), made
-            )
-            shown_trials = None
-            if scope.unit is None and scope.manager is None:
-                shown_trials = await _trials_markup(runtime, session, area=chosen, today=today)
-            units = await queries.units_of(session=session, area=chosen)
-            teams = await queries.legal_managers_of(session=session, area=chosen)
             # IQA leniency of the last whole month (docs/contract.md section 12, "Added: IQA
             # on the Area page").
             iqa_month = PackPeriod.of(today, "monthly").previous()
-            iqa = await iqa_measures(session=session, first=iqa_month.start, last=iqa_month.end)
+            summary, sections, backlog, shown_trials, iqa = await recent_summaries(request).get(
+                ("area", scope, week, today), await queries.data_version(session=session), made
+            )
+            units = await queries.units_of(session=session, area=chosen)
+            teams = await queries.legal_managers_of(session=session, area=chosen)
         return render(
             request,
             "area.html",
