@@ -115,7 +115,7 @@ async def run_serve(
                 extra={"error": describe(error)[:300]},
             )
             await _stop_quietly(app)
-            if not await _until_reachable_or_stopped(reachable):
+            if app.stop_asked or not await _until_reachable_or_stopped(reachable):
                 return app  # SIGINT or SIGTERM while waiting: a clean stop
             continue
         return app
@@ -163,21 +163,33 @@ class ServeApp(FastStream):
         self.side = side
         self.failure: str | None = None
         self.started = False  # its parts and the broker all started
+        self.stop_asked = False  # SIGTERM, SIGINT or a failure while starting
         self.after_startup(self._started)
 
     async def _started(self) -> None:
         self.started = True
+        if self.stop_asked:
+            super().exit()
 
     def exit(self) -> None:
         if self.failure is None and self.side.regroup():
             return
-        super().exit()
+        self._leave()
 
     def fail(self, reason: str) -> None:
         if self.failure is None:
             self.failure = reason
             log.critical("serve stopping: a part failed", extra={"reason": reason})
-        super().exit()
+        self._leave()
+
+    def _leave(self) -> None:
+        """Stop, but not while starting: FastStream would run the shutdown beside the start,
+        which then carried on after it (a pool worker stopped as it started never exited).
+        A stop asked for while starting happens as soon as the start is over, or failed."""
+        if self.started:
+            super().exit()
+        else:
+            self.stop_asked = True
 
     def add_check(self, check: Callable[[], Mapping[str, str]]) -> None:
         """One more part `/health` asks (part name -> what is wrong)."""

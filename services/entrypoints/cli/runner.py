@@ -68,15 +68,34 @@ def run_with_redis_url(
     `wait`: wait for the database and Redis (a service starting beside its servers) instead
     of failing at once, as a command does."""
     import asyncio
+    import contextlib
+    import logging
 
+    from services.entrypoints.cli.failures import first_line
     from services.platform.broker.embedded import redis_url
     from services.platform.runtime import open_runtime
+    from services.tracker.outages import is_outage
 
     async def go(url: str) -> T:
-        if wait:
-            await wait_until_reachable(settings, url)
-        async with open_runtime(settings, sole_writer=sole_writer) as runtime:
-            return await work(runtime, url)
+        while True:
+            if wait:
+                await wait_until_reachable(settings, url)
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    runtime = await stack.enter_async_context(
+                        open_runtime(settings, sole_writer=sole_writer)
+                    )
+                except Exception as error:
+                    # Gone again between answering and opening (migrations, the first
+                    # statements): waited out like the first wait (docs/contract.md section 11).
+                    if not (wait and is_outage(error)):
+                        raise
+                    logging.getLogger("followup.serve").warning(
+                        "the database went away while opening; waiting for it again",
+                        extra={"error": first_line(error)[:300]},
+                    )
+                    continue
+                return await work(runtime, url)
 
     _prepare(settings, read_only=read_only)
     with redis_url(settings) as url:
