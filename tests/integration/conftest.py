@@ -12,7 +12,8 @@ import pytest
 from faststream import FastStream
 from redis.asyncio import Redis
 
-from services.entrypoints.app import build_app
+from services.alerts.clock import store as clock_store
+from services.entrypoints.app import ServeApp, build_app
 from services.platform.runtime import Runtime, open_runtime
 from services.platform.settings import Settings
 from services.tracker.metrics import read_status, wait_until_applied
@@ -87,11 +88,30 @@ async def running_pipeline(
         app = build_app(runtime, settings.redis_url, http=False)
         task = asyncio.create_task(app.run())
         try:
+            await _started(app, runtime, task)
             yield Pipeline(runtime, redis, app)
         finally:
             app.exit()
             await asyncio.wait_for(task, 30)
             await redis.aclose()
+
+
+async def _started(app: ServeApp, runtime: Runtime, task: asyncio.Task[None]) -> None:
+    """Until the app has started and its lapse clock has gone live: a clock going live after
+    the test's events were applied would raise their lapses then (docs/contract.md, section 7,
+    "Going live"), on loaded cores in the middle of a test."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while not task.done():
+        if app.started:
+            if not runtime.settings.alerts_enabled:
+                return
+            async with runtime.sessions() as session:
+                if await clock_store.started(session=session):
+                    return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the app did not start within 30 s")
+        await asyncio.sleep(0.02)
+    await task  # it stopped while starting: its error is the test's
 
 
 @pytest.fixture
