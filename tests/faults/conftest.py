@@ -64,9 +64,19 @@ class Progress:
 class Serve:
     """One `followup serve --no-http` process (and, with --workers N, its N-1 children)."""
 
-    def __init__(self, rig: Rig, name: str, *args: str, http_port: int | None = None) -> None:
+    def __init__(
+        self,
+        rig: Rig,
+        name: str,
+        *args: str,
+        http_port: int | None = None,
+        own_group: bool = False,
+    ) -> None:
+        """`own_group`: in a process group (session) of its own, as if on a host of its own:
+        `kill_host` then ends it and every process it started at once."""
         self.name = name
         self.http_port = http_port
+        self.own_group = own_group
         self.log_path = rig.cwd / f"serve-{name}.log"
         self._log = self.log_path.open("w")
         http = ["--port", str(http_port)] if http_port else ["--no-http"]
@@ -76,6 +86,7 @@ class Serve:
             cwd=rig.cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
         self.exit_code: int | None = None
 
@@ -111,6 +122,14 @@ class Serve:
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
+        self.exit_code = self.proc.wait(timeout=30)
+        self._log.close()
+
+    def kill_host(self) -> None:
+        """SIGKILL to its whole process group at once (the serve, its decoding helper, any
+        workers): nothing of it runs on to finish or acknowledge a batch."""
+        assert self.own_group, f"serve {self.name} shares the test's process group"
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.exit_code = self.proc.wait(timeout=30)
         self._log.close()
 
@@ -218,13 +237,18 @@ class Rig:
             for worker in serve.workers():
                 with contextlib.suppress(psutil.NoSuchProcess):
                     worker.kill()
+            if serve.own_group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(serve.pid, signal.SIGKILL)  # its decoding helper too
             if serve.alive():
                 serve.proc.kill()
                 serve.proc.wait(timeout=30)
         self.redis.close()
 
-    def serve(self, name: str, *args: str, http_port: int | None = None) -> Serve:
-        started = Serve(self, name, *args, http_port=http_port)
+    def serve(
+        self, name: str, *args: str, http_port: int | None = None, own_group: bool = False
+    ) -> Serve:
+        started = Serve(self, name, *args, http_port=http_port, own_group=own_group)
         self.serves.append(started)
         return started
 
