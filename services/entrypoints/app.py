@@ -16,13 +16,13 @@ import uvicorn
 from faststream import AckPolicy, FastStream
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
-from redis.asyncio import Redis
 
 from schemas.sqlite.checkpoints import WalCheckpointer
 from services.alerts.delivery.action_links import digest_links
 from services.alerts.service import AlertService
 from services.entrypoints.http.api import build_api
 from services.platform import logs
+from services.platform.broker.connect import make_broker, redis_client
 from services.platform.broker.streams import ensure_group, forget_idle_consumers
 from services.platform.heap import settle_heap
 from services.platform.retention import Retention
@@ -61,7 +61,7 @@ async def _no_decoding(_message: Any, _original: Any) -> None:
 def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> ServeApp:
     settings = runtime.settings
     name = consumer_name()
-    broker = RedisBroker(redis_url, logger=log, log_level=logging.DEBUG)
+    broker = make_broker(redis_url, logger=log, log_level=logging.DEBUG)
     side = _SideServices(runtime, redis_url, name, broker, http=http)
     events = StreamSub(
         settings.events_stream,
@@ -206,7 +206,7 @@ class _SideServices:
         self, runtime: Runtime, redis_url: str, name: str, broker: RedisBroker, *, http: bool
     ) -> None:
         self.runtime, self.http, self.broker = runtime, http, broker
-        self.redis = Redis.from_url(redis_url)  # connects lazily, on first use
+        self.redis = redis_client(redis_url)  # connects lazily, on first use
         self.decoder = Decoder(
             ratings=runtime.settings.ratings,
             helper=runtime.settings.decode_helper,
@@ -307,6 +307,8 @@ class _SideServices:
         )
         redis = self.redis.connection_pool.connection_kwargs
         where = redis.get("path") or f"{redis.get('host')}:{redis.get('port')}"
+        if master := getattr(self.redis.connection_pool, "service_name", None):
+            where = f"the master {master} its sentinels name"
         return {
             "http": http,
             "database": self.runtime.engine.url.render_as_string(hide_password=True),

@@ -21,6 +21,7 @@ from pydantic import create_model
 from events.envelope import Event, EventData
 from events.outbound import OUTBOUND_MODELS
 from events.registry import EVENT_TYPES, event_model_for
+from services.platform.broker.sentinel_url import public_form, sentinel_target
 from services.platform.broker.streams import ENTRY_FIELD
 from services.platform.settings import Settings
 
@@ -97,6 +98,8 @@ def _server(redis_url: str | None) -> str:
     """The Redis URL without user or password: the document is public."""
     if not redis_url:
         return "redis://embedded"
+    if target := sentinel_target(redis_url):
+        return public_form(target)
     parts = urlsplit(redis_url)
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from events.inspection import DEFAULT_RATINGS
+from services.platform.broker.sentinel_url import sentinel_target
 
 
 class Settings(BaseSettings):
@@ -27,7 +28,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis URL; default an embedded server kept in the data directory.",
+        description="Redis URL (redis://, rediss://, unix://, or redis+sentinel://sentinel:26379"
+        ",.../MASTER[/DB] through Sentinel); default an embedded server kept in the data "
+        "directory.",
     )
     namespace: str = Field(
         default="followup",
@@ -200,6 +203,13 @@ class Settings(BaseSettings):
     def _hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            sentinel_target(value)  # a Sentinel URL missing its sentinels or master is refused
         return value
 
     @field_validator("public_url")

@@ -102,7 +102,9 @@ def _redis(settings: Settings) -> Finding:
                        "(started by the first command that needs it)")  # fmt: skip
     import redis
 
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    from services.platform.broker.connect import sync_redis_client
+
+    client = sync_redis_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
         client.ping()
     except redis.RedisError as error:

@@ -108,15 +108,15 @@ async def wait_until_reachable(settings: Settings, redis_url: str) -> None:
     import asyncio
     import logging
 
-    from redis.asyncio import Redis
     from sqlalchemy import text
 
     from schemas.db import create_engine
+    from services.platform.broker.connect import redis_client
     from services.tracker.outages import is_outage
 
     log = logging.getLogger("followup.serve")
     engine = create_engine(settings.sqlalchemy_url())
-    client = Redis.from_url(redis_url)
+    client = redis_client(redis_url)
 
     async def database() -> None:
         async with engine.connect() as connection:
@@ -158,10 +158,10 @@ def run_with_redis(
 ) -> T:
     """Run `work` with a runtime and a Redis client, both closed before the embedded server
     stops."""
-    from redis.asyncio import Redis
+    from services.platform.broker.connect import redis_client
 
     async def with_client(runtime: Runtime, url: str) -> T:
-        redis = Redis.from_url(url)
+        redis = redis_client(url)
         try:
             return await work(runtime, redis)
         finally:
@@ -175,12 +175,11 @@ def run_with_redis_only(settings: Settings, work: Callable[[Redis], Awaitable[T]
     `publish` does only for a rejected line)."""
     import asyncio
 
-    from redis.asyncio import Redis
-
+    from services.platform.broker.connect import redis_client
     from services.platform.broker.embedded import redis_url
 
     async def go(url: str) -> T:
-        redis = Redis.from_url(url)
+        redis = redis_client(url)
         try:
             return await work(redis)
         finally:

@@ -20,6 +20,7 @@ from services.entrypoints.app import build_app
 from services.entrypoints.demo.inspections import inspection_statuses, seed_inspection_ids
 from services.entrypoints.demo.trials import demo_trials
 from services.entrypoints.demo.week import AREA, demo_week
+from services.platform.broker.connect import redis_client
 from services.platform.runtime import Runtime
 from services.rules.model import STATES
 from services.tracker.metrics import wait_until_applied
@@ -64,7 +65,7 @@ async def run_demo(
     """
     events = demo_week()
     inspection_lines = seed_lines()
-    redis = Redis.from_url(redis_url)
+    redis = redis_client(redis_url)
     app = build_app(runtime, redis_url, http=False)
     consumer = asyncio.create_task(app.run())
     try:
