@@ -88,7 +88,6 @@ SPY_RATE = 250  # py-spy samples per second
 BACKLOG = "--backlog" in sys.argv  # publish everything first, then time the consumer alone
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-WORKERS = 1  # set from --workers
 
 
 @dataclass
@@ -190,10 +189,29 @@ class Result:
     received: int = 0
     obligations: Counter[str] = field(default_factory=Counter)
     dead_letters: int = 0
+    workers: int = 1
+    shares: dict[str, int] = field(default_factory=dict)  # events applied, by consumer
+    duplicates: int = 0  # deliveries the consumers found already applied
 
     @property
     def ratio(self) -> float:
         return self.followup.rate / self.baseline.rate
+
+    def problems(self, events: int, unique: int) -> list[str]:
+        """Work not shared by every worker, or an event lost or applied twice."""
+        found = []
+        if self.workers > 1 and len([n for n in self.shares.values() if n > 0]) < self.workers:
+            found.append(f"fewer than {self.workers} consumers applied events: {self.shares}")
+        if self.received != unique or sum(self.shares.values()) != unique:
+            found.append(
+                f"{unique} distinct events; recorded {self.received}, applied "
+                f"{sum(self.shares.values())}"
+            )
+        if self.duplicates != events - unique:
+            found.append(f"{events - unique} resent, {self.duplicates} counted as duplicates")
+        if self.dead_letters:
+            found.append(f"{self.dead_letters} dead letters")
+        return found
 
 
 # --- timing ----------------------------------------------------------------------------------
@@ -210,18 +228,21 @@ async def backlog(publish: Callable[[], Any]) -> None:
         await publish()
 
 
-async def wait_for_reader(redis: Redis, before: set[int], within: float = 60) -> None:
-    """Until a new client issues XREADGROUP: the consumer is up. (Redis 7.0 here lists no
-    consumer in XINFO CONSUMERS while it blocks on an empty stream, so that cannot tell.)"""
+async def wait_for_reader(
+    redis: Redis, before: set[int], within: float = 60, *, count: int = 1
+) -> None:
+    """Until `count` new clients issue XREADGROUP: the consumers (every worker of `serve
+    --workers N`) are up. (Redis 7.0 here lists no consumer in XINFO CONSUMERS while it blocks
+    on an empty stream, so that cannot tell.)"""
     if BACKLOG:
         return  # it starts consuming at once: time_drain waits for the first delivery
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if await readers(redis) - before:
+        if len(await readers(redis) - before) >= count:
             await asyncio.sleep(0.3)  # let it settle into its polling loop
             return
         await asyncio.sleep(0.05)
-    raise TimeoutError(f"no new XREADGROUP client within {within:.0f}s")
+    raise TimeoutError(f"fewer than {count} new XREADGROUP clients within {within:.0f}s")
 
 
 async def time_drain(
@@ -368,6 +389,7 @@ async def run_followup(
     mode: str,
     publish_mode: str,
     py_spy: str | None,
+    workers: int = 1,
 ) -> tuple[Timing, dict[str, Any]]:
     stream, group = settings.events_stream, settings.tracker_group
     async with open_runtime(settings) as runtime:  # migrates before any consumer starts
@@ -403,13 +425,13 @@ async def run_followup(
             command = [str(VENV_BIN / "followup"), "serve", "--no-http"]
             if "--no-hiredis" in sys.argv:
                 command = [sys.executable, "-c", _SERVE_WITHOUT_HIREDIS, "serve", "--no-http"]
-            if WORKERS > 1 and not (settings.database_url or "").startswith("sqlite"):
-                command += ["--workers", str(WORKERS)]  # SQLite has one writer
+            if workers > 1:
+                command += ["--workers", str(workers)]
             log = settings.data_dir / "serve.log"
             before = await readers(redis)
             await backlog(publish)
             async with child(command, env=env, log=log, cwd=settings.data_dir) as process:
-                await wait_for_reader(redis, before)
+                await wait_for_reader(redis, before, 60 + 60 * workers, count=workers)
                 async with sampled(py_spy, process.pid, settings.data_dir) as report:
                     timing = await time_drain(
                         redis, stream, group, publish, len(lines),
@@ -426,6 +448,7 @@ async def run_followup(
                 first = complaints[0][:300]
                 print(f"  serve logged {len(complaints)} warnings or errors; first: {first}")
         facts = await database_facts(runtime.sessions, runtime.today())
+    facts |= await consumer_facts(redis, settings.namespace)
     return timing, facts
 
 
@@ -449,6 +472,22 @@ async def database_facts(sessions: Any, today: date) -> dict[str, Any]:
         received = (await session.execute(select(func.count()).select_from(ReceivedEvent))).one()
         dead = (await session.execute(select(func.count()).select_from(DeadLetter))).one()
     return {"states": states, "received": received[0], "dead": dead[0]}
+
+
+async def consumer_facts(redis: Redis, namespace: str) -> dict[str, Any]:
+    """What the consumers counted (services.tracker.metrics): the events each applied, and the
+    deliveries found already applied."""
+    raw = {_str(k): _str(v) for k, v in (await redis.hgetall(f"{namespace}:metrics")).items()}
+    shares = {
+        k.removeprefix("events_applied:"): int(v)
+        for k, v in raw.items()
+        if k.startswith("events_applied:")
+    }
+    return {"shares": shares, "duplicates": int(raw.get("duplicates", 0))}
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -698,8 +737,15 @@ async def bench(args: argparse.Namespace) -> list[Result]:
     run = uuid.uuid4().hex[:8]
     try:
         kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-        for kind, attempt in [(k, n) for n in range(args.repeat) for k in kinds]:
-            base_ns, ns = f"bench-{run}-{kind}-{attempt}-base", f"bench-{run}-{kind}-{attempt}"
+        runs = [
+            (kind, attempt, workers)
+            for attempt in range(args.repeat)
+            for kind in kinds
+            for workers in (args.workers if kind == "postgresql" else [1])  # SQLite: one writer
+        ]
+        for kind, attempt, workers in runs:
+            base_ns = f"bench-{run}-{kind}-{attempt}-{workers}-base"
+            ns = f"bench-{run}-{kind}-{attempt}-{workers}"
             try:
                 baseline = await run_baseline(redis_client, payloads, base_ns, args.mode)
                 with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -714,7 +760,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                         )
                         followup, facts = await run_followup(
                             redis_client, lines, payloads, settings, args.mode, args.publish,
-                            args.py_spy,
+                            args.py_spy, workers,
                         )  # fmt: skip
             finally:
                 for namespace in (base_ns, ns):
@@ -722,12 +768,15 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     if keys:
                         await redis_client.delete(*keys)
             result = Result(kind, baseline, followup, facts["received"], facts["states"],
-                            facts["dead"])  # fmt: skip
+                            facts["dead"], workers, facts["shares"],
+                            facts["duplicates"])  # fmt: skip
             print_result(result, unique)
             results.append(result)
     finally:
         await redis_client.aclose()
     print(f"load average at the end {_load()}")
+    if len(args.workers) > 1:
+        compare_workers([r for r in results if r.database == "postgresql"])
     if args.repeat > 1:
         for kind in kinds:
             ratios = sorted(r.ratio for r in results if r.database == kind)
@@ -736,6 +785,19 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                   f"events/s, median ratio {median(ratios):.2f} (ratios {ratios[0]:.2f} to "
                   f"{ratios[-1]:.2f})")  # fmt: skip
     return results
+
+
+def compare_workers(results: Sequence[Result]) -> None:
+    """Rates and ratios by worker count, from this one run; every count must end in the same
+    obligations as the first."""
+    first = results[0]
+    for r in results:
+        same = "same" if r.obligations == first.obligations else "DIFFERENT"
+        print(
+            f"postgresql, serve --workers {r.workers}: {r.followup.rate:,.0f} events/s, ratio "
+            f"{r.ratio:.2f}, {r.followup.rate / first.followup.rate:.2f} x --workers "
+            f"{first.workers}; obligations {same} as --workers {first.workers}"
+        )
 
 
 def _load() -> str:
@@ -758,7 +820,12 @@ def print_result(r: Result, unique: int) -> None:
         + f"  ratio followup/baseline: {r.ratio:.2f}\n"
         f"  target >= {TARGET_RATE:,} events/s: {rate_ok}; ratio >= {TARGET_RATIO}: {ratio_ok}\n"
         f"  obligations {sum(r.obligations.values())} ({states}); events recorded "
-        f"{r.received} of {unique} distinct; dead letters {r.dead_letters}"
+        f"{r.received} of {unique} distinct; dead letters {r.dead_letters}\n"
+        f"  serve --workers {r.workers}; events applied by consumer: "
+        f"{', '.join(str(n) for n in sorted(r.shares.values(), reverse=True))}; "
+        f"duplicates {r.duplicates}\n"
+        f"  work shared, nothing lost or doubled: "
+        + ("; ".join(problems) if (problems := r.problems(f.events, unique)) else "yes")
     )
 
 
@@ -779,15 +846,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-hiredis", action="store_true", help="hide hiredis from redis-py")
     parser.add_argument(
-        "--workers", type=int, default=1, help="serve --workers N on PostgreSQL (subprocess mode)"
+        "--workers",
+        type=_counts,
+        default=[1],
+        help="serve --workers N on PostgreSQL (subprocess mode); N,M,...: each in turn",
     )
     parser.add_argument("--py-spy", metavar="PATH", help="sample the followup process")
     parser.add_argument("--profile", type=int, metavar="N", help="cProfile apply_entries on N")
     parser.add_argument("--baseline-worker", nargs=2, metavar=("STREAM", "GROUP"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args(argv)
-    global WORKERS
-    WORKERS = args.workers
     if args.baseline_worker:
         baseline_worker(*args.baseline_worker)
         return
@@ -798,6 +866,16 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(profile_apply(lines, kind))
         return
     asyncio.run(bench(args))
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: worker counts, e.g. 2 or 1,2,4") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: each worker count at least 1")
+    return counts
 
 
 if __name__ == "__main__":
