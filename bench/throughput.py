@@ -26,6 +26,12 @@ and prints its hotspots; the throughput of a sampled run is not comparable. `--p
 instead calls services.tracker.handlers.apply_entries on N pre-built entries (batches of that
 size) on fresh databases: once timing every SQL statement, once under cProfile.
 
+`--workers N` runs `followup serve --workers N` on PostgreSQL (SQLite has one writer);
+`--workers 1,2,4` runs each count in turn in one run, every worker started before anything is
+published, and compares their rates. Each run prints the events each consumer applied and
+checks the work was shared, every distinct event recorded once, every resent one counted as a
+duplicate, no dead letters, and (across counts) the same obligations.
+
 `--repeat N` measures each database N times (baseline then followup each time, the databases
 alternating) and prints the median rate and ratio: on a shared machine one run can be far off.
 
