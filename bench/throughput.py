@@ -198,13 +198,15 @@ class Result:
     workers: int = 1
     shares: dict[str, int] = field(default_factory=dict)  # events applied, by consumer
     duplicates: int = 0  # deliveries the consumers found already applied
+    distinct: int = 0  # distinct events published
 
     @property
     def ratio(self) -> float:
         return self.followup.rate / self.baseline.rate
 
-    def problems(self, events: int, unique: int) -> list[str]:
+    def problems(self) -> list[str]:
         """Work not shared by every worker, or an event lost or applied twice."""
+        events, unique = self.followup.events, self.distinct
         found = []
         if self.workers > 1 and len([n for n in self.shares.values() if n > 0]) < self.workers:
             found.append(f"fewer than {self.workers} consumers applied events: {self.shares}")
@@ -775,7 +777,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                         await redis_client.delete(*keys)
             result = Result(kind, baseline, followup, facts["received"], facts["states"],
                             facts["dead"], workers, facts["shares"],
-                            facts["duplicates"])  # fmt: skip
+                            facts["duplicates"], unique)  # fmt: skip
             print_result(result, unique)
             results.append(result)
     finally:
@@ -831,7 +833,7 @@ def print_result(r: Result, unique: int) -> None:
         f"{', '.join(str(n) for n in sorted(r.shares.values(), reverse=True))}; "
         f"duplicates {r.duplicates}\n"
         f"  work shared, nothing lost or doubled: "
-        + ("; ".join(problems) if (problems := r.problems(f.events, unique)) else "yes")
+        + ("; ".join(problems) if (problems := r.problems()) else "yes")
     )
 
 
@@ -871,7 +873,11 @@ def main(argv: list[str] | None = None) -> None:
         for kind in kinds:
             asyncio.run(profile_apply(lines, kind))
         return
-    asyncio.run(bench(args))
+    results = asyncio.run(bench(args))
+    wrong = [r for r in results if r.problems()]
+    pg = [r for r in results if r.database == "postgresql"]
+    if wrong or any(r.obligations != pg[0].obligations for r in pg):
+        raise SystemExit("work not shared, or events lost or doubled: see above")
 
 
 def _counts(text: str) -> list[int]:
