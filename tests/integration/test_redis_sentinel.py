@@ -193,3 +193,19 @@ def test_serve_carries_on_after_the_sentinel_promotes_the_replica(
     said = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()]
     serving = next(entry for entry in said if entry.get("message") == "serving")
     assert serving["redis"] == f"the master {MASTER} its sentinels name"
+
+
+@pytest.mark.integration
+def test_doctor_says_when_the_sentinels_know_no_such_master(sentinel_url: str) -> None:
+    from services.entrypoints.cli.doctor import _redis
+    from services.platform.settings import Settings
+
+    found = _redis(Settings(_env_file=None, redis_url=sentinel_url))
+    assert (found.verdict, found.detail) == ("ok", sentinel_url)
+    wrong = sentinel_url.replace(f"/{MASTER}/", "/no-such-master/")
+    found = _redis(Settings(_env_file=None, redis_url=wrong))
+    assert found.verdict == "fail"
+    assert found.detail == (
+        f"{wrong}: no sentinel answered with the master's address (are they up, and is that "
+        "the name they monitor?); check FOLLOWUP_REDIS_URL"
+    )

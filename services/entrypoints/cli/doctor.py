@@ -101,12 +101,17 @@ def _redis(settings: Settings) -> Finding:
         return Finding("redis", "ok", f"embedded, kept in {settings.data_dir.resolve()} "
                        "(started by the first command that needs it)")  # fmt: skip
     import redis
+    import redis.sentinel
 
     from services.platform.broker.connect import sync_redis_client
 
     client = sync_redis_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
         client.ping()
+    except redis.sentinel.MasterNotFoundError:  # its text holds the whole client's repr
+        return Finding("redis", "fail", f"{without_password(settings.redis_url)}: no sentinel "
+                       "answered with the master's address (are they up, and is that the name "
+                       "they monitor?); check FOLLOWUP_REDIS_URL")  # fmt: skip
     except redis.RedisError as error:
         return Finding("redis", "fail", f"{without_password(settings.redis_url)}: "
                        f"{first_line(error)}; check FOLLOWUP_REDIS_URL and that the server "
