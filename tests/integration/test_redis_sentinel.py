@@ -60,7 +60,9 @@ class Servers:
 
 
 def _redis_server(port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
+    # --dir: a replica's first sync writes an RDB file there, whatever --save says.
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--dir", str(log.parent), "--dbfilename", f"{log.stem}.rdb"]
     return _started([*command, "--appendonly", "no", *options], port, log)
 
 
