@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -33,6 +34,7 @@ from services.tracker.handlers import apply_events
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
 
+log = logging.getLogger("followup.backfill")
 ORIGIN = "backfill"  # the dead letters of rejected lines
 BATCH = 5000  # lines a transaction: FOLLOWUP_BATCH_SIZE is for the stream's latency
 SAMPLE = 100  # rejected lines a report keeps to print; the rest are only counted
@@ -85,8 +87,8 @@ async def backfill_file(
     handled = cursor.loaded + cursor.duplicates
     reader = _Reader(runtime, str(path), batch=batch, helper=helper)
     wal = _Wal(runtime)
+    pending = reader.read(cursor.offset, cursor.lines_done)
     try:
-        pending = reader.read(cursor.offset, cursor.lines_done)
         while True:
             stretch = await pending
             if stretch.last == cursor.lines_done:  # the end of the file
@@ -102,6 +104,8 @@ async def backfill_file(
             if first:
                 await backfill_store.move_go_live(session=session, began=began, now=runtime.now())
     finally:
+        pending.cancel()
+        await asyncio.gather(pending, return_exceptions=True)
         reader.close()
         await wal.close()
     report.lines = cursor.lines_done
@@ -229,14 +233,24 @@ class _Reader:
             else None
         )
 
-    def read(self, offset: int, after_line: int) -> asyncio.Future[Stretch]:
-        if self._pool is None:
-            future: Future[Stretch] = Future()
-            future.set_result(self._read(offset=offset, after_line=after_line))
-        else:
-            future = self._pool.submit(self._read, offset=offset, after_line=after_line)
-        return asyncio.wrap_future(future)
+    def read(self, offset: int, after_line: int) -> asyncio.Task[Stretch]:
+        """The stretch from `offset`, read while the caller goes on."""
+        return asyncio.ensure_future(self._read_stretch(offset, after_line))
+
+    async def _read_stretch(self, offset: int, after_line: int) -> Stretch:
+        if self._pool is not None:
+            try:
+                future = self._pool.submit(self._read, offset=offset, after_line=after_line)
+                return await asyncio.wrap_future(future)
+            except Exception as error:  # the helper died or could not start: read here
+                log.warning(
+                    "backfill's reading helper failed; lines are read in this process",
+                    extra={"error": f"{type(error).__name__}: {error}"},
+                )
+                self.close()
+        return self._read(offset=offset, after_line=after_line)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
