@@ -96,3 +96,24 @@ def test_refused_while_serve_holds_the_database(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "another `followup serve` is writing to" in done.stderr
     assert not (tmp_path / "followup.db").exists()
+
+
+def test_replay_after_a_pack_change_checks_rebuilds_and_checks_clean(tmp_path: Path) -> None:
+    from tests.integration.test_replay import slower_letters
+
+    path = write_lines(tmp_path / "history.jsonl", casework(6), bad={})
+    followup = followup_in(tmp_path)
+    followup.run("backfill", str(path), "--no-helper")
+    assert followup.run("replay", "--from", "2024-01-01", "--check").returncode == 0
+
+    followup.env["FOLLOWUP_RULE_PACK"] = str(slower_letters(tmp_path))
+    check = followup.run("replay", "--from", "2024-01-01", "--check", check=False)
+    assert check.returncode == 1
+    assert "victim-letter/C0000/V1: recalculated: stored due 2024-01-09" in check.stdout
+    assert "rebuilt due 2024-01-16" in check.stdout
+    done = followup.run("replay", "--from", "2024-01-01")
+    assert "obligations changed" in done.stdout
+    assert followup.run("replay", "--from", "2024-01-01", "--check").returncode == 0
+    explained = followup.json("explain", "victim-letter/C0000/V1", "--json")
+    assert explained["due"] == "2024-01-16"
+    assert explained["history"][-1]["caused_by"] == ["replay:2024-01-01"]
