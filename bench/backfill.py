@@ -35,6 +35,12 @@ def _load() -> str:
     return " ".join(f"{n:.1f}" for n in os.getloadavg())
 
 
+def _peak() -> str:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    return f"{own} MB here, {helper} MB in the helper"
+
+
 def _cpu() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -85,7 +91,7 @@ async def bench(args: argparse.Namespace) -> None:
                     f"{kind:10s} first run: {handled:,} events ({report.loaded:,} loaded, "
                     f"{report.duplicates:,} duplicates) in {seconds:.1f} s = "
                     f"{handled / seconds:,.0f} events/s; CPU {own:.1f} s here, "
-                    f"{helper:.1f} s in the helper; load average {_load()}"
+                    f"{helper:.1f} s in the helper; peak memory {_peak()}; load average {_load()}"
                 )
                 report, seconds = await run_once(
                     url, directory / kind, path, helper=args.helper, batch=args.batch

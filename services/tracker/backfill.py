@@ -85,6 +85,9 @@ async def backfill_file(
     report.resumed_from = cursor.lines_done + 1
     on_progress(cursor.offset, 0)
     handled = cursor.loaded + cursor.duplicates
+    # The tracks written stay in memory for the batches after (the command is the one writer
+    # on SQLite), within the bound `serve` keeps (docs/contract.md section 11).
+    cache.set_budget(runtime.engine, runtime.settings.cache_mb)
     reader = _Reader(runtime, str(path), batch=batch, helper=helper)
     wal = _Wal(runtime)
     pending = reader.read(cursor.offset, cursor.lines_done)
