@@ -107,3 +107,17 @@ async def test_tracks_without_events_from_the_date_on_are_left_alone(
         assert (report.in_scope, report.differences) == (0, 0)
         obligations = (await state(runtime))["obligations"]
     assert obligations["victim-letter/C0000/V1"][0] == "2024-01-09"
+
+
+async def test_the_scope_is_the_tracks_holding_an_event_of_the_date_on(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Letters sent from Mon 8 Jan on (cases 3, 5 and 11 of casework) are rebuilt from all their
+    events, the decision of 2-4 Jan included; the others keep the stored due dates."""
+    await loaded(tmp_path, database_url)
+    async with runtime_on(tmp_path, database_url, rule_pack=slower_letters(tmp_path)) as runtime:
+        report = await replay_events(runtime=runtime, since=date(2024, 1, 8), check=False)
+        after = (await state(runtime))["obligations"]
+    assert report.in_scope == 3
+    moved = {i for i, (due, *_) in after.items() if due > "2024-01-12"}
+    assert moved == {f"victim-letter/C{n:04d}/V1" for n in (3, 5, 11)}
