@@ -72,20 +72,27 @@ def backfill(
         try:
             report = run_with_runtime(work, settings=settings, sole_writer=held is not None)
         except KeyboardInterrupt:
-            err.print(
-                f"interrupted: every batch committed stays loaded; run `followup backfill "
-                f"{file}` again to go on from the first line not loaded",
-                highlight=False,
-                markup=False,
-                soft_wrap=True,
-            )
+            _resume_hint("interrupted", file)
             raise typer.Exit(INTERRUPTED) from None
+        except Exception:  # told in one line by main(), with its exit code; then this
+            _resume_hint("stopped", file)
+            raise
         finally:
             if held is not None:
                 held.close()
     _print_backfill(report, seconds=time.monotonic() - started)
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _resume_hint(what: str, file: Path) -> None:
+    err.print(
+        f"{what}: every batch committed stays loaded; run `followup backfill {file}` again to "
+        "go on from the first line not loaded",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_backfill(report: BackfillReport, *, seconds: float) -> None:
