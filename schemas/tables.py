@@ -502,3 +502,24 @@ class Credential(SQLModel, table=True):
     expires_at: datetime | None = _stamp(default=None, nullable=True)
     used_at: datetime | None = _stamp(default=None, nullable=True)
     revoked_at: datetime | None = _stamp(default=None, nullable=True)
+
+
+class BackfillFile(SQLModel, table=True):
+    """`followup backfill`'s durable cursor for one input file, written in the transaction of
+    each batch it loads, so a stop at any moment neither skips nor doubles a line
+    (docs/contract.md section 6, "Added: backfill")."""
+
+    __tablename__ = "backfill_files"
+
+    # sha256 of the file's size and its first MiB: the same file, wherever it is kept.
+    file_key: str = Field(primary_key=True)
+    path: str
+    size: int = Field(sa_type=BigInteger)
+    lines_done: int = Field(sa_type=BigInteger)  # every line up to this one is loaded or kept
+    byte_offset: int = Field(sa_type=BigInteger)  # the byte after line `lines_done`
+    loaded: int = Field(sa_type=BigInteger)  # events first recorded by this backfill
+    duplicates: int = Field(sa_type=BigInteger)  # events already recorded (or twice in the file)
+    rejected: int = Field(sa_type=BigInteger)  # lines kept as dead letters (origin `backfill`)
+    started_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+    finished_at: datetime | None = _stamp(default=None, nullable=True)

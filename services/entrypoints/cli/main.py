@@ -14,6 +14,8 @@ from rich.text import Text
 
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.history import backfill as _backfill_command
+from services.entrypoints.cli.history import replay as _replay_command
 from services.entrypoints.cli.inspections import inspections_app
 from services.entrypoints.cli.output import (
     Column,
@@ -734,6 +736,8 @@ def dead_letters_discard(
 
 
 app.command("summary")(_summary_command)
+app.command("backfill")(_backfill_command)
+app.command("replay")(_replay_command)
 
 
 @app.command()

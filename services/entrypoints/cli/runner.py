@@ -195,8 +195,10 @@ def run_with_runtime(
     *,
     settings: Settings | None = None,
     read_only: bool = False,
+    sole_writer: bool = False,
 ) -> T:
-    """Run `work` with a runtime on the configured database (no broker needed)."""
+    """Run `work` with a runtime on the configured database (no broker needed). `sole_writer`:
+    the caller holds the SQLite database's lock, as `serve` does (schemas.db.create_engine)."""
     import asyncio
 
     from services.platform.runtime import open_runtime
@@ -206,7 +208,7 @@ def run_with_runtime(
     _prepare(settings, read_only=read_only)
 
     async def go() -> T:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, sole_writer=sole_writer) as runtime:
             return await work(runtime)
 
     return asyncio.run(go())
