@@ -15,6 +15,7 @@ from rich.text import Text
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
 from services.entrypoints.cli.inspections import inspections_app
+from services.entrypoints.cli.migrate import migrate as _migrate_command
 from services.entrypoints.cli.output import (
     Column,
     FormatOption,
@@ -734,6 +735,7 @@ def dead_letters_discard(
 
 
 app.command("summary")(_summary_command)
+app.command("migrate")(_migrate_command)
 
 
 @app.command()
