@@ -31,57 +31,48 @@ async def metrics_text(*, runtime: Runtime, redis: Redis) -> bytes:
     return prometheus_text(status, extra=[*histograms, *gauges])
 
 
+# The gauges read from the database, by name: what each means.
+GAUGES = {
+    "followup_lapse_clock_behind_seconds": "How far the lapse clock's cursor is behind now (it "
+    "moves every FOLLOWUP_LAPSE_TICK_SECONDS while serve runs).",
+    "followup_alert_deliveries_pending": "Alert digests' deliveries (one per channel) not yet "
+    "gone: due or waiting for a retry.",
+    "followup_alert_delivery_oldest_pending_seconds": "Age of the digest of the oldest delivery "
+    "not yet gone; 0 when none.",
+    "followup_weekly_summaries_overdue": "Scopes (Areas, legal managers' teams) whose weekly "
+    "summary of the latest week due is not sent yet.",
+}
+
+
 async def operations_gauges(*, runtime: Runtime, now: datetime) -> list[Metric]:
     """The lapse clock's and alert delivery's gauges when `serve` runs them
     (FOLLOWUP_ALERTS_ENABLED), the weekly summaries' when it publishes them
     (FOLLOWUP_SUMMARY_SCHEDULE): a part switched off is never reported behind."""
     settings = runtime.settings
-    found: list[Metric] = []
+    found: dict[str, float] = {}
     async with runtime.sessions() as session:
         if settings.alerts_enabled:
             cursor = await clock_store.cursor(session=session)
-            if cursor is not None:
-                found.append(
-                    _gauge(
-                        "followup_lapse_clock_behind_seconds",
-                        "How far the lapse clock's cursor is behind now (it moves every "
-                        "FOLLOWUP_LAPSE_TICK_SECONDS while serve runs).",
-                        max(0.0, (now - cursor).total_seconds()),
-                    )
-                )
+            if cursor is not None:  # never started: never behind
+                found["followup_lapse_clock_behind_seconds"] = _seconds(now, cursor)
             count, oldest = await delivery_backlog(session=session)
-            found.append(
-                _gauge(
-                    "followup_alert_deliveries_pending",
-                    "Alert digests' deliveries (one per channel) not yet gone: due or waiting "
-                    "for a retry.",
-                    count,
-                )
-            )
-            found.append(
-                _gauge(
-                    "followup_alert_delivery_oldest_pending_seconds",
-                    "Age of the digest of the oldest delivery not yet gone; 0 when none.",
-                    max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
-                )
+            found["followup_alert_deliveries_pending"] = count
+            found["followup_alert_delivery_oldest_pending_seconds"] = (
+                _seconds(now, oldest) if oldest is not None else 0.0
             )
         if settings.summary_schedule:
-            late = await overdue(
+            found["followup_weekly_summaries_overdue"] = await overdue(
                 session=session, now=now, day=settings.summary_day, at=settings.summary_time
             )
-            found.append(
-                _gauge(
-                    "followup_weekly_summaries_overdue",
-                    "Scopes (Areas, legal managers' teams) whose weekly summary of the latest "
-                    "week due is not sent yet.",
-                    late,
-                )
-            )
-    return found
+    return [_gauge(name, value) for name, value in found.items()]
 
 
-def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
-    gauge = GaugeMetricFamily(name, help_text)
+def _seconds(now: datetime, then: datetime) -> float:
+    return max(0.0, (now - then).total_seconds())
+
+
+def _gauge(name: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, GAUGES[name])
     gauge.add_metric([], value)
     return gauge
 
