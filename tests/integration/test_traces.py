@@ -52,6 +52,7 @@ async def test_a_batch_consumed_is_a_span(
     assert consumed, f"no span of the events stream among {[span.name for span in spans]}"
     assert consumed[0].attributes is not None
     assert consumed[0].attributes.get("messaging.system") == "redis"
+    assert consumed[0].attributes.get("messaging.batch.message_count") == 1
 
 
 async def test_traces_are_off_by_default(tmp_path: Path, redis_server: str, namespace: str) -> None:
