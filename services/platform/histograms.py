@@ -39,13 +39,25 @@ class Histogram:
         self, pipe: Any, *, key: str, values: Iterable[float], labels: Sequence[str] = ()
     ) -> None:
         """Queue on `pipe` (a Redis pipeline) the observation of every value in `values`."""
+        self.record_counted(pipe, key=key, counted=((value, 1) for value in values), labels=labels)
+
+    def record_counted(
+        self,
+        pipe: Any,
+        *,
+        key: str,
+        counted: Iterable[tuple[float, int]],
+        labels: Sequence[str] = (),
+    ) -> None:
+        """The same for values given with how many times each was observed: a batch's entries
+        share a handful of publication moments, so each is placed in its bucket once."""
         if len(labels) != len(self.labels):
             raise ValueError(f"{self.name} takes labels {self.labels}, given {tuple(labels)}")
         counts: Counter[int] = Counter()
         total = 0.0
-        for value in values:
-            counts[bisect_left(self.buckets, value)] += 1
-            total += value
+        for value, times in counted:
+            counts[bisect_left(self.buckets, value)] += times
+            total += value * times
         if not counts:
             return
         prefix = _SEP.join((self.name, *labels))

@@ -154,7 +154,7 @@ class StreamConsumer:
             pipe.hset(self.metrics_key, "last_batch_seconds", f"{seconds:.6f}")
             BATCH_APPLY.record(pipe, key=self.histograms_key, values=(seconds,))
             ages = published_ages(handled.done, now=time.time())
-            EVENT_LATENCY.record(pipe, key=self.histograms_key, values=ages)
+            EVENT_LATENCY.record_counted(pipe, key=self.histograms_key, counted=ages)
             await pipe.execute()
         for entry_id, error in handled.failed.items():
             log.warning("entry failed", extra={"entry": entry_id.decode(), "error": error})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -49,9 +50,11 @@ EVENT_LATENCY = Histogram(
 )
 
 
-def published_ages(entry_ids: Iterable[bytes], *, now: float) -> list[float]:
-    """Seconds since each entry was published (a stream id is `MILLISECONDS-SEQUENCE`)."""
-    return [max(0.0, now - int(entry_id.split(b"-", 1)[0]) / 1000) for entry_id in entry_ids]
+def published_ages(entry_ids: Iterable[bytes], *, now: float) -> list[tuple[float, int]]:
+    """Seconds since the entries were published, each with how many entries were published
+    then (a stream id is `MILLISECONDS-SEQUENCE`; a batch's entries share a few moments)."""
+    moments = Counter(entry_id.partition(b"-")[0] for entry_id in entry_ids)
+    return [(max(0.0, now - int(ms) / 1000), count) for ms, count in moments.items()]
 
 
 async def read_status(*, runtime: Runtime, redis: Redis) -> dict[str, Any]:

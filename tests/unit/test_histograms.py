@@ -69,5 +69,13 @@ def test_labels_must_match_the_histogram() -> None:
 
 
 def test_an_entry_id_is_its_publication_time() -> None:
-    assert published_ages([b"1000-0", b"2500-7"], now=3.0) == [2.0, 0.5]
-    assert published_ages([b"9000-0"], now=3.0) == [0.0]  # a clock behind Redis's: no negatives
+    ages = published_ages([b"1000-0", b"2500-7", b"1000-1"], now=3.0)
+    assert sorted(ages) == [(0.5, 1), (2.0, 2)]
+    assert published_ages([b"9000-0"], now=3.0) == [(0.0, 1)]  # a clock behind Redis's
+
+
+def test_counted_values_weigh_as_many_observations() -> None:
+    once, counted = FakePipe(), FakePipe()
+    LATENCY.record(once, key="k", values=[0.5, 0.5, 0.5, 20.0], labels=("/a",))
+    LATENCY.record_counted(counted, key="k", counted=[(0.5, 3), (20.0, 1)], labels=("/a",))
+    assert counted.hash == once.hash
