@@ -242,6 +242,8 @@ def test_every_followup_variable_in_compose_is_a_setting() -> None:
         for variable in service.get("environment", {}):
             if variable.startswith("FOLLOWUP_"):
                 assert variable in fields, f"{name}: {variable} is no setting"
+    for variable in re.findall(r"\b(FOLLOWUP_[A-Z_]+)=", DOCKERFILE):
+        assert variable in fields, f"Dockerfile: {variable} is no setting"
     environment = {k: str(v) for k, v in SERVICES["followup"]["environment"].items()}
     settings = Settings(_env_file=None, **{  # type: ignore[arg-type]
         k.removeprefix("FOLLOWUP_").lower(): v for k, v in environment.items()
