@@ -7,7 +7,8 @@ have been seen.
 
 An observation costs nothing in Redis by itself: a batch's values are counted into buckets
 here and added with one HINCRBY per bucket touched, in the pipeline the caller already sends.
-Fields of the hash are `NAME<TAB>LABEL...<TAB>BOUND`, `...<TAB>sum` and `...<TAB>count`.
+Fields of the hash are `NAME<TAB>LABEL...<TAB>BOUND` (the observations in that bucket alone)
+and `...<TAB>sum`; the count is the buckets' total, so it always agrees with them.
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ class Histogram:
         prefix = _SEP.join((self.name, *labels))
         for index, count in counts.items():
             pipe.hincrby(key, f"{prefix}{_SEP}{self._bound(index)}", count)
-        pipe.hincrby(key, f"{prefix}{_SEP}count", sum(counts.values()))
         pipe.hincrbyfloat(key, f"{prefix}{_SEP}sum", total)
 
     def family(self, fields: Mapping[str, str]) -> HistogramMetricFamily:

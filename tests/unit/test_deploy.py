@@ -54,7 +54,7 @@ def exported() -> set[str]:
                     "events_applied_by_consumer": {"host-1": 0}},
     }  # fmt: skip
     histograms = [
-        h.family({"\t".join((h.name, *("x" for _ in h.labels), "count")): "1"}) for h in HISTOGRAMS
+        h.family({"\t".join((h.name, *("x" for _ in h.labels), "+Inf")): "1"}) for h in HISTOGRAMS
     ]
     gauges = [GaugeMetricFamily(name, text, value=0) for name, text in GAUGES.items()]
     text = prometheus_text(status, extra=[*histograms, *gauges]).decode()
