@@ -6,12 +6,12 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, not_, select
+from sqlalchemy import ColumnElement, and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas.bulk import among
-from schemas.tables import Alert
+from schemas.tables import Alert, Delivery, Digest
 from services.access.filters import in_scope
 from services.access.scope import Scope
 
@@ -123,3 +123,17 @@ async def alert_in_scope(*, session: AsyncSession, alert_id: int, scope: Scope) 
         col(Alert.id) == alert_id, in_scope(scope, owner=col(Alert.recipient), area=col(Alert.area))
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def delivery_backlog(*, session: AsyncSession) -> tuple[int, datetime | None]:
+    """Digests' deliveries not yet gone (due, or waiting for a retry), and when the digest of
+    the oldest was made: `/metrics`' delivery backlog (docs/contract.md, section 11, "Added:
+    operations gauges")."""
+    statement = (
+        select(func.count(), func.min(col(Digest.created_at)))
+        .select_from(Delivery)
+        .join(Digest, col(Digest.id) == col(Delivery.digest_id))
+        .where(col(Delivery.state) == "pending")
+    )
+    count, oldest = (await session.execute(statement)).one()
+    return int(count), oldest

@@ -28,6 +28,7 @@ from services.platform.heap import settle_heap
 from services.platform.retention import Retention
 from services.platform.runtime import Runtime, consumer_name
 from services.platform.settings import Settings
+from services.platform.telemetry import broker_middlewares
 from services.summaries.packs.publisher import PackPublisher
 from services.summaries.publisher import SummaryPublisher
 from services.tracker.consumer import StreamConsumer, describe
@@ -58,10 +59,15 @@ async def _no_decoding(_message: Any, _original: Any) -> None:
     return None
 
 
-def build_app(runtime: Runtime, redis_url: str, *, http: bool = True) -> ServeApp:
+def build_app(
+    runtime: Runtime, redis_url: str, *, http: bool = True, tracer_provider: Any = None
+) -> ServeApp:
+    """`tracer_provider`: where traces go when FOLLOWUP_OTEL_ENABLED (a test's); by default
+    the process's exporter (services.platform.telemetry)."""
     settings = runtime.settings
     name = consumer_name()
-    broker = make_broker(redis_url, logger=log, log_level=logging.DEBUG)
+    middlewares = broker_middlewares(settings, tracer_provider=tracer_provider)
+    broker = make_broker(redis_url, logger=log, log_level=logging.DEBUG, middlewares=middlewares)
     side = _SideServices(runtime, redis_url, name, broker, http=http)
     events = StreamSub(
         settings.events_stream,

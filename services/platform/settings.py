@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -309,6 +310,21 @@ class Settings(BaseSettings):
         "them back; the least recently used go first.",
     )
 
+    # Traces (docs/contract.md, section 11, "Added: traces"): where they go is OpenTelemetry's
+    # own OTEL_EXPORTER_OTLP_* variables.
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace the stream consumers with OpenTelemetry (needs the `otel` extra).",
+    )
+
+    @model_validator(mode="after")
+    def _otel_installed(self) -> Settings:
+        if self.otel_enabled and not _installed("opentelemetry.sdk"):
+            raise ValueError(
+                "FOLLOWUP_OTEL_ENABLED needs the otel extra: pip install 'followup[otel]'"
+            )
+        return self
+
     @model_validator(mode="after")
     def _login_over_tls_only(self) -> Settings:
         if (self.smtp_username is None) != (self.smtp_password is None):
@@ -353,6 +369,13 @@ class Settings(BaseSettings):
         """Outbound: obligation-warning, -lapsed, -escalated, -met, alert-sent and
         summary-published events."""
         return f"{self.namespace}:tracking"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
 
 
 def _async_driver(url: str) -> str:

@@ -205,3 +205,23 @@ async def mark_sent(
         .values(status="sent", sent_at=now, lease_until=None, last_error=note)
     )
     return bool(result.rowcount == 1)
+
+
+async def overdue(*, session: AsyncSession, now: datetime, day: str, at: time) -> int:
+    """Scopes whose summary of the latest week due is not sent, for `/metrics`
+    (docs/contract.md, section 11, "Added: operations gauges"): none is claimed for it, or its
+    row is still pending. Only that week, and only if it is owed (it ended after the
+    scheduler's first start, or the scheduler never started); reads, never claims."""
+    since = await _started(session, SCHEDULER) or now
+    due = due_weeks(now=now, day=day, at=at, catch_up=1, since=since)
+    if not due:
+        return 0
+    week = str(due[-1].week)
+    sent = {
+        (row.scope_kind, row.scope_id)
+        for row in await session.execute(
+            select(P.c.scope_kind, P.c.scope_id).where(P.c.week == week, P.c.status == "sent")
+        )
+    }
+    owed = [(a.scope.kind, a.scope.id) for a in await audiences(session=session)]
+    return sum(1 for scope in owed if scope not in sent)

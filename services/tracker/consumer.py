@@ -25,12 +25,14 @@ from redis.asyncio import Redis
 
 from schemas.tables import DeadLetter
 from services.platform.broker.streams import ENTRY_FIELD
+from services.platform.histograms import histograms_key
 from services.platform.runtime import Runtime
 from services.tracker import cache
 from services.tracker.dead_letters import add_dead_letters
 from services.tracker.decoding import Decoder
 from services.tracker.handlers import BatchOutcome, apply_entries
 from services.tracker.intake import Decoded, Entry, storable
+from services.tracker.metrics import BATCH_APPLY, EVENT_LATENCY, published_ages
 from services.tracker.outages import is_outage, is_transient
 
 log = logging.getLogger("followup.consumer")
@@ -76,6 +78,7 @@ class StreamConsumer:
         self.failures_key = f"{settings.namespace}:failures"
         self.faults_key = f"{settings.namespace}:faults"
         self.metrics_key = f"{settings.namespace}:metrics"
+        self.histograms_key = histograms_key(settings.namespace)
         self.stopping = asyncio.Event()
         self._applying: asyncio.Task[None] | None = None
         self._arrived = asyncio.Event()  # a batch delivered since the last one went to apply
@@ -149,6 +152,9 @@ class StreamConsumer:
             pipe.hincrby(self.metrics_key, "failed_deliveries", len(handled.failed))
             pipe.hincrbyfloat(self.metrics_key, "batch_seconds_sum", seconds)
             pipe.hset(self.metrics_key, "last_batch_seconds", f"{seconds:.6f}")
+            BATCH_APPLY.record(pipe, key=self.histograms_key, values=(seconds,))
+            ages = published_ages(handled.done, now=time.time())
+            EVENT_LATENCY.record_counted(pipe, key=self.histograms_key, counted=ages)
             await pipe.execute()
         for entry_id, error in handled.failed.items():
             log.warning("entry failed", extra={"entry": entry_id.decode(), "error": error})

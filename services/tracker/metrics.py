@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -14,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from redis.asyncio import Redis
 
 from services.platform.broker.streams import group_lag, oldest_pending_age_ms
+from services.platform.histograms import Histogram
 from services.platform.runtime import Runtime
 from services.tracker.dead_letters import CONFLICT
 from services.tracker.queries import count_dead_letters
@@ -30,6 +32,29 @@ COUNTERS = (
     ("reclaimed", "Entries taken over from another consumer after being pending too long."),
     ("dead_letters", "Entries moved to the dead-letter store by the consumers."),
 )
+
+# Latency distributions (services/platform/histograms.py; docs/contract.md, section 11,
+# "Added: latency histograms"). Event latency runs from the entry's publication onto the
+# stream (its id is that moment) to the commit of its batch, so it holds the wait in the
+# stream and the batch's own time; the event's `time` is the source system's, which a
+# backfill or a late sender puts days earlier, and is not used.
+BATCH_APPLY = Histogram(
+    "followup_batch_apply_seconds",
+    "Time to apply and commit one batch of stream entries.",
+    (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+EVENT_LATENCY = Histogram(
+    "followup_event_latency_seconds",
+    "From an entry's publication onto the events stream to the commit of its batch.",
+    (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
+)
+
+
+def published_ages(entry_ids: Iterable[bytes], *, now: float) -> list[tuple[float, int]]:
+    """Seconds since the entries were published, each with how many entries were published
+    then (a stream id is `MILLISECONDS-SEQUENCE`; a batch's entries share a few moments)."""
+    moments = Counter(entry_id.partition(b"-")[0] for entry_id in entry_ids)
+    return [(max(0.0, now - int(ms) / 1000), count) for ms, count in moments.items()]
 
 
 async def read_status(*, runtime: Runtime, redis: Redis) -> dict[str, Any]:
@@ -72,20 +97,23 @@ async def read_status(*, runtime: Runtime, redis: Redis) -> dict[str, Any]:
     }
 
 
-def prometheus_text(status: dict[str, Any]) -> bytes:
-    """The status in the Prometheus text exposition format."""
+def prometheus_text(status: dict[str, Any], *, extra: Sequence[Metric] = ()) -> bytes:
+    """The status, and `extra` metrics read beside it, in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(status))
+    registry.register(_Snapshot(status, extra))
     return generate_latest(registry)
 
 
 class _Snapshot:
     """A collector over one status read (the values come from Redis and the database)."""
 
-    def __init__(self, status: dict[str, Any]) -> None:
-        self.status = status
+    def __init__(self, status: dict[str, Any], extra: Sequence[Metric] = ()) -> None:
+        self.status, self.extra = status, extra
 
     def collect(self) -> list[Metric]:
+        return [*self._status(), *self.extra]
+
+    def _status(self) -> list[Metric]:
         metrics = self.status["metrics"]
         found: list[Metric] = []
         for name, help_text in COUNTERS:

@@ -49,7 +49,10 @@ def test_workers_share_one_group_on_postgresql(
         followup.run("publish", str(events))
         status = followup.settle(within=120)
         shares = followup.applied_by_consumer()
+        exposition = followup.get("/metrics").decode()
     assert status["dead_letters"] == 0
+    # Every worker's observations in the one /metrics (docs/contract.md section 11).
+    assert "followup_event_latency_seconds_count 5000.0" in exposition
     assert sum(shares.values()) == 5000
     assert len([n for n in shares.values() if n > 0]) >= 2, shares  # the work was shared
     rows = followup.json("obligations", "--json", "--as-of", "2018-06-01")

@@ -48,6 +48,14 @@ async def load_state(
     return state
 
 
+async def cursor(*, session: AsyncSession) -> datetime | None:
+    """Up to when every alarm has been raised; None before the clock's first start."""
+    found: datetime | None = await session.scalar(
+        select(col(LapseClockState.cursor)).where(col(LapseClockState.name) == CLOCK)
+    )
+    return found
+
+
 async def started(*, session: AsyncSession) -> bool:
     """Whether the clock has ever started (its cursor is stored)."""
     return await session.get(LapseClockState, CLOCK) is not None

@@ -17,6 +17,7 @@ from services.entrypoints.cli.audit import audit_app
 from services.entrypoints.cli.history import backfill as _backfill_command
 from services.entrypoints.cli.history import replay as _replay_command
 from services.entrypoints.cli.inspections import inspections_app
+from services.entrypoints.cli.migrate import migrate as _migrate_command
 from services.entrypoints.cli.output import (
     Column,
     FormatOption,
@@ -738,6 +739,7 @@ def dead_letters_discard(
 app.command("summary")(_summary_command)
 app.command("backfill")(_backfill_command)
 app.command("replay")(_replay_command)
+app.command("migrate")(_migrate_command)
 
 
 @app.command()

@@ -16,14 +16,17 @@ from services.entrypoints.http import security_schemes
 from services.entrypoints.http.auth import Caller, SignInRequired
 from services.entrypoints.http.hardening import harden
 from services.entrypoints.http.health import Parts, failing
+from services.entrypoints.http.metrics import metrics_text
 from services.entrypoints.http.probes import add_probe_routes
 from services.entrypoints.http.reference import add_reference_routes
 from services.entrypoints.http.state import AppState
 from services.entrypoints.http.templating import STATIC_DIR
+from services.entrypoints.http.timing import RequestTimer
+from services.platform.histograms import histograms_key
 from services.platform.runtime import Runtime
 from services.platform.settings import Settings
 from services.summaries.recent import RecentSummaries
-from services.tracker.metrics import prometheus_text, read_status
+from services.tracker.metrics import read_status
 
 
 def build_api(
@@ -43,6 +46,8 @@ def build_api(
     recent = RecentSummaries(seconds=settings.summary_cache_seconds)
     api.state.followup = AppState(runtime=runtime, redis=redis, today=today, recent=recent)
     harden(api, settings)
+    # Outside the rate limit and the Host check, so their refusals are timed too.
+    api.add_middleware(RequestTimer, redis=redis, key=histograms_key(settings.namespace))
     security_schemes.declare(api)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_probe_routes(api, runtime=runtime, redis=redis)
@@ -67,10 +72,11 @@ def build_api(
 
     @api.get("/metrics", response_class=PlainTextResponse)  # documented as text, not JSON
     async def metrics(caller: Caller) -> Response:
-        """Prometheus text format: throughput, batch latency, lag, pending, dead letters."""
+        """Prometheus text format: throughput, latency histograms, lag, pending, dead letters,
+        the lapse clock, alert delivery and weekly summaries (deploy/prometheus/alerts.yml)."""
         _national(caller)
-        status = await read_status(runtime=runtime, redis=redis)
-        return Response(prometheus_text(status), media_type="text/plain; version=0.0.4")
+        text = await metrics_text(runtime=runtime, redis=redis)
+        return Response(text, media_type="text/plain; version=0.0.4")
 
     from services.entrypoints.http.alerts import add_alert_routes
     from services.entrypoints.http.dashboard import add_dashboard_routes
