@@ -282,30 +282,53 @@ async def save_tracks(
 
 async def load_linked(
     *, session: AsyncSession, keys: Collection[LinkKey]
-) -> dict[LinkKey, list[Fact]]:
-    query = "SELECT rule, link, facts FROM linked_facts"
+) -> dict[LinkKey, tuple[Fact, ...]]:
+    """The linked facts of these keys: from this process's cache when the database holds the
+    write it remembers (as load_tracks), else read and parsed."""
+    query = "SELECT rule, link, version FROM linked_facts"
     rows = await bulk.select_where(session, query, bulk.PairsIn("rule", "link", keys))
-    return {
-        (rule, link): [Fact.from_json(raw) for raw in bulk.json_value(facts)]
-        for rule, link, facts in rows
-    }
+    remembered, book = cache.cache_of(session), cache.texts_of(session)
+    found: dict[LinkKey, tuple[Fact, ...]] = {}
+    missing: list[LinkKey] = []
+    for rule, link, version in rows:
+        hit = remembered.take_linked((rule, link), version)
+        if hit is None:
+            missing.append((rule, link))
+            continue
+        found[(rule, link)] = hit.facts
+        book.update(hit.texts)
+    if missing:
+        query = "SELECT rule, link, facts FROM linked_facts"
+        for rule, link, facts in await bulk.select_where(
+            session, query, bulk.PairsIn("rule", "link", missing)
+        ):
+            found[(rule, link)] = tuple(Fact.from_json(raw) for raw in bulk.json_value(facts))
+    return found
 
 
 async def save_linked(
     *, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]], now: datetime
 ) -> None:
+    """Upsert, each with a new version; the cache keeps them once the transaction commits.
+    Stored by joining the facts' texts, as save_tracks stores a track's."""
     if not linked:
         return
-    rows = [
-        {
-            "rule": rule,
-            "link": link,
-            "facts": [f.to_json() for f in facts],
-            "updated_at": now,
-        }
-        for (rule, link), facts in linked.items()
-    ]
+    version, book = cache.new_version(), cache.texts_of(session)
+    rows, writes = [], []
+    for (rule, link), facts in linked.items():
+        texts = {(f.source, f.id): cache.text_of(f, book) for f in facts}
+        rows.append(
+            {
+                "rule": rule,
+                "link": link,
+                "facts": f"[{', '.join(texts.values())}]",
+                "updated_at": now,
+                "version": version,
+            }
+        )
+        writes.append(cache.Linked(version, (rule, link), tuple(facts), texts))
     await bulk.write(session, LinkedFacts, rows, key=("rule", "link"), on_conflict="replace")
+    cache.written(session, writes)
 
 
 # A case's case-reallocated facts are kept in linked_facts under this name, which no rule id can

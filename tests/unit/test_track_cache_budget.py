@@ -35,7 +35,7 @@ def written(key: str, facts: int = 1, version: int = 1, text: int = 100) -> Writ
 
 
 def kept(cache: TrackCache) -> list[str]:
-    return [key for _, key in cache.tracks]
+    return [key for _, _, key in cache.tracks]
 
 
 def test_a_track_costs_more_the_more_facts_it_holds() -> None:
