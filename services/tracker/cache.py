@@ -59,6 +59,7 @@ class Written:
     version: int
     state: TrackState
     texts: dict[FactKey, str]  # each fact's JSON text, as stored
+    chars: int | None = None  # the texts' length, when the writer has it (the stored array's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,14 @@ class Linked:
     key: LinkKey
     facts: tuple[Fact, ...]
     texts: dict[FactKey, str]  # each fact's JSON text, as stored
+    chars: int | None = None
 
 
 def footprint(written: Written | Linked) -> int:
     """The estimated bytes a kept track (or link) holds."""
-    text = sum(len(t) for t in written.texts.values())
+    text = written.chars
+    if text is None:
+        text = sum(len(t) for t in written.texts.values())
     if isinstance(written, Linked):
         return int(_TRACK_BYTES + _FACT_BYTES * len(written.texts) + _FACT_TEXT_FACTOR * text)
     explained = sum(len(o.explanation) for o in written.state.obligations.values())
@@ -98,7 +102,7 @@ class TrackCache:
         if not isinstance(written, Written):
             return None
         state = replace(written.state, obligations=dict(written.state.obligations))
-        return Written(written.version, state, written.texts)
+        return Written(written.version, state, written.texts, written.chars)
 
     def take_linked(self, key: LinkKey, version: int | None) -> Linked | None:
         """This process's last write of the link's facts, if the database still holds it (the

@@ -275,7 +275,7 @@ async def save_tracks(
         )
         # A copy: the ledger that holds `t` may still change it, or its transaction roll back.
         copy = replace(t, obligations=dict(t.obligations))
-        writes.append(cache.Written(version, copy, texts))
+        writes.append(cache.Written(version, copy, texts, len(facts)))
     await bulk.write(session, Track, rows, key=("rule", "key"), on_conflict="replace")
     cache.written(session, writes)
 
@@ -317,16 +317,11 @@ async def save_linked(
     rows, writes = [], []
     for (rule, link), facts in linked.items():
         texts = {(f.source, f.id): cache.text_of(f, book) for f in facts}
+        stored = f"[{', '.join(texts.values())}]"
         rows.append(
-            {
-                "rule": rule,
-                "link": link,
-                "facts": f"[{', '.join(texts.values())}]",
-                "updated_at": now,
-                "version": version,
-            }
+            {"rule": rule, "link": link, "facts": stored, "updated_at": now, "version": version}
         )
-        writes.append(cache.Linked(version, (rule, link), tuple(facts), texts))
+        writes.append(cache.Linked(version, (rule, link), tuple(facts), texts, len(stored)))
     await bulk.write(session, LinkedFacts, rows, key=("rule", "link"), on_conflict="replace")
     cache.written(session, writes)
 
