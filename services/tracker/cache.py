@@ -25,7 +25,7 @@ import secrets
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from services.rules.ledger import LinkKey, TrackKey, TrackState
@@ -101,8 +101,7 @@ class TrackCache:
         written = self._take(("t", *key), version)
         if not isinstance(written, Written):
             return None
-        state = replace(written.state, obligations=dict(written.state.obligations))
-        return Written(written.version, state, written.texts, written.chars)
+        return Written(written.version, written.state.copy(), written.texts, written.chars)
 
     def take_linked(self, key: LinkKey, version: int | None) -> Linked | None:
         """This process's last write of the link's facts, if the database still holds it (the

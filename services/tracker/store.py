@@ -6,8 +6,9 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -235,6 +236,7 @@ async def load_tracks(
 
 # The obligations columns a draft is read from: its own fields, in order.
 _DRAFT = tuple(f.name for f in fields(ObligationDraft))
+_draft_values = attrgetter(*_DRAFT)
 
 
 def _draft_of(row: Sequence[Any]) -> ObligationDraft:
@@ -274,8 +276,7 @@ async def save_tracks(
             }
         )
         # A copy: the ledger that holds `t` may still change it, or its transaction roll back.
-        copy = replace(t, obligations=dict(t.obligations))
-        writes.append(cache.Written(version, copy, texts, len(facts)))
+        writes.append(cache.Written(version, t.copy(), texts, len(facts)))
     await bulk.write(session, Track, rows, key=("rule", "key"), on_conflict="replace")
     cache.written(session, writes)
 
@@ -425,11 +426,11 @@ async def save_obligations(
     """Insert or update; `updated_at` is set on every write, `created_at` only on the first."""
     if not drafts:
         return
-    stamps = {"created_at": now, "updated_at": now}
     rows = [
-        {name: getattr(d, name) for name in _DRAFT} | stamps | {"ref": obligation_ref(d.id)}
+        dict(zip(_DRAFT, _draft_values(d), strict=True),
+             created_at=now, updated_at=now, ref=obligation_ref(d.id))
         for d in drafts
-    ]
+    ]  # fmt: skip
     await bulk.write(
         session, Obligation, rows, key=("id",), on_conflict="replace", keep=("created_at",)
     )
