@@ -11,8 +11,8 @@ transaction did not commit has another version (or none) and is read from the da
 
 The linked facts (`linked_facts`, a case's hearings that its case reviews read, its
 reallocations) are kept the same way, by their own `version`: they were read, parsed and
-serialised whole again in every batch that touched the link, about a sixth of a batch's time on
-SQLite (BENCHMARKS.md, "Issue 20: linked facts kept in memory").
+serialised whole again in every batch that touched the link, a tenth or more of `serve`'s
+thread on SQLite (BENCHMARKS.md, "Live stream throughput (issue 20)").
 
 Correct only while the tracker is the one writer of `tracks`, `obligations` and `linked_facts`,
 as it is.
