@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision. A process that finds the database already there skips Alembic, whose
 # import and upgrade check cost most of a second on every command; tests/integration/
 # test_migrations.py checks this against Alembic's own head.
-HEAD = "0016_backfill_files"
+HEAD = "0017_linked_facts_versions"
 _MIGRATION_LOCK_ID = 0x666F6C6C  # any constant; "foll"
 
 

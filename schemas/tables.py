@@ -94,6 +94,8 @@ class LinkedFacts(SQLModel, table=True):
     link: str = Field(primary_key=True)
     facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _stamp()
+    # As tracks.version: which write a consumer's in-memory copy is (services/tracker/cache.py).
+    version: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Obligation(SQLModel, table=True):

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from services.rules.calendar import Calendar, Computation
 from services.rules.model import CaseInfo, Change, ChangeKind, Fact, ObligationDraft, StoredState
-from services.rules.pack import Match, Renewal, Rule
+from services.rules.pack import Match, Renewal, Rule, condition_holds
 from services.rules.periods import period_after, period_of, periods
 from services.rules.sampling import sampled
 
@@ -61,7 +61,8 @@ class Router:
         refs: list[TrackRef | LinkRef] = []
         for rule, matches in self._by_type.get(fact.type, ()):
             for match in matches:
-                if not match.accepts(fact.type, fact.data):
+                # Of this fact's type already (indexed by it): only `when` is left to ask.
+                if match.when and not condition_holds(match.when, fact.data):
                     continue
                 if match.via:
                     if link := _text(fact.data.get(match.via)):

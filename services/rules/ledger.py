@@ -44,6 +44,15 @@ class TrackState:
     obligations: dict[str, ObligationDraft] = field(default_factory=dict)
     refresh_on: date | None = None
 
+    def copy(self) -> TrackState:
+        """A copy whose obligations can change apart from these (the facts are a tuple): made
+        for every track a batch saves or takes from memory, where dataclasses.replace cost
+        more than the rest of the save."""
+        return TrackState(
+            self.rule, self.key, self.urn, self.link, self.facts, dict(self.obligations),
+            self.refresh_on,
+        )  # fmt: skip
+
 
 class Ledger:
     def __init__(self, rules: Sequence[Rule], calendar: Calendar) -> None:

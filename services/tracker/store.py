@@ -6,8 +6,9 @@ Each function works on a whole batch so a batch of events costs a handful of sta
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -235,6 +236,7 @@ async def load_tracks(
 
 # The obligations columns a draft is read from: its own fields, in order.
 _DRAFT = tuple(f.name for f in fields(ObligationDraft))
+_draft_values = attrgetter(*_DRAFT)
 
 
 def _draft_of(row: Sequence[Any]) -> ObligationDraft:
@@ -274,38 +276,55 @@ async def save_tracks(
             }
         )
         # A copy: the ledger that holds `t` may still change it, or its transaction roll back.
-        copy = replace(t, obligations=dict(t.obligations))
-        writes.append(cache.Written(version, copy, texts))
+        writes.append(cache.Written(version, t.copy(), texts, len(facts)))
     await bulk.write(session, Track, rows, key=("rule", "key"), on_conflict="replace")
     cache.written(session, writes)
 
 
 async def load_linked(
     *, session: AsyncSession, keys: Collection[LinkKey]
-) -> dict[LinkKey, list[Fact]]:
-    query = "SELECT rule, link, facts FROM linked_facts"
+) -> dict[LinkKey, tuple[Fact, ...]]:
+    """The linked facts of these keys: from this process's cache when the database holds the
+    write it remembers (as load_tracks), else read and parsed."""
+    query = "SELECT rule, link, version FROM linked_facts"
     rows = await bulk.select_where(session, query, bulk.PairsIn("rule", "link", keys))
-    return {
-        (rule, link): [Fact.from_json(raw) for raw in bulk.json_value(facts)]
-        for rule, link, facts in rows
-    }
+    remembered, book = cache.cache_of(session), cache.texts_of(session)
+    found: dict[LinkKey, tuple[Fact, ...]] = {}
+    missing: list[LinkKey] = []
+    for rule, link, version in rows:
+        hit = remembered.take_linked((rule, link), version)
+        if hit is None:
+            missing.append((rule, link))
+            continue
+        found[(rule, link)] = hit.facts
+        book.update(hit.texts)
+    if missing:
+        query = "SELECT rule, link, facts FROM linked_facts"
+        for rule, link, facts in await bulk.select_where(
+            session, query, bulk.PairsIn("rule", "link", missing)
+        ):
+            found[(rule, link)] = tuple(Fact.from_json(raw) for raw in bulk.json_value(facts))
+    return found
 
 
 async def save_linked(
     *, session: AsyncSession, linked: Mapping[LinkKey, Sequence[Fact]], now: datetime
 ) -> None:
+    """Upsert, each with a new version; the cache keeps them once the transaction commits.
+    Stored by joining the facts' texts, as save_tracks stores a track's."""
     if not linked:
         return
-    rows = [
-        {
-            "rule": rule,
-            "link": link,
-            "facts": [f.to_json() for f in facts],
-            "updated_at": now,
-        }
-        for (rule, link), facts in linked.items()
-    ]
+    version, book = cache.new_version(), cache.texts_of(session)
+    rows, writes = [], []
+    for (rule, link), facts in linked.items():
+        texts = {(f.source, f.id): cache.text_of(f, book) for f in facts}
+        stored = f"[{', '.join(texts.values())}]"
+        rows.append(
+            {"rule": rule, "link": link, "facts": stored, "updated_at": now, "version": version}
+        )
+        writes.append(cache.Linked(version, (rule, link), tuple(facts), texts, len(stored)))
     await bulk.write(session, LinkedFacts, rows, key=("rule", "link"), on_conflict="replace")
+    cache.written(session, writes)
 
 
 # A case's case-reallocated facts are kept in linked_facts under this name, which no rule id can
@@ -407,11 +426,11 @@ async def save_obligations(
     """Insert or update; `updated_at` is set on every write, `created_at` only on the first."""
     if not drafts:
         return
-    stamps = {"created_at": now, "updated_at": now}
     rows = [
-        {name: getattr(d, name) for name in _DRAFT} | stamps | {"ref": obligation_ref(d.id)}
+        dict(zip(_DRAFT, _draft_values(d), strict=True),
+             created_at=now, updated_at=now, ref=obligation_ref(d.id))
         for d in drafts
-    ]
+    ]  # fmt: skip
     await bulk.write(
         session, Obligation, rows, key=("id",), on_conflict="replace", keep=("created_at",)
     )

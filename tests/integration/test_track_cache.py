@@ -14,18 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from events import parse_event
-from schemas.tables import Obligation, Track
+from schemas.tables import LinkedFacts, Obligation, Track
 from services.platform.broker.streams import ENTRY_FIELD
 from services.platform.runtime import Runtime, open_runtime
 from services.platform.settings import Settings
 from services.tracker import cache
 from services.tracker.handlers import apply_entries, apply_events
-from tests.factories import hearing, sheet
+from tests.factories import URN, hearing, sheet
 
 pytestmark = pytest.mark.integration
 
 TRACK = ("hearing-record-sheet", "43TC0000117/H1")
 OBLIGATION = "hearing-record-sheet/43TC0000117/H1"
+LINK = ("case-review", URN)  # a case's hearings, which its case reviews read
 
 
 @asynccontextmanager
@@ -62,7 +63,7 @@ async def test_a_track_another_worker_wrote_is_read_back(tmp_path: Path, databas
     # Two runtimes are two engines, each with its own cache, as two worker processes are.
     async with runtime(tmp_path, database_url) as first, runtime(tmp_path, database_url) as second:
         await apply(first, hearing("held", "2018-01-08", time="2018-01-08T17:00:00+00:00", id_="h"))
-        assert TRACK in cache.cache_of(first.sessions()).tracks
+        assert ("t", *TRACK) in cache.cache_of(first.sessions()).tracks
         uploaded = sheet("2018-01-09")
         again = hearing("held", "2018-01-08", time="2018-01-08T18:00:00+00:00", id_="h2")
         await apply(second, uploaded, again)
@@ -101,3 +102,54 @@ async def test_a_rolled_back_write_is_not_remembered(tmp_path: Path, database_ur
         await apply(opened, sheet("2018-01-09"))
         ids, state = await stored(opened)
     assert len(ids) == 3 and state == "met"
+
+
+async def linked_ids(runtime: Runtime) -> list[str]:
+    async with runtime.sessions() as session:
+        row = await session.get(LinkedFacts, LINK)
+    assert row is not None
+    return sorted(f["id"] for f in row.facts)
+
+
+async def test_linked_facts_another_worker_wrote_are_read_back(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with runtime(tmp_path, database_url) as first, runtime(tmp_path, database_url) as second:
+        await apply(first, hearing("held", "2018-01-08", time="2018-01-08T17:00:00+00:00", id_="h"))
+        assert ("l", *LINK) in cache.cache_of(first.sessions()).tracks
+        await apply(
+            second, hearing("held", "2018-01-08", time="2018-01-08T18:00:00+00:00", id_="h2")
+        )
+        # The first worker's copy of the link is stale: its next write must keep h2.
+        await apply(
+            first, hearing("held", "2018-01-08", time="2018-01-08T19:00:00+00:00", id_="h3")
+        )
+        assert await linked_ids(first) == ["h", "h2", "h3"]
+
+
+async def test_rolled_back_linked_facts_are_not_remembered(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with runtime(tmp_path, database_url) as opened:
+        await apply(
+            opened, hearing("held", "2018-01-08", time="2018-01-08T17:00:00+00:00", id_="h")
+        )
+        again = parse_event(
+            json.dumps(hearing("held", "2018-01-08", time="2018-01-08T18:00:00+00:00", id_="h2")),
+            plain=False,
+        )
+        with pytest.raises(RuntimeError, match="rolled back"):
+            async with opened.sessions() as session, session.begin():
+                await apply_events(
+                    session=session,
+                    events=[again],
+                    rules=opened.rules,
+                    calendar=opened.calendar,
+                    today=opened.today(),
+                    now=opened.now(),
+                )
+                raise RuntimeError("rolled back")
+        await apply(
+            opened, hearing("held", "2018-01-08", time="2018-01-08T19:00:00+00:00", id_="h3")
+        )
+        assert await linked_ids(opened) == ["h", "h3"]

@@ -4,6 +4,7 @@ past the budget the least recently used tracks go, whatever their number."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, date, datetime
 
 from services.rules.ledger import TrackState
@@ -35,7 +36,7 @@ def written(key: str, facts: int = 1, version: int = 1, text: int = 100) -> Writ
 
 
 def kept(cache: TrackCache) -> list[str]:
-    return [key for _, key in cache.tracks]
+    return [key for _, _, key in cache.tracks]
 
 
 def test_a_track_costs_more_the_more_facts_it_holds() -> None:
@@ -86,3 +87,16 @@ def test_a_track_larger_than_the_whole_budget_is_not_kept() -> None:
 
     assert kept(cache) == []
     assert cache.held == 0
+
+
+def test_a_track_copy_keeps_every_field_and_owns_its_obligations() -> None:
+    # TrackState.copy names each field: a field added later must be added there too.
+    assert [f.name for f in fields(TrackState)] == [
+        "rule", "key", "urn", "link", "facts", "obligations", "refresh_on",
+    ]  # fmt: skip
+    state = written("a", facts=2).state
+    state.urn, state.link, state.refresh_on = "43TC0000117", "R1", date(2026, 2, 1)
+    copy = state.copy()
+    assert copy == state
+    copy.obligations.clear()
+    assert state.obligations
