@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from events import Event
 from schemas.db import dialect_of
 from services.audit import projection
-from services.platform.audit_trail import AuditRecord, append_audit
+from services.platform.audit_trail import AuditRecord
 from services.rules.calendar import Calendar
 from services.rules.engine import LinkRef
 from services.rules.ledger import Ledger, LinkKey, TrackKey, TrackState
@@ -221,28 +221,13 @@ async def _save(
     now: datetime,
     audit: Sequence[AuditRecord] = (),
 ) -> None:
-    """Everything the batch changed, then its audit entries in one append, the last statement:
-    on PostgreSQL the append holds the chain's lock until commit, so it comes as late as it can."""
-    await store.save_tracks(
-        session=session, tracks=[ledger.tracks[k] for k in ledger.touched], now=now
-    )
-    await store.save_linked(
-        session=session, linked={k: ledger.linked[k] for k in ledger.touched_links}, now=now
-    )
-    await store.save_reallocations(
+    """Everything the batch changed (store.save_state)."""
+    await store.save_state(
         session=session,
+        tracks=[ledger.tracks[k] for k in ledger.touched],
+        linked={k: ledger.linked[k] for k in ledger.touched_links},
         reallocations={u: ledger.reallocations[u] for u in ledger.touched_reallocations},
+        changes=changes,
         now=now,
-    )
-    await store.save_obligations(
-        session=session, drafts=[c.after for c in changes if c.after is not None], now=now
-    )
-    await store.delete_obligations(
-        session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
-    )
-    await store.record_changes(session=session, changes=changes, now=now)
-    await append_audit(
-        session=session,
-        records=[*map(store.audited, changes), *audit],
-        at=now,
+        audit=audit,
     )

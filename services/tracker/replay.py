@@ -19,7 +19,6 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from services.alerts.clock.schedule import midnight
-from services.platform.audit_trail import append_audit
 from services.rules.engine import diff
 from services.rules.ledger import Ledger, TrackKey, TrackState
 from services.rules.model import Change, Fact
@@ -163,7 +162,7 @@ async def _write(
     changes: list[Change],
     since: date,
 ) -> None:
-    """As the tracker saves a batch (handlers._save), the audit entries last."""
+    """As the tracker saves a batch (store.save_state), the audit entries last."""
     now, ledger = runtime.now(), rebuilt.ledger
     start = midnight(since)
     recent = rebuilt.recent
@@ -173,20 +172,12 @@ async def _write(
     await store.upsert_cases(
         session=session, facts=[f for f in recent if f.type == "case-registered"], now=now
     )
-    await store.save_tracks(session=session, tracks=tracks, now=now)
-    linked = {k: v for k, v in ledger.linked.items() if any(f.time >= start for f in v)}
-    await store.save_linked(session=session, linked=linked, now=now)
     moved = {f.data["urn"] for f in recent if f.type == REALLOCATED}
-    await store.save_reallocations(
+    await store.save_state(
         session=session,
+        tracks=tracks,
+        linked={k: v for k, v in ledger.linked.items() if any(f.time >= start for f in v)},
         reallocations={u: ledger.reallocations[u] for u in moved if u in ledger.reallocations},
+        changes=changes,
         now=now,
     )
-    await store.save_obligations(
-        session=session, drafts=[c.after for c in changes if c.after is not None], now=now
-    )
-    await store.delete_obligations(
-        session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
-    )
-    await store.record_changes(session=session, changes=changes, now=now)
-    await append_audit(session=session, records=[store.audited(c) for c in changes], at=now)

@@ -27,7 +27,7 @@ from schemas.tables import (
     StaffMember,
     Track,
 )
-from services.platform.audit_trail import AuditRecord
+from services.platform.audit_trail import AuditRecord, append_audit
 from services.rules.engine import merge_facts
 from services.rules.ledger import LinkKey, TrackKey, TrackState
 from services.rules.model import CaseInfo, Change, Fact, ObligationDraft
@@ -439,3 +439,29 @@ async def save_obligations(
 async def delete_obligations(*, session: AsyncSession, ids: Collection[str]) -> None:
     if ids:
         await session.execute(delete(Obligation).where(col(Obligation.id).in_(ids)))
+
+
+async def save_state(
+    *,
+    session: AsyncSession,
+    tracks: Sequence[TrackState],
+    linked: Mapping[LinkKey, Sequence[Fact]],
+    reallocations: Mapping[str, Sequence[Fact]],
+    changes: Sequence[Change],
+    now: datetime,
+    audit: Sequence[AuditRecord] = (),
+) -> None:
+    """What the engine changed, then its audit entries in one append, the last statement: on
+    PostgreSQL the append holds the chain's lock until commit, so it comes as late as it can.
+    A batch of the consumer and a replay save alike."""
+    await save_tracks(session=session, tracks=tracks, now=now)
+    await save_linked(session=session, linked=linked, now=now)
+    await save_reallocations(session=session, reallocations=reallocations, now=now)
+    await save_obligations(
+        session=session, drafts=[c.after for c in changes if c.after is not None], now=now
+    )
+    await delete_obligations(
+        session=session, ids=[c.obligation_id for c in changes if c.kind == "removed"]
+    )
+    await record_changes(session=session, changes=changes, now=now)
+    await append_audit(session=session, records=[*map(audited, changes), *audit], at=now)
