@@ -46,7 +46,7 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bench.soak import MB, TARGET_MB, redis_server, rss
+from bench.soak import MB, TARGET_MB, drained, redis_server, rss
 from bench.throughput import VENV_BIN, child, database, database_facts, readers, wait_for_reader
 from services.alerts.service import AlertService
 from services.platform.broker.streams import group_lag, publish_entries
@@ -143,16 +143,6 @@ async def publish_file(
             published[0] += len(batch)
 
 
-async def drained(redis: Redis, settings: Settings, alive: Callable[[], None]) -> None:
-    stream, group = settings.events_stream, settings.tracker_group
-    while True:
-        lag = await group_lag(redis, stream=stream, group=group)
-        if lag["undelivered"] + lag["pending"] == 0:
-            return
-        alive()
-        await asyncio.sleep(0.25)
-
-
 def _env(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
@@ -200,7 +190,7 @@ async def load_year(
         try:
             await publish_file(redis, settings, path, chunk=args.chunk, max_lag=args.max_lag,
                                alive=alive, published=published)  # fmt: skip
-            await drained(redis, settings, alive)
+            await drained(redis, settings.events_stream, settings.tracker_group, alive)
         finally:
             progress.cancel()
         took = time.perf_counter() - started
