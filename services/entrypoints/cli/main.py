@@ -14,6 +14,7 @@ from rich.text import Text
 
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.generate import generate as _generate_command
 from services.entrypoints.cli.inspections import inspections_app
 from services.entrypoints.cli.output import (
     Column,
@@ -734,6 +735,7 @@ def dead_letters_discard(
 
 
 app.command("summary")(_summary_command)
+app.command("generate")(_generate_command)
 
 
 @app.command()
