@@ -28,6 +28,7 @@ from services.simulation.staff import build_staff, units_of
 
 DEFAULT_START = date(2025, 1, 6)  # a Monday: the default output never depends on the day run
 MAX_WEEKS = 520
+MAX_HISTORY = 104
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,9 @@ class Plan:
     start: date = DEFAULT_START
     scale: float = 1.0  # times the national rate of cases
     duplicates: float = 0.0  # share of events resent (same source and id, same bytes)
+    # Weeks of cases registered before `start`, so the Area starts with its cases under way;
+    # their events up to `start` come first, as history (in the first week's output).
+    history: int = 0
 
     def problems(self) -> list[str]:
         """What is wrong with the plan, each naming the option; empty when it is good."""
@@ -54,6 +58,8 @@ class Plan:
             found.append(f"--scale must be above 0 and at most 10, not {self.scale}")
         if not 0 <= self.duplicates <= 0.5:
             found.append(f"--duplicates must be from 0 to 0.5, not {self.duplicates}")
+        if not 0 <= self.history <= MAX_HISTORY:
+            found.append(f"--history must be from 0 to {MAX_HISTORY} weeks, not {self.history}")
         return found
 
     @property
@@ -72,16 +78,18 @@ def weeks_of(plan: Plan) -> Iterator[list[dict[str, Any]]]:
         raise ValueError("; ".join(problems))
     waiting: dict[int, list[Raw]] = {}
     sims = [_Area(plan, area) for area in plan.areas]
-    for week in range(plan.weeks):
+    for week in range(-plan.history, plan.weeks):
 
         def keep(events: list[Raw], now: int = week) -> None:
             for raw in events:
                 index = (raw[0].date() - plan.start).days // 7
                 if index < plan.weeks:
-                    waiting.setdefault(max(index, now), []).append(raw)
+                    waiting.setdefault(max(index, now, 0), []).append(raw)
 
         for sim in sims:
             sim.week(week, keep)
+        if week < 0:
+            continue  # history: handed out with the first week
         due = sorted(waiting.pop(week, []), key=lambda raw: (raw[0], raw[1], raw[2]))
         events = [envelope(raw) for raw in due]
         if plan.duplicates:
@@ -139,15 +147,16 @@ class _Area:
     def week(self, week: int, keep: Any) -> None:
         monday = self.plan.start + timedelta(weeks=week)
         days = [d for d in (monday + timedelta(n) for n in range(5)) if is_working_day(d)]
-        if week == 0:
+        first = week == -self.plan.history
+        if first:
             keep(self._staff(monday))
         elif self.rng.random() < 0.25:
             keep(self._move(monday, week))
         for day in self._case_days(days):
             keep(self._case(day))
         keep(self._complaints(week, days))
-        for first in [monday] if week == 0 else [d for d in _week(monday) if d.day == 1]:
-            keep(self._iqas(first))
+        for day in [monday] if first else [d for d in _week(monday) if d.day == 1]:
+            keep(self._iqas(day))
         for month in sorted(m for m in self.checks if month_end(m) <= monday + timedelta(6)):
             rec = Recorder(self.source, f"sample-{month:%Y-%m}")
             sampled_checks(
@@ -182,7 +191,7 @@ class _Area:
         if not others:
             return []
         moved = self.staff.move(who, self.rng.choice(others))
-        rec = Recorder(self.source, f"staff-w{week}")
+        rec = Recorder(self.source, f"staff-w{week}" if week >= 0 else f"staff-h{-week}")
         rec.add(at(self.rng, monday, 8, 9), "staff-updated", **self.staff.data(moved))
         return rec.events
 
@@ -214,7 +223,8 @@ class _Area:
         count = int(expected) + (self.rng.random() < expected - int(expected))
         found: list[Raw] = []
         for n in range(1, count + 1 if days else 1):
-            complaint_id = f"CMP-{self.area.letters}-{week:03d}-{n}"
+            when = f"{week:03d}" if week >= 0 else f"h{-week:03d}"
+            complaint_id = f"CMP-{self.area.letters}-{when}-{n}"
             rec = Recorder(self.source, complaint_id)
             complaint(self.rng, rec, self.area, complaint_id, self.rng.choice(days))
             found.extend(rec.events)

@@ -48,6 +48,13 @@ def generate(
     duplicates: Annotated[
         float, typer.Option(help="Share of events sent again later (same source and id).")
     ] = 0.0,
+    history: Annotated[
+        int,
+        typer.Option(
+            help="Weeks of cases registered before --start, so the Area starts with cases "
+            "under way (their earlier events come first)."
+        ),
+    ] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
     ] = None,
@@ -55,7 +62,7 @@ def generate(
     """Write a realistic history of contract events (JSON Lines, what `followup publish`
     takes): staff, cases, hearings, letters, custody time limits, reviews, IQAs and more, with
     late and missed work at published rates. Counts by type go to standard error."""
-    plan = _plan(area, national, weeks, seed, start, scale, duplicates)
+    plan = _plan(area, national, weeks, seed, start, scale, duplicates, history)
     counts: Counter[str] = Counter()
     if out is None:
         _write(plan, sys.stdout, counts)
@@ -81,6 +88,7 @@ def _plan(
     start: str | None,
     scale: float,
     duplicates: float,
+    history: int,
 ) -> Plan:
     from services.entrypoints.cli.failures import NotFound
     from services.simulation import AREAS, DEFAULT_START, Plan, find_area
@@ -97,7 +105,7 @@ def _plan(
         first = DEFAULT_START if start is None else date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"--start must be a date YYYY-MM-DD, not {start!r}") from None
-    plan = Plan(chosen, weeks, seed, first, scale, duplicates)
+    plan = Plan(chosen, weeks, seed, first, scale, duplicates, history)
     if problems := plan.problems():
         raise typer.BadParameter("; ".join(problems))
     return plan
