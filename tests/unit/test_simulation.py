@@ -266,3 +266,17 @@ def test_on_time_is_measured_against_the_default_packs_intervals() -> None:
     assert setting["iqa_reassessment_percent"] == r.SAMPLE_PERCENT
     assert setting["iqa_reassessment_days"] == r.SAMPLE_DAYS
     assert setting["vrr_local_resolution_days"] == r.VRR_DAYS["local-resolution"]
+
+
+def test_history_comes_first_and_in_time_order() -> None:
+    plan = Plan((TC,), weeks=1, seed=1, scale=0.2, history=6)
+    events = [json.loads(line) for line in lines_of(plan)]
+    before = [e for e in events if e["time"] < "2025-01-06"]
+    assert before and events[: len(before)] == before
+    instants = [datetime.fromisoformat(e["time"]) for e in events]
+    assert instants == sorted(instants)
+    registered = [e["data"]["urn"] for e in before if e["type"] == "case-registered"]
+    assert len(registered) > 5 * 0.2 * cases_per_week(TC)
+    assert Plan((TC,), weeks=1, history=105).problems() == [
+        "--history must be from 0 to 104 weeks, not 105"
+    ]

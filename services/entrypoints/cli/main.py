@@ -386,7 +386,7 @@ def demo(
     ] = 8,
     scale: Annotated[
         float, typer.Option(min=0.01, max=1.0, help="The Area's share of its national caseload.")
-    ] = 0.08,
+    ] = 0.06,
 ) -> None:
     """Simulate weeks of Thames and Chiltern casework (June and July 2017) through the real
     pipeline with the clock stepped day by day: lapses alerted by email, weekly summaries sent,
@@ -406,8 +406,10 @@ def demo(
         settings = settings.model_copy(update={"log_level": "CRITICAL"})
     # The demo drives the lapse clock, its alert delivery and the weekly summaries itself, on
     # its own clock (docs/contract.md section 6, "Added: the demo"): not the consumer's loops
-    # on the wall clock.
-    settings = settings.model_copy(update={"summary_schedule": False, "alerts_enabled": False})
+    # on the wall clock. Its batches are small: decoded on the event loop, without a helper.
+    settings = settings.model_copy(
+        update={"summary_schedule": False, "alerts_enabled": False, "decode_helper": False}
+    )
     plan = demo_plan(weeks=weeks, scale=scale)
     try:
         result = run_live(err, settings, plan=plan, as_of=today)

@@ -4,9 +4,9 @@
 Eight weeks of Thames and Chiltern from the generator (services/simulation), ending on Sunday
 30 July 2017: the week HMCPSI published its Area Assurance report on the Area (27 July 2017),
 whose issues (record sheets, letters to victims, reviews, disclosure, police files) are what the
-weeks show. The Area runs at 8% of its national rate of cases, so the weeks go through
+weeks show. The Area runs at 6% of its national rate of cases, so the weeks go through
 the real pipeline in well under a minute; the rates of late and missed work are the
-generator's. Cases registered in the half year before the first week come first, as history,
+generator's. Cases registered in the quarter before the first week come first, as history,
 so the Area has trials, custody time limits and Crown Court cases under way from the start.
 """
 
@@ -24,8 +24,8 @@ AREA = "thames-and-chiltern"
 AREA_NAME = "Thames and Chiltern"
 LAST_DAY = date(2017, 7, 30)  # Sunday of 2017-W30
 AS_OF = date(2017, 8, 4)  # the Friday after: late work of the last week has landed by then
-WEEKS, SCALE, SEED = 8, 0.08, 2017
-HISTORY = 26  # weeks of cases before the first: the Area is under way, its Crown cases too
+WEEKS, SCALE, SEED = 8, 0.06, 2017
+HISTORY = 13  # weeks of cases before the first: the Area under way, its trials and CTLs too
 # Each simulated day the clock stands at 09:00:01 (the first digest slot of the working day,
 # section 7) for its tick and delivery, then the day's events are published.
 MORNING = time(9, 0, 1)
