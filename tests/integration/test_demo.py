@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
+from schemas.tables import LapseClockState
 from services.entrypoints.demo.plan import AREA, demo_plan
 from services.entrypoints.demo.run import run_demo
 from services.platform.runtime import open_runtime
@@ -80,6 +81,14 @@ async def test_the_weeks_alert_summarise_and_repeat(demo_settings: Settings) -> 
         "HMCPSI-ASSURANCE-2013": {},
         "HMCPSI-AAP-EOE-2017": {},
     }
+
+    # Handed back to the present: the lapse clock's cursor and the summaries' first start.
+    async with open_runtime(settings) as runtime, runtime.sessions() as session:
+        lapse = await session.get(LapseClockState, "lapse")
+        summaries = await session.get(LapseClockState, "summaries")
+    assert lapse is not None and summaries is not None
+    assert lapse.started_at.date() == PLAN.start
+    assert lapse.cursor.year >= 2026 and summaries.started_at.year >= 2026
 
     # The same weeks again: only duplicates, no alert or summary sent twice, the same outcome.
     assert again.summaries_sent == 0 and sum(w.emails for w in again.weeks) == 0

@@ -111,8 +111,8 @@ def where_to_look(
     )
     if result.clock_ahead is not None:
         console.print(
-            f"    this data folder's lapse clock had already run to {result.clock_ahead}, so"
-            " these weeks raised no alerts: set FOLLOWUP_DATA_DIR to an empty folder",
+            f"    this data folder's lapse clock first started on {result.clock_ahead}, after"
+            " these weeks: they raised no alerts here; set FOLLOWUP_DATA_DIR to an empty folder",
             style="yellow",
             highlight=False,
             soft_wrap=True,

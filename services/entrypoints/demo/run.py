@@ -19,17 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from schemas.tables import Alert, AuditEntry, LapseClockState, StaffMember
+from services.alerts.clock.store import move_to_present
 from services.alerts.delivery.action_links import digest_links
 from services.alerts.service import AlertService
 from services.audit.seeds import seed_lines
 from services.entrypoints.app import build_app
 from services.entrypoints.demo.inspections import inspection_statuses, seed_inspection_ids
 from services.entrypoints.demo.plan import AREA, DemoClock, by_day, demo_plan, summary_weekday
+from services.platform.clock import now as wall_clock
 from services.platform.runtime import Runtime
 from services.rules.calendar import LONDON
 from services.rules.model import STATES
 from services.simulation import Plan, to_line, weeks_of
 from services.summaries.publisher import SummaryPublisher
+from services.summaries.schedule import start_again
 from services.tracker.metrics import wait_until_applied
 from services.tracker.publishing import publish_lines
 from services.tracker.queries import list_obligations
@@ -104,7 +107,7 @@ async def run_demo(
     ids: set[str] = set()
     try:
         async with runtime.sessions() as session:
-            ahead = await _clock_ahead(session, plan.end)
+            ahead = await _clock_ahead(session, plan.start)
         inspection_lines = seed_lines()
         on_progress(f"publishing {len(inspection_lines)} seed inspection events")
         seeded = await _publish(runtime, redis, inspection_lines, "a seed inspection event")
@@ -130,6 +133,9 @@ async def run_demo(
             weeks.append(done)
             on_week(done)
         await _settle(runtime, redis, consumer, within, on_progress)
+        async with runtime.sessions() as session, session.begin():
+            await move_to_present(session=session, now=wall_clock())
+            await start_again(session=session, now=wall_clock())
     finally:
         # The broker and client must be closed before the embedded Redis is asked to stop.
         app.exit()
@@ -182,14 +188,13 @@ async def _publish(runtime: Runtime, redis: Redis, lines: list[str], what: str) 
     return report.published
 
 
-async def _clock_ahead(session: AsyncSession, end: date) -> date | None:
-    """The lapse clock's cursor when it already stands past the weeks (`end`, the first day
-    after them): this data folder ran a clock in another time, and no alert of these weeks is
-    raised. A run of the demo before leaves it inside the weeks."""
+async def _clock_ahead(session: AsyncSession, start: date) -> date | None:
+    """When this data folder's lapse clock first started, if after the weeks began (a clock of
+    another time, such as `serve`'s): then none of the weeks' alarms can be raised here."""
     state = await session.get(LapseClockState, "lapse")
-    if state is None or state.cursor.astimezone(LONDON).date() <= end:
+    if state is None or state.started_at.astimezone(LONDON).date() <= start:
         return None
-    return state.cursor.astimezone(LONDON).date()
+    return state.started_at.astimezone(LONDON).date()
 
 
 async def _alerts_sent(session: AsyncSession) -> int:
