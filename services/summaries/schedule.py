@@ -81,6 +81,15 @@ async def first_start(*, session: AsyncSession, now: datetime) -> datetime:
     return stored
 
 
+async def start_again(*, session: AsyncSession, now: datetime) -> None:
+    """The scheduler's first start moved to `now` (never earlier), so no week before it is
+    caught up: `followup demo` hands the schedule back to the present after its simulated
+    weeks (docs/contract.md section 6, "Added: the demo")."""
+    await session.execute(
+        update(L).where(L.c.name == SCHEDULER, L.c.started_at < now).values(started_at=now)
+    )
+
+
 async def _started(session: AsyncSession, name: str) -> datetime | None:
     found: datetime | None = await session.scalar(select(L.c.started_at).where(L.c.name == name))
     return found

@@ -71,7 +71,7 @@ def test_doctor_reports_each_part_and_fails_on_an_unreachable_database(tmp_path:
     assert fresh.returncode == 1
     assert "FAIL database: no database at" in " ".join(fresh.stdout.split())
 
-    healthy.run("demo")  # creates the SQLite file and runs the lapse clock
+    healthy.run("demo", "--weeks", "1")  # creates the SQLite file and runs the lapse clock
     found = healthy.run("doctor")
     parts = {line.split()[1].rstrip(":"): line.split()[0] for line in found.stdout.splitlines()}
     assert parts == {
@@ -107,7 +107,7 @@ def test_read_only_commands_say_where_they_looked_instead_of_creating_a_data_fol
 
 def test_an_unknown_area_lists_the_known_ones(tmp_path: Path) -> None:
     followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=REDIS_URL)
-    followup.run("demo")
+    followup.run("demo", "--weeks", "1")
     done = followup.run("summary", "--area", "thames", "--week", "2017-W30",
                         "--as-of", "2017-08-04", check=False)  # fmt: skip
     assert done.returncode == 3
@@ -116,7 +116,7 @@ def test_an_unknown_area_lists_the_known_ones(tmp_path: Path) -> None:
 
 def test_listings_take_format_and_output_and_never_cut_ids(tmp_path: Path) -> None:
     followup = followup_in(tmp_path, FOLLOWUP_REDIS_URL=REDIS_URL)
-    followup.run("demo")
+    followup.run("demo", "--weeks", "1")
     as_json = followup.json("obligations", "--json", "--as-of", "2017-08-04")
     assert followup.json("obligations", "--format", "json", "--as-of", "2017-08-04") == as_json
     longest = max((row["id"] for row in as_json), key=len)

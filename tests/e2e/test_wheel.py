@@ -68,7 +68,7 @@ def test_the_installed_wheel_runs_the_demo_and_the_report_from_an_empty_folder(
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     followup = str(venv / "bin" / "followup")
-    demo = _run(followup, "demo", cwd=empty, env=env)
+    demo = _run(followup, "demo", "--weeks", "1", cwd=empty, env=env)
     assert "Inspection recommendations by status" in demo
     report = _run(followup, "audit", "report", "--inspection", "HMCPSI-AAP-TC-2017",
                   "--as-of", "2017-08-04", "--format", "md", cwd=empty, env=env)  # fmt: skip

@@ -1,66 +1,74 @@
-"""The demo week through the real pipeline (Redis Streams, consumer, SQLite and PostgreSQL)."""
+"""The demo through the real pipeline (Redis Streams, consumer, lapse clock, alert delivery,
+weekly summaries) on SQLite and PostgreSQL, with the clock stepped day by day: two weeks of
+the generator's Thames and Chiltern at a small scale, run twice."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from redis.asyncio import Redis
 
+from schemas.tables import LapseClockState
+from services.entrypoints.demo.plan import AREA, demo_plan
 from services.entrypoints.demo.run import run_demo
-from services.entrypoints.demo.trials import demo_trials
-from services.entrypoints.demo.week import AREA, demo_week
 from services.platform.runtime import open_runtime
 from services.platform.settings import Settings
+from services.simulation import weeks_of
 from services.summaries.packs.build import build_pack
 from services.summaries.packs.periods import PackPeriod
 from services.summaries.trials import TrialsSection
 from services.tracker.metrics import read_status
-from tests.unit.test_demo_week import expected_obligations
 
 pytestmark = pytest.mark.integration
 
 AS_OF = date(2017, 8, 4)
+# Two weeks with fourteen of history at a small scale: trials and alerts, in seconds.
+PLAN = replace(demo_plan(weeks=2, scale=0.03), history=14)
 
 
-async def test_demo_outcome_follows_from_its_events_and_repeats(settings: Settings) -> None:
+@pytest.fixture
+def demo_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"alerts_enabled": False, "summary_schedule": False})
+
+
+async def test_the_weeks_alert_summarise_and_repeat(demo_settings: Settings) -> None:
+    settings = demo_settings
     assert settings.redis_url
-    events = demo_week()
-    expected = expected_obligations(events, AS_OF)
+    events = [e for week in weeks_of(PLAN) for e in week]
     async with open_runtime(settings) as runtime:
-        first = await run_demo(runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF)
-        again = await run_demo(runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF)
+        first = await run_demo(
+            runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF, plan=PLAN
+        )
+        outbox = sorted((settings.data_dir / "outbox").glob("*.eml"))
+        again = await run_demo(
+            runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF, plan=PLAN
+        )
         redis = Redis.from_url(settings.redis_url)
         try:
             status = await read_status(runtime=runtime, redis=redis)
         finally:
             await redis.aclose()
 
-    got = {r["id"]: (r["state"], r["due"], r["closed_on"], r["owner"]) for r in first.obligations}
-    assert got == expected
-    assert first.published == len(events)
+    assert first.published == len(events) and first.types == dict(
+        Counter(e["type"] for e in events)
+    )
     assert status["lag"] == 0 and status["dead_letters"] == 0
-
-    # Every victim letter sent after its due date is met-late; every one never sent is lapsed
-    # or, if not yet due on AS_OF, still open.
-    sent = {
-        (e["data"]["urn"], e["data"]["victim_id"]): e["data"]["sent_date"]
-        for e in events
-        if e["type"] == "victim-letter-sent"
-    }
-    for row in (r for r in first.obligations if r["rule"] == "victim-letter"):
-        when = sent.get((row["urn"], row["key"].rpartition("/")[2]))
-        if when is None:
-            assert row["state"] == ("lapsed" if row["due"] < AS_OF.isoformat() else "open")
-        else:
-            assert row["state"] == ("met" if when <= row["due"] else "met-late")
-
-    for rule, counts in first.counts.items():
-        wanted = Counter(state for i, (state, *_) in expected.items() if i.startswith(f"{rule}/"))
-        assert {state: n for state, n in counts.items() if n} == dict(wanted)
+    assert [w.monday for w in first.weeks] == [date(2017, 7, 17), date(2017, 7, 24)]
+    # The lapse clock stepped through the days: lapses alerted by email, into the outbox.
+    assert first.alerts_sent > 0 and sum(w.emails for w in first.weeks) > 0
+    assert len(outbox) >= sum(w.emails for w in first.weeks)
+    assert first.summaries_sent > 0  # each Friday at 16:00, the week's summaries
+    lapsed = [r for r in first.obligations if r["state"] == "lapsed"]
+    assert lapsed and all(r["due"] < AS_OF.isoformat() for r in lapsed)
     staff = {e["data"]["staff_id"] for e in events if e["type"] == "staff-updated"}
     assert set(first.staff) == staff
+    moves = [e["data"] for e in events if e["type"] == "case-reallocated"]
+    assert [(m["urn"], m["to"], m["reason"]) for m in first.reallocations] == [
+        (d["urn"], d["new_owner"], d["reason"]) for d in moves
+    ]
 
     # The seed inspections as of 4 August 2017: nothing in them is due yet except the monthly
     # feedback to Areas promised for CMS recommendation 4 from June, with no evidence for June
@@ -74,38 +82,36 @@ async def test_demo_outcome_follows_from_its_events_and_repeats(settings: Settin
         "HMCPSI-AAP-EOE-2017": {},
     }
 
-    # The weekly call's reallocations, each once on the audit trail with what it moved.
-    moves = [e for e in events if e["type"] == "case-reallocated"]
-    assert [(m["urn"], m["to"], m["reason"], m["by"]) for m in first.reallocations] == [
-        (e["data"]["urn"], e["data"]["new_owner"], e["data"]["reason"], "TC-DCCP1") for e in moves
-    ]
-    for move in first.reallocations:
-        reviews = [i for i in move["moved"] if i.startswith(f"case-review/{move['urn']}/")]
-        assert reviews and all(expected[i][3] == move["to"] for i in move["moved"])
-        assert move["from"] and move["from"] != move["to"]
+    # Handed back to the present: the lapse clock's cursor and the summaries' first start.
+    async with open_runtime(settings) as runtime, runtime.sessions() as session:
+        lapse = await session.get(LapseClockState, "lapse")
+        summaries = await session.get(LapseClockState, "summaries")
+    assert lapse is not None and summaries is not None
+    assert lapse.started_at.date() == PLAN.start
+    assert lapse.cursor.year >= 2026 and summaries.started_at.year >= 2026
 
-    # The same events again are duplicates: nothing changes.
-    assert again == first
+    # The same weeks again: only duplicates, no alert or summary sent twice, the same outcome.
+    assert again.summaries_sent == 0 and sum(w.emails for w in again.weeks) == 0
+    assert replace(again, weeks=[], summaries_sent=0) == replace(first, weeks=[], summaries_sent=0)
 
 
-async def test_demo_trials_put_the_area_worse_than_national(settings: Settings) -> None:
-    """July 2017 (docs/contract.md section 9, "Added: trials not proceeding"): by design, 3 of
-    the demo Area's 18 magistrates' trials and 2 of its 7 Crown Court trials did not proceed
-    for prosecution reasons, 2 of 18 and 1 of 7 in each of three other Areas: nationally 9 of
-    72 (12.5%) and 5 of 28 (17.9%)."""
+async def test_the_trials_of_july_are_in_the_monthly_pack(demo_settings: Settings) -> None:
+    """The pack's trials section counts the trial outcomes the weeks recorded in July 2017
+    (docs/contract.md section 9, "Added: trials not proceeding")."""
+    settings = demo_settings
     assert settings.redis_url
+    events = [e["data"] for week in weeks_of(PLAN) for e in week]
+    trials = [d for d in events if "outcome" in d and "trial_date" in d]
     async with open_runtime(settings) as runtime:
-        result = await run_demo(runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF)
+        result = await run_demo(
+            runtime=runtime, redis_url=settings.redis_url, as_of=AS_OF, plan=PLAN
+        )
         async with runtime.sessions() as session:
             pack = await build_pack(
                 session=session, area=AREA, period=PackPeriod.parse("2017-07"), as_of=AS_OF
             )
-    assert result.trial_events == len(demo_trials())
+    assert result.trial_events == len(trials) > 0
     section = pack.section("trials")
     assert isinstance(section, TrialsSection)
-    found = [
-        (line.area.prosecution, line.area.trials, line.area.pct, line.national_measured.pct)
-        for line in section.lines
-    ]
-    assert found == [(3, 18, 16.7, 12.5), (2, 7, 28.6, 17.9)]
-    assert {line.verdict for line in section.lines} == {"worse than national"}
+    july = [d for d in trials if d["trial_date"].startswith("2017-07")]
+    assert sum(line.area.trials for line in section.lines) == len(july) > 0

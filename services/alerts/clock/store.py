@@ -56,6 +56,16 @@ async def cursor(*, session: AsyncSession) -> datetime | None:
     return found
 
 
+async def move_to_present(*, session: AsyncSession, now: datetime) -> None:
+    """Treat everything between the cursor and `now` as history: `followup demo`, whose clock
+    stood in its simulated weeks, hands the clock back to the present (docs/contract.md
+    section 6, "Added: the demo"), so a `serve` on the same data does not catch up the years
+    between day by day."""
+    state = await session.get(LapseClockState, CLOCK)
+    if state is not None and state.cursor < now:
+        state.cursor = state.scanned_to = state.updated_at = now
+
+
 async def started(*, session: AsyncSession) -> bool:
     """Whether the clock has ever started (its cursor is stored)."""
     return await session.get(LapseClockState, CLOCK) is not None

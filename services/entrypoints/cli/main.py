@@ -14,6 +14,7 @@ from rich.text import Text
 
 from services.entrypoints.cli.alerts import alerts_app
 from services.entrypoints.cli.audit import audit_app
+from services.entrypoints.cli.generate import generate as _generate_command
 from services.entrypoints.cli.history import backfill as _backfill_command
 from services.entrypoints.cli.history import replay as _replay_command
 from services.entrypoints.cli.inspections import inspections_app
@@ -381,45 +382,53 @@ def demo(
     ] = "2017-08-04",
     summary: Annotated[
         Path | None,
-        typer.Option(help="Also write the week's summary (2017-W30, HTML) to this file."),
+        typer.Option(help="Also write the last week's summary (2017-W30, HTML) to this file."),
     ] = None,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=26, help="Weeks to simulate, the last ending 30 July 2017.")
+    ] = 8,
+    scale: Annotated[
+        float, typer.Option(min=0.01, max=1.0, help="The Area's share of its national caseload.")
+    ] = 0.06,
 ) -> None:
-    """Run a week of Thames and Chiltern casework (July 2017) through the real pipeline and
-    report what was done on time, late or not at all."""
+    """Simulate weeks of Thames and Chiltern casework (June and July 2017) through the real
+    pipeline with the clock stepped day by day: lapses alerted by email, weekly summaries sent,
+    packs written; then say where to look."""
     from services.entrypoints.cli.as_of import as_of_day
-    from services.entrypoints.demo.report import render
-    from services.entrypoints.demo.run import DemoFailed, run_demo
+    from services.entrypoints.demo.live import run_live
+    from services.entrypoints.demo.plan import demo_plan
+    from services.entrypoints.demo.report import render, where_to_look
+    from services.entrypoints.demo.run import DemoFailed
     from services.platform.settings import Settings
 
     today = as_of_day(as_of)
     settings = Settings()
-    if "log_level" not in settings.model_fields_set:  # the report is the output, not the logs
-        settings = settings.model_copy(update={"log_level": "WARNING"})
-    # The demo replays 2017: no summaries of the real current weeks from its consumer, and its
-    # lapses, years old, are history to the clock starting beside it, whichever of the clock's
-    # first tick and the consumer's first batch comes first (docs/contract.md, section 7,
-    # "Going live").
-    settings = settings.model_copy(update={"summary_schedule": False, "going_live": "history"})
+    if "log_level" not in settings.model_fields_set:
+        # The report is the output, not the logs: an alert nobody on record can receive (a seed
+        # commitment owned at headquarters) is in `followup alerts` and the packs.
+        settings = settings.model_copy(update={"log_level": "CRITICAL"})
+    # The demo drives the lapse clock, its alert delivery and the weekly summaries itself, on
+    # its own clock (docs/contract.md section 6, "Added: the demo"): not the consumer's loops
+    # on the wall clock. Its batches are small: decoded on the event loop, without a helper.
+    settings = settings.model_copy(
+        update={"summary_schedule": False, "alerts_enabled": False, "decode_helper": False}
+    )
+    plan = demo_plan(weeks=weeks, scale=scale)
     try:
-        with err.status("starting the consumer") as line:
-            result = run_with_redis_url(
-                settings,
-                lambda runtime, url: run_demo(
-                    runtime=runtime, redis_url=url, as_of=today, on_progress=line.update
-                ),
-            )
+        result = run_live(err, settings, plan=plan, as_of=today)
     except DemoFailed as error:
         err.print(f"demo failed: {error}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     render(out, result)
     from services.entrypoints.cli.packs import print_demo_packs
 
-    print_demo_packs(out, settings, as_of=today)
+    packs = print_demo_packs(out, settings, as_of=today)
     if summary is not None:
         from services.entrypoints.cli.summary import write_demo_summary
 
         write_demo_summary(settings, as_of=today, path=summary)
         out.print(f"Weekly summary for the DCCP: {summary}", highlight=False, soft_wrap=True)
+    where_to_look(out, result, settings=settings, packs=packs)
 
 
 @app.command()
@@ -740,6 +749,7 @@ app.command("summary")(_summary_command)
 app.command("backfill")(_backfill_command)
 app.command("replay")(_replay_command)
 app.command("migrate")(_migrate_command)
+app.command("generate")(_generate_command)
 
 
 @app.command()

@@ -111,17 +111,17 @@ async def render_pack_text(
 
 
 def write_demo_packs(settings: Settings, *, as_of: date) -> dict[str, Path]:
-    """`followup demo`: the demo Area's weekly summary of the demo week, its monthly pack of
+    """`followup demo`: the demo Area's weekly summary of its last week, its monthly pack of
     the last whole month before the demo's as-of date (2017-07 by default) and its quarterly
     pack of the quarter holding that date (2017-Q3, under way), as HTML under
     `<data dir>/demo/`; their paths by kind. A past period is judged as of its last day."""
     from services.entrypoints.cli.summary import _render as weekly
-    from services.entrypoints.demo.week import AREA, WEEK
+    from services.entrypoints.demo.plan import AREA, LAST_DAY
     from services.platform.private_files import make_data_dir, write_user_file
     from services.summaries.packs.periods import PackPeriod
     from services.summaries.weeks import IsoWeek
 
-    week = IsoWeek.of(WEEK[0])
+    week = IsoWeek.of(LAST_DAY)
     month = PackPeriod.of(as_of, "monthly").previous()
     quarter = PackPeriod.of(as_of, "quarterly")
 
@@ -147,7 +147,7 @@ def write_demo_packs(settings: Settings, *, as_of: date) -> dict[str, Path]:
     return paths
 
 
-def print_demo_packs(out: Console, settings: Settings, *, as_of: date) -> None:
+def print_demo_packs(out: Console, settings: Settings, *, as_of: date) -> dict[str, Path]:
     """The lines `followup demo` prints: where the weekly summary and the packs are."""
     paths = write_demo_packs(settings, as_of=as_of)
     titles = {
@@ -157,3 +157,4 @@ def print_demo_packs(out: Console, settings: Settings, *, as_of: date) -> None:
     }
     for kind, path in paths.items():
         out.print(f"{titles[kind]}: {path}", highlight=False, soft_wrap=True)
+    return paths

@@ -157,13 +157,13 @@ async def _render(
 
 
 def write_demo_summary(settings: Settings, *, as_of: date, path: Path) -> None:
-    """`followup demo --summary FILE`: the demo week's Area summary as HTML."""
-    from services.entrypoints.demo.week import AREA, WEEK
+    """`followup demo --summary FILE`: the demo's last week's Area summary as HTML."""
+    from services.entrypoints.demo.plan import AREA, LAST_DAY
     from services.summaries.weeks import IsoWeek
 
     text, _ = run_with_runtime(
         lambda runtime: _render(
-            runtime, AREA, None, None, IsoWeek.of(WEEK[0]), as_of, "html", False
+            runtime, AREA, None, None, IsoWeek.of(LAST_DAY), as_of, "html", False
         ),
         settings=settings,
     )

@@ -1,18 +1,24 @@
-"""What `followup demo` prints: the week's outcome per rule, then every late or lapsed item."""
+"""What `followup demo` prints: the weeks' outcome per rule, every late or lapsed item of the
+last week, and where to look next (the dashboard, the packs, the alerts, the inspection
+report)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from services.entrypoints.demo.inspections import render_inspections
+from services.entrypoints.demo.plan import AREA, AREA_NAME
 from services.entrypoints.demo.run import DemoResult
-from services.entrypoints.demo.week import AREA, AREA_NAME, WEEK
 from services.rules.calendar import Calendar
 from services.rules.model import STATES
+
+if TYPE_CHECKING:
+    from services.platform.settings import Settings
 
 ITEM = {"hearing-record-sheet": "hearing", "victim-letter": "victim", "case-review": "stage"}
 # No box: column rules would push the tables past 80 columns, the width of a pipe or a log.
@@ -21,20 +27,28 @@ COLOUR = {"met": "green", "met-late": "yellow", "lapsed": "red", "cancelled": "d
 
 
 def render(console: Console, result: DemoResult) -> None:
+    first, last = result.weeks[0].monday, result.weeks[-1].monday + timedelta(days=6)
+    console.print()
     console.print(
-        f"[bold]{AREA_NAME} Area[/] ({AREA}): week {WEEK[0]:%a} {WEEK[0].day} - "
-        f"{_day(WEEK[-1])} {WEEK[-1].year}",
+        f"[bold]{AREA_NAME} Area[/] ({AREA}): {len(result.weeks)} weeks, "
+        f"{_day(first)} - {_day(last)} {last.year}",
         highlight=False,
     )
     console.print(
-        f"As of {_day(result.as_of)} {result.as_of.year}: {result.published} events "
-        f"through Redis Streams, {len(result.obligations)} obligations",
+        f"As of {_day(result.as_of)} {result.as_of.year}: {result.published:,} events "
+        f"through Redis Streams, {len(result.obligations):,} obligations",
         style="dim",
         highlight=False,
     )
     console.print()
     console.print(summary_table(result))
-    late = [r for r in result.obligations if r["state"] in ("met-late", "lapsed")]
+    # Every late or lapsed item of the last week; the earlier weeks are in the packs.
+    late = [
+        r
+        for r in result.obligations
+        if r["state"] in ("met-late", "lapsed")
+        and last - timedelta(6) <= date.fromisoformat(r["due"]) <= last
+    ]
     for rule in sorted({r["rule"] for r in late}):
         console.print()
         console.print(late_table(rule, [r for r in late if r["rule"] == rule], result))
@@ -58,34 +72,54 @@ def render(console: Console, result: DemoResult) -> None:
         render_inspections(console, result.inspections, result.as_of)
     if result.trial_events:
         console.print(
-            f"Trial outcomes: {result.trial_events} published (February to July 2017, the demo"
-            " Area and three others); the packs and the Area page show the rate of trials not"
-            " proceeding for prosecution reasons against the national one.",
+            f"Trial outcomes: {result.trial_events} recorded; the packs and the Area page show"
+            " the rate of trials not proceeding for prosecution reasons.",
             highlight=False,
             soft_wrap=True,
         )
-    _in_a_browser(console, result)
 
 
-def _in_a_browser(console: Console, result: DemoResult) -> None:
-    """Where the people the demo is for would look: the pages, signed in by emailed link."""
+def where_to_look(
+    console: Console, result: DemoResult, *, settings: Settings, packs: dict[str, Path]
+) -> None:
+    """The dashboard, the weekly pack, the alerts sent and the inspection report."""
     managers = [p for p in result.staff.values() if p.get("role") == "legal-manager"]
     dccps = [p for p in result.staff.values() if p.get("role") == "dccp"]
+    outbox = settings.data_dir / "outbox"
     console.print()
+    console.print("[bold]Where to look[/]")
     console.print(
-        "In a browser: run `followup serve`, open http://127.0.0.1:8040/sign-in",
+        f"  Dashboard: run `followup serve`, open http://{settings.http_host}:"
+        f"{settings.http_port}/sign-in",
         highlight=False,
         soft_wrap=True,
     )
     for person in managers[:1] + dccps[:1]:
         console.print(
-            f"  and sign in as {person['name']} ({person['role']}): {person['email']}",
+            f"    and sign in as {person['name']} ({person['role']}): {person['email']};"
+            f" the link arrives in {outbox}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if "weekly" in packs:
+        console.print(f"  Weekly pack: {packs['weekly']}", highlight=False, soft_wrap=True)
+    console.print(
+        f"  Alerts sent: {result.alerts_sent:,} (digest emails in {outbox});"
+        " list them with `followup alerts`",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.clock_ahead is not None:
+        console.print(
+            f"    this data folder's lapse clock first started on {result.clock_ahead}, after"
+            " these weeks: they raised no alerts here; set FOLLOWUP_DATA_DIR to an empty folder",
+            style="yellow",
             highlight=False,
             soft_wrap=True,
         )
     console.print(
-        "  With no mail server set, the link arrives in the data folder's outbox/ (./var/outbox).",
-        style="dim",
+        "  Inspection report: followup audit report --inspection HMCPSI-AAP-TC-2017"
+        " --format html -o report.html",
         highlight=False,
         soft_wrap=True,
     )
