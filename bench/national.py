@@ -138,7 +138,7 @@ async def publish_file(
                 if lag["undelivered"] + lag["pending"] <= max_lag:
                     break
                 alive()
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.25)
             await publish_entries(redis, stream=stream, payloads=[b for b in batch if b])
             published[0] += len(batch)
 
@@ -322,12 +322,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample", type=float, default=2.0, help="seconds between samples")
     parser.add_argument("--chunk", type=int, default=10_000, help="entries published at once")
     parser.add_argument("--max-lag", type=int, default=50_000, help="entries left waiting")
-    parser.add_argument(
-        "--redis-server",
-        default=str(VENV_BIN / "redis-server")
-        if (VENV_BIN / "redis-server").exists()
-        else shutil.which("redis-server") or "redis-server",
-    )
+    # A Redis of version 7 or later, as a national deployment runs: the embedded server (6.2)
+    # has no consumer-group lag counter, and counting the backlog each time the publisher asks
+    # would be the bench's own cost, not Followup's.
+    parser.add_argument("--redis-server", default=shutil.which("redis-server") or "redis-server")
     asyncio.run(national(parser.parse_args(argv)))
 
 
